@@ -1,0 +1,182 @@
+"""Neural-network primitives: softmax, log_softmax, cross entropy, MSE, dropout, embedding."""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..core import Config, Function, OpError, Variable, as_variable
+from .math import exp
+from .reduce import sum as _sum
+from .shape import get_item
+
+__all__ = ["softmax", "log_softmax", "softmax_cross_entropy", "mean_squared_error", "dropout",
+           "embedding"]
+
+
+def _softmax_array(x, axis):
+    xp = get_array_module(x)
+    y = x - x.max(axis=axis, keepdims=True)
+    xp.exp(y, out=y)
+    y /= y.sum(axis=axis, keepdims=True)
+    return y
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return _softmax_array(x, self.axis)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        gx = y * gy
+        return gx - y * _sum(gx, axis=self.axis, keepdims=True)
+
+    def _describe_args(self):
+        return f"(axis={self.axis})"
+
+
+def softmax(x, axis=-1):
+    """Softmax over ``axis`` (stable: the maximum is subtracted first)."""
+    x = as_variable(x)
+    _check_axis("Softmax", x, axis)
+    return Softmax(axis)(x)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        m = x.max(axis=self.axis, keepdims=True)
+        y = x - m
+        y -= xp.log(xp.exp(y).sum(axis=self.axis, keepdims=True))
+        return y
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy - exp(y) * _sum(gy, axis=self.axis, keepdims=True)
+
+    def _describe_args(self):
+        return f"(axis={self.axis})"
+
+
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` computed stably."""
+    x = as_variable(x)
+    _check_axis("LogSoftmax", x, axis)
+    return LogSoftmax(axis)(x)
+
+
+def _check_axis(op, x, axis):
+    if not -x.ndim <= axis < x.ndim:
+        raise OpError(f"{op}: axis {axis} is out of range for shape {x.shape}")
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean cross entropy of logits (..., C) against integer labels (...), skipping ``ignore_label``."""
+
+    def __init__(self, t, ignore_label):
+        self.t = t
+        self.ignore_label = ignore_label
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        C = x.shape[-1]
+        x2 = x.reshape(-1, C)
+        t = self.t.reshape(-1)
+        mask = t != self.ignore_label
+        self.count = int(mask.sum())
+        tt = xp.where(mask, t, 0)
+        self.tt = tt
+        self.mask = mask
+        m = x2.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(x2 - m).sum(axis=1)) + m[:, 0]
+        picked = x2[xp.arange(x2.shape[0]), tt]
+        nll = (lse - picked) * mask
+        return xp.asarray(nll.sum() / max(self.count, 1), dtype=x.dtype)
+
+    def backward(self, gy):
+        x, = self.inputs
+        xp = get_array_module(x.data)
+        C = x.shape[-1]
+        n = self.tt.shape[0]
+        onehot = xp.zeros((n, C), dtype=x.dtype)
+        onehot[xp.arange(n), self.tt] = 1
+        scale = (self.mask.astype(x.dtype) / max(self.count, 1)).reshape(x.shape[:-1] + (1,))
+        y = softmax(x, axis=-1)
+        return (y - Variable(onehot.reshape(x.shape))) * Variable(scale) * gy
+
+
+def softmax_cross_entropy(x, t, ignore_label=-1):
+    """Mean softmax cross entropy.
+
+    Args:
+        x: logits, (N, C) or (N, T, C).
+        t: integer labels, (N,) or (N, T) (an array or Variable; it gets no gradient).
+        ignore_label: label value excluded from the loss and from the mean's count.
+
+    Returns:
+        A scalar Variable: the mean over non-ignored positions (0 when all are ignored).
+    """
+    x = as_variable(x)
+    t = t.data if isinstance(t, Variable) else t
+    if not hasattr(t, "dtype"):
+        t = get_array_module(x.data).asarray(t)
+    if t.dtype.kind not in "iu":
+        raise OpError(f"SoftmaxCrossEntropy: labels must be integers, got dtype {t.dtype}")
+    if x.shape[:-1] != t.shape:
+        raise OpError(f"SoftmaxCrossEntropy: logits {x.shape} need labels of shape {x.shape[:-1]}, "
+                      f"got {t.shape}")
+    C = x.shape[-1]
+    valid = t != ignore_label
+    if t.size and bool(((t < 0) | (t >= C))[valid].any()):
+        bad = sorted({int(v) for v in (t[valid & ((t < 0) | (t >= C))]).reshape(-1)[:5].tolist()}) \
+            if get_array_module(t).__name__ == "numpy" else "some"
+        raise OpError(f"SoftmaxCrossEntropy: labels {bad} are out of range for {C} classes "
+                      f"(ignore_label={ignore_label})")
+    return SoftmaxCrossEntropy(t, ignore_label)(x)
+
+
+def mean_squared_error(x0, x1):
+    """Mean of ``(x0 - x1) ** 2`` over all elements (composed)."""
+    x0 = as_variable(x0)
+    diff = x0 - x1
+    return _sum(diff * diff) * (1.0 / max(diff.size, 1))
+
+
+def dropout(x, p=0.5, rng=None):
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1/(1-p).
+
+    The identity inside :class:`~tinygrad_attn.test_mode`. ``rng`` is a NumPy/CuPy Generator
+    (default: the library's seeded generator).
+    """
+    x = as_variable(x)
+    if not 0.0 <= p < 1.0:
+        raise OpError(f"dropout: p must be in [0, 1), got {p}")
+    if not Config.train or p == 0.0:
+        return x
+    xp = get_array_module(x.data)
+    if rng is None:
+        from ..random import get_rng
+
+        rng = get_rng(xp)
+    mask = (rng.random(x.shape) >= p).astype(x.dtype) * (1.0 / (1.0 - p))
+    return x * Variable(mask.astype(x.dtype))
+
+
+def embedding(W, ids):
+    """Rows of ``W`` (V, D) at integer ``ids`` (any shape) -> ids.shape + (D,).
+
+    The backward pass scatter-adds, so repeated ids accumulate their gradients.
+    """
+    W = as_variable(W)
+    ids = ids.data if isinstance(ids, Variable) else ids
+    if not hasattr(ids, "dtype") or ids.dtype.kind not in "iu":
+        raise OpError(f"embedding: ids must be an integer array, got {type(ids).__name__} "
+                      f"{getattr(ids, 'dtype', '')}")
+    V = W.shape[0]
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= V):
+        raise OpError(f"embedding: ids must lie in [0, {V}), got min {int(ids.min())} "
+                      f"max {int(ids.max())}")
+    return get_item(W, ids)

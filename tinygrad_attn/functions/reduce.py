@@ -1,0 +1,123 @@
+"""Reductions: sum, mean, max, min (with ``axis`` and ``keepdims``)."""
+from __future__ import annotations
+
+import builtins
+
+from ..backend import get_array_module
+from ..core import Function, OpError, Variable, as_variable
+from .shape import broadcast_to, reshape
+
+__all__ = ["sum", "mean", "max", "min", "logsumexp"]
+
+
+def _norm_axis(axis, ndim, op):
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise OpError(f"{op}: axis {a} is out of range for an input with {ndim} dimensions")
+        out.append(a % ndim)
+    return tuple(sorted(out))
+
+
+def _keepdims_shape(shape, axes):
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = reshape(gy, _keepdims_shape(self.x_shape, self.axis))
+        return broadcast_to(gy, self.x_shape)
+
+    def _describe_args(self):
+        return f"(axis={self.axis}, keepdims={self.keepdims})"
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Sum of ``x`` over ``axis`` (an int, a tuple, or None for all axes)."""
+    x = as_variable(x)
+    return Sum(_norm_axis(axis, x.ndim, "Sum"), keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean of ``x`` over ``axis`` (composed: sum times 1/count)."""
+    x = as_variable(x)
+    axes = _norm_axis(axis, x.ndim, "Mean")
+    n = x.size if axes is None else 1
+    if axes is not None:
+        for a in axes:
+            n *= x.shape[a]
+    return Sum(axes, keepdims)(x) * (1.0 / builtins.max(n, 1))
+
+
+class _Extreme(Function):
+    _name = ""
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        if x.size == 0:
+            raise OpError(f"{type(self).__name__}: reduction of an empty array of shape {x.shape}")
+        self.x_shape = x.shape
+        return getattr(x, self._name)(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x, = self.inputs
+        y = self.outputs[0]().data
+        shape = _keepdims_shape(self.x_shape, self.axis)
+        mask = x.data == y.reshape(shape)
+        mask = mask / mask.sum(axis=self.axis, keepdims=True)  # ties share the gradient
+        if not self.keepdims:
+            gy = reshape(gy, shape)
+        return broadcast_to(gy, self.x_shape) * Variable(mask.astype(gy.dtype))
+
+    def _describe_args(self):
+        return f"(axis={self.axis}, keepdims={self.keepdims})"
+
+
+class Max(_Extreme):
+    _name = "max"
+
+
+class Min(_Extreme):
+    _name = "min"
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    x = as_variable(x)
+    return Max(_norm_axis(axis, x.ndim, "Max"), keepdims)(x)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    x = as_variable(x)
+    return Min(_norm_axis(axis, x.ndim, "Min"), keepdims)(x)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """``log(sum(exp(x), axis))`` computed stably (composed from primitives)."""
+    from .math import exp, log
+
+    x = as_variable(x)
+    xp = get_array_module(x.data)
+    m = Variable(xp.max(x.data, axis=axis, keepdims=True))  # a constant shift
+    s = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        s = reshape(s, tuple(d for i, d in enumerate(s.shape) if i != axis % x.ndim))
+    return s
