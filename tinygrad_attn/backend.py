@@ -20,6 +20,7 @@ the library calls NumPy directly on device data.
 from __future__ import annotations
 
 import numbers
+import operator as _op
 import types
 
 import numpy as np
@@ -108,11 +109,68 @@ def _wrap(x):
     return x
 
 
-class StrictArray(np.lib.mixins.NDArrayOperatorsMixin):
+def _operand(x, where: str):
+    """The raw value of an operator's other operand, or NotImplemented for foreign types."""
+    t = type(x)
+    if t is StrictArray:
+        return x._a
+    if t is np.ndarray:
+        _unwrap(x, where)  # raises the "Unsupported type" TypeError
+    if isinstance(x, (numbers.Number, np.generic)):
+        return x
+    return NotImplemented  # e.g. a Variable: let its reflected operator run
+
+
+def _binary(op, name):
+    def forward(self, other):
+        o = _operand(other, name)
+        return NotImplemented if o is NotImplemented else _wrap(op(self._a, o))
+
+    def reflected(self, other):
+        o = _operand(other, name)
+        return NotImplemented if o is NotImplemented else _wrap(op(o, self._a))
+
+    def inplace(self, other):
+        o = _operand(other, name)
+        if o is NotImplemented:
+            return NotImplemented
+        self._a = _inplace_ops[name](self._a, o)
+        return self
+
+    return forward, reflected, inplace
+
+
+_inplace_ops = {
+    "add": _op.iadd, "sub": _op.isub, "mul": _op.imul, "truediv": _op.itruediv,
+    "floordiv": _op.ifloordiv, "mod": _op.imod, "pow": _op.ipow, "matmul": _op.imatmul,
+    "and": _op.iand, "or": _op.ior, "xor": _op.ixor, "lshift": _op.ilshift, "rshift": _op.irshift,
+}
+
+# ufuncs that a NumPy scalar on the left of a Python operator turns into (np.float32(2) * a)
+_OPERATOR_UFUNCS = {
+    "add", "subtract", "multiply", "true_divide", "divide", "floor_divide", "remainder", "power",
+    "matmul", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal",
+}
+
+# ndarray attributes that would hand out host memory (CuPy has no such attributes)
+_HOST_ATTRS = {"data", "ctypes", "tobytes", "tostring", "tofile", "dump", "dumps"}
+
+
+class StrictArray:
     """An array on the strict stand-in device (wraps a NumPy array, refuses host mixing).
 
+    Operators (``+ - * / ** @ == < & ...``) work between StrictArrays and with Python or
+    NumPy scalars; with a host ``numpy.ndarray`` they raise ``TypeError``; with any other
+    type (e.g. a :class:`~tinygrad_attn.Variable`) they return ``NotImplemented`` so the
+    other operand's reflected operator runs. Array methods and attributes (``.sum()``,
+    ``.reshape()``, ``.astype()``, ``.shape``, ...) are those of NumPy, returning StrictArrays.
+
     Args:
-        a (numpy.ndarray): the data; it is not copied.
+        a (numpy.ndarray): the data, of any shape and dtype; it is not copied.
+
+    Raises:
+        TypeError: when ``a`` is not a ``numpy.ndarray``.
     """
 
     __slots__ = ("_a",)
@@ -160,12 +218,65 @@ class StrictArray(np.lib.mixins.NDArrayOperatorsMixin):
         """Copy to the host (CuPy's spelling of :func:`as_numpy`)."""
         return self._a.copy()
 
+    def __format__(self, spec):  # CuPy formats (a copy on the host) too
+        return format(self._a, spec)
+
+    def __copy__(self):
+        return StrictArray(self._a.copy())
+
+    def __deepcopy__(self, memo):
+        return StrictArray(self._a.copy())
+
+    # --- operators
+    __add__, __radd__, __iadd__ = _binary(_op.add, "add")
+    __sub__, __rsub__, __isub__ = _binary(_op.sub, "sub")
+    __mul__, __rmul__, __imul__ = _binary(_op.mul, "mul")
+    __truediv__, __rtruediv__, __itruediv__ = _binary(_op.truediv, "truediv")
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(_op.floordiv, "floordiv")
+    __mod__, __rmod__, __imod__ = _binary(_op.mod, "mod")
+    __pow__, __rpow__, __ipow__ = _binary(_op.pow, "pow")
+    __matmul__, __rmatmul__, __imatmul__ = _binary(_op.matmul, "matmul")
+    __and__, __rand__, __iand__ = _binary(_op.and_, "and")
+    __or__, __ror__, __ior__ = _binary(_op.or_, "or")
+    __xor__, __rxor__, __ixor__ = _binary(_op.xor, "xor")
+    __lshift__, __rlshift__, __ilshift__ = _binary(_op.lshift, "lshift")
+    __rshift__, __rrshift__, __irshift__ = _binary(_op.rshift, "rshift")
+    __eq__ = _binary(_op.eq, "equal")[0]
+    __ne__ = _binary(_op.ne, "not_equal")[0]
+    __lt__ = _binary(_op.lt, "less")[0]
+    __le__ = _binary(_op.le, "less_equal")[0]
+    __gt__ = _binary(_op.gt, "greater")[0]
+    __ge__ = _binary(_op.ge, "greater_equal")[0]
+    __hash__ = None
+
+    def __neg__(self):
+        return StrictArray(-self._a)
+
+    def __pos__(self):
+        return StrictArray(+self._a)
+
+    def __abs__(self):
+        return StrictArray(abs(self._a))
+
+    def __invert__(self):
+        return StrictArray(~self._a)
+
     # --- numpy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # Reached only from NumPy: a host ndarray or NumPy scalar on the left of an operator,
+        # or a numpy.<ufunc>(...) call on device data.
         where = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
-        ins = _unwrap(inputs, where)
+        ins = _unwrap(inputs, where)  # refuses host ndarrays ("Unsupported type")
         if "out" in kwargs:
             kwargs["out"] = _unwrap(kwargs["out"], where)
+        scalar_left = (method == "__call__" and len(inputs) == 2 and not kwargs
+                       and ufunc.__name__ in _OPERATOR_UFUNCS
+                       and isinstance(inputs[0], (numbers.Number, np.generic))
+                       and type(inputs[1]) is StrictArray)
+        if not scalar_left:
+            raise TypeError(
+                f"numpy.{where} was called on a strict device array; device code must use the "
+                "module from tinygrad_attn.backend.get_array_module(x)")
         return _wrap(getattr(ufunc, method)(*ins, **kwargs))
 
     def __array_function__(self, func, types_, args, kwargs):
@@ -197,6 +308,14 @@ class StrictArray(np.lib.mixins.NDArrayOperatorsMixin):
         self._a[_unwrap(key, "__setitem__")] = _unwrap(value, "__setitem__")
 
     def __getattr__(self, name):
+        # Only for names not defined on the class: NumPy's array methods and attributes.
+        # Dunder names (``__array_interface__``, ``__dlpack__``, ...) and host-memory
+        # attributes are refused, so NumPy cannot read the data behind our back.
+        if name.startswith("__") or name == "_a":
+            raise AttributeError(name)
+        if name in _HOST_ATTRS:
+            raise AttributeError(f"StrictArray has no host-memory attribute {name!r}; "
+                                 "use tinygrad_attn.backend.as_numpy() to copy to the host")
         attr = getattr(self._a, name)
         if callable(attr):
             def method(*args, **kwargs):
@@ -232,15 +351,40 @@ class _StrictModule:
 
         def fn(*args, **kwargs):
             if transfer and args and _is_host_array(args[0]):
-                args = (args[0],) + tuple(args[1:])  # explicit host -> device copy, like cupy.asarray
+                # explicit host -> device copy, like cupy.asarray(numpy_array)
                 return _wrap(np.array(attr(*args, **kwargs), copy=True))
-            return _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))
+            out = attr(*_unwrap(args, name), **_unwrap(kwargs, name))
+            if isinstance(out, (np.random.Generator, np.random.RandomState)):
+                return _StrictObject(out)  # strict.random.default_rng(): draws on the device
+            return _wrap(out)
         fn.__name__ = name
         setattr(self, name, fn)
         return fn
 
     def __repr__(self):
         return f"<strict stand-in module {self.__name__}>"
+
+
+class _StrictObject:
+    """A proxy of a NumPy object (e.g. a random Generator) whose methods return StrictArrays."""
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "_obj":
+            raise AttributeError(name)
+        attr = getattr(self._obj, name)
+        if not callable(attr):
+            return _wrap(attr)
+
+        def fn(*args, **kwargs):
+            return _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))
+        fn.__name__ = name
+        return fn
+
+    def __repr__(self):
+        return f"<strict stand-in {type(self._obj).__name__}>"
 
 
 class _StrictUfunc:
@@ -282,9 +426,18 @@ def get_array_module(x):
     data = getattr(x, "data", None)
     if data is not None and not isinstance(x, (np.ndarray, memoryview)) and hasattr(data, "shape"):
         return get_array_module(data)  # a Variable
-    if _cupy is not None and isinstance(x, _cupy.ndarray):
+    if _is_cupy_array(x):
         return _cupy
     return np
+
+
+def _is_cupy_array(x) -> bool:
+    """True for a CuPy array (loads CuPy on first sight of one, e.g. made with cupy directly)."""
+    if _cupy is None:
+        if _cupy_checked or not type(x).__module__.startswith("cupy"):
+            return False
+        _load_cupy()
+    return _cupy is not None and isinstance(x, _cupy.ndarray)
 
 
 def device_of(x) -> str:
@@ -308,7 +461,7 @@ def as_numpy(x):
         return data
     if type(data) is StrictArray:
         return data._a.copy()
-    if _cupy is not None and isinstance(data, _cupy.ndarray):
+    if _is_cupy_array(data):
         return _cupy.asnumpy(data)
     return np.asarray(data)
 

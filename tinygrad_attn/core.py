@@ -486,6 +486,13 @@ def _user_frame():
 
 
 # ----------------------------------------------------------------------------- Function
+# Module-level aliases used by the hot paths (a global lookup instead of attribute chains).
+_ndarray = np.ndarray
+_np_generic = np.generic
+_weakref = weakref.ref
+_new_variable = object.__new__
+
+
 class Function:
     """Base class of every differentiable operation.
 
@@ -505,27 +512,74 @@ class Function:
     scope = None
 
     def __call__(self, *inputs):
-        inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+        # Hot path: this runs for every op, forward and backward. Kept free of
+        # comprehensions and repeated global/attribute lookups; the common cases
+        # (one or two Variable inputs, one output) take the shortest route.
+        for x in inputs:
+            if not isinstance(x, Variable):
+                inputs = tuple([x if isinstance(x, Variable) else as_variable(x)
+                                for x in inputs])
+                break
+        n = len(inputs)
         try:
-            ys = self.forward(*[x.data for x in inputs])
+            if n == 2:
+                ys = self.forward(inputs[0].data, inputs[1].data)
+            elif n == 1:
+                ys = self.forward(inputs[0].data)
+            else:
+                ys = self.forward(*[x.data for x in inputs])
         except OpError:
             raise
         except Exception as e:
             _raise_op_error(self, inputs, e)
-        if type(ys) is not tuple:
-            ys = (ys,)
+        config = Config
+        if type(ys) is not tuple:  # one output
+            if type(ys) is not _ndarray and isinstance(ys, _np_generic):
+                ys = np.asarray(ys)
+            v = _new_variable(Variable)
+            v.data = ys
+            v.name = None
+            v.grad = None
+            if config.enable_backprop:
+                if n == 2:
+                    gen = inputs[0].generation
+                    g1 = inputs[1].generation
+                    if g1 > gen:
+                        gen = g1
+                elif n == 1:
+                    gen = inputs[0].generation
+                else:
+                    gen = 0
+                    for x in inputs:
+                        if x.generation > gen:
+                            gen = x.generation
+                self.generation = gen
+                v.creator = self
+                v.generation = gen + 1
+                self.inputs = list(inputs)
+                self.outputs = [_weakref(v)]
+                self.scope = config.scope
+                if config.anomaly:
+                    self._creation_site = _user_frame()
+                    _check_finite(self, ys, "forward")
+            else:
+                v.creator = None
+                v.generation = 0
+                if config.anomaly:
+                    _check_finite(self, ys, "forward")
+            return v
         outputs = []
         for y in ys:
-            if isinstance(y, np.generic):
+            if type(y) is not _ndarray and isinstance(y, _np_generic):
                 y = np.asarray(y)
-            v = Variable.__new__(Variable)
+            v = _new_variable(Variable)
             v.data = y
             v.name = None
             v.grad = None
             v.creator = None
             v.generation = 0
             outputs.append(v)
-        if Config.enable_backprop:
+        if config.enable_backprop:
             gen = 0
             for x in inputs:
                 if x.generation > gen:
@@ -534,12 +588,12 @@ class Function:
             for v in outputs:
                 v.creator = self
                 v.generation = gen + 1
-            self.inputs = inputs
-            self.outputs = [weakref.ref(v) for v in outputs]
-            self.scope = Config.scope
-            if Config.anomaly:
+            self.inputs = list(inputs)
+            self.outputs = [_weakref(v) for v in outputs]
+            self.scope = config.scope
+            if config.anomaly:
                 self._creation_site = _user_frame()
-        if Config.anomaly:
+        if config.anomaly:
             for y in ys:
                 _check_finite(self, y, "forward")
         return outputs if len(outputs) > 1 else outputs[0]

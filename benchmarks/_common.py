@@ -1,0 +1,208 @@
+"""Shared helpers for the scripts in ``benchmarks/``.
+
+Timing (warm-up, then the median of several repetitions, optionally interleaving
+several contenders so that machine noise hits them alike), peak resident memory,
+and output: a human-readable table plus one JSON line that scripts can grep for.
+
+The scripts run from a source checkout without installing the package:
+importing this module puts the repository root on ``sys.path``.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Callable, Iterable, Mapping, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+__all__ = [
+    "ROOT", "time_once", "time_repeated", "time_interleaved", "median", "peak_rss_mb",
+    "try_import_torch", "format_table", "print_table", "json_line", "positive_int",
+]
+
+
+def positive_int(text: str) -> int:
+    """``argparse`` type: a strictly positive integer.
+
+    Args:
+        text (str): the command-line value.
+
+    Returns:
+        int: the parsed value.
+
+    Raises:
+        argparse.ArgumentTypeError: when ``text`` is not an integer >= 1.
+    """
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def time_once(fn: Callable[[], object]) -> float:
+    """Run ``fn()`` once after a garbage collection and return its wall time in seconds.
+
+    Args:
+        fn: a callable with no arguments.
+
+    Returns:
+        float: elapsed seconds (``time.perf_counter``).
+    """
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def time_repeated(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> list[float]:
+    """Time ``fn()`` ``repeats`` times after ``warmup`` untimed calls.
+
+    Args:
+        fn: a callable with no arguments.
+        repeats (int): timed calls (>= 1).
+        warmup (int): untimed calls made first (>= 0).
+
+    Returns:
+        list[float]: the ``repeats`` wall times in seconds, in call order.
+
+    Raises:
+        ValueError: when ``repeats < 1`` or ``warmup < 0``.
+    """
+    return time_interleaved({"fn": fn}, repeats, warmup)["fn"]
+
+
+def time_interleaved(fns: Mapping[str, Callable[[], object]], repeats: int = 5,
+                     warmup: int = 1) -> dict[str, list[float]]:
+    """Time several contenders round-robin: ``a, b, a, b, ...`` (after warm-up rounds).
+
+    Interleaving makes slow drifts of the machine (frequency scaling, other
+    processes) affect every contender alike, so their ratio is trustworthy.
+
+    Args:
+        fns: name -> callable with no arguments.
+        repeats (int): timed rounds (>= 1); each round calls every contender once.
+        warmup (int): untimed rounds made first (>= 0).
+
+    Returns:
+        dict[str, list[float]]: name -> ``repeats`` wall times in seconds.
+
+    Raises:
+        ValueError: when ``repeats < 1``, ``warmup < 0`` or ``fns`` is empty.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"time_interleaved: need repeats >= 1 and warmup >= 0, "
+                         f"got repeats={repeats}, warmup={warmup}")
+    if not fns:
+        raise ValueError("time_interleaved: no functions to time")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(time_once(fn))
+    return times
+
+
+def median(values: Iterable[float]) -> float:
+    """Return the median of ``values`` (a non-empty iterable of numbers)."""
+    return statistics.median(list(values))
+
+
+def peak_rss_mb() -> float | None:
+    """Return this process's peak resident set size in MiB, or None when unknown.
+
+    Uses ``resource.getrusage`` (Unix: the true high-water mark), else psutil's
+    ``peak_wset`` (Windows), else psutil's current RSS as a lower bound.
+    """
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Linux reports KiB, macOS bytes.
+        return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    except (ImportError, OSError):
+        pass
+    try:
+        import psutil
+
+        info = psutil.Process().memory_info()
+        return getattr(info, "peak_wset", info.rss) / (1024 * 1024)
+    except ImportError:
+        return None
+
+
+def try_import_torch():
+    """Return the ``torch`` module, or None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Format ``rows`` under ``headers`` as an aligned plain-text table.
+
+    Args:
+        headers: column titles (length C).
+        rows: each a sequence of C cells; floats print with 4 significant digits
+            (None prints as ``-``).
+
+    Returns:
+        str: the table, lines joined by newlines.
+
+    Raises:
+        ValueError: when a row does not have C cells.
+    """
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.4e}"
+        return str(v)
+
+    body = []
+    for i, r in enumerate(rows):
+        if len(r) != len(headers):
+            raise ValueError(f"format_table: row {i} has {len(r)} cells, expected {len(headers)}")
+        body.append([cell(v) for v in r])
+    widths = [max([len(h)] + [len(r[j]) for r in body]) for j, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    for r in body:
+        lines.append("  ".join(c.rjust(w) if j else c.ljust(w)
+                               for j, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title=None) -> None:
+    """Print :func:`format_table` output, under ``title`` when given."""
+    if title:
+        print(title)
+    print(format_table(headers, rows))
+
+
+def json_line(record: Mapping[str, object]) -> str:
+    """Serialize ``record`` as one compact JSON line (floats rounded to 4 decimals)."""
+    def clean(v):
+        if isinstance(v, float):
+            return round(v, 4)
+        if isinstance(v, Mapping):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(dict(record)), separators=(", ", ": "))

@@ -1,0 +1,9 @@
+"""Layers (conventionally imported as ``L``): compositions of engine ops, no hand-written backward."""
+from . import init
+from .attention import Attention, TimeAttention
+from .base import Layer, LayerList
+from .basic import Dropout, Embedding, Linear
+from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, StackedLSTM, lstm_update
+
+__all__ = ["Layer", "LayerList", "Linear", "Embedding", "Dropout", "LSTMCell", "LSTM", "GRUCell",
+           "GRU", "Bidirectional", "StackedLSTM", "Attention", "TimeAttention", "lstm_update", "init"]

@@ -1,0 +1,206 @@
+"""The Layer base class: parameters and sub-layers registered by attribute assignment."""
+from __future__ import annotations
+
+from ..backend import as_device, device_of
+from ..core import Parameter, name_scope
+from ..io import CheckpointError, load_npz, save_npz
+
+__all__ = ["Layer", "LayerList"]
+
+
+class Layer:
+    """Base class of layers and models.
+
+    Assigning a :class:`~tinygrad_attn.Parameter`, a Layer, or a list/tuple of Layers to an
+    attribute registers it; :meth:`params` and :meth:`named_params` then find it.
+    Calling a layer runs :meth:`forward` inside a name scope (the attribute name), so
+    graph drawings can group the ops by layer.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_names", [])
+        object.__setattr__(self, "_scope_name", type(self).__name__)
+
+    def __setattr__(self, name, value):
+        if "_names" not in self.__dict__:
+            object.__setattr__(self, "_names", [])
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            value = LayerList(value)
+        if isinstance(value, (Parameter, Layer)):
+            if name not in self._names:
+                self._names.append(name)
+            if isinstance(value, Layer):
+                object.__setattr__(value, "_scope_name", name)
+            if isinstance(value, Parameter) and value.name is None:
+                value.name = name
+        elif name in self._names:
+            self._names.remove(name)
+        object.__setattr__(self, name, value)
+
+    def __call__(self, *args, **kwargs):
+        with name_scope(self._scope_name):
+            return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        """Compute the layer's output (override in subclasses)."""
+        raise NotImplementedError
+
+    # --- parameters
+    def named_params(self, prefix=""):
+        """Yield ``(qualified_name, Parameter)`` pairs, e.g. ``("encoder.lstm.Wx", p)``.
+
+        A Parameter shared by several sub-layers is yielded once (first name wins).
+        """
+        seen = set()
+        for name, p in self._named_params(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _named_params(self, prefix):
+        for name in self._names:
+            v = self.__dict__[name]
+            full = f"{prefix}{name}"
+            if isinstance(v, Parameter):
+                yield full, v
+            else:
+                yield from v._named_params(full + ".")
+
+    def params(self):
+        """Yield every Parameter of this layer and its sub-layers (each once)."""
+        for _, p in self.named_params():
+            yield p
+
+    def layers(self):
+        """Yield the direct sub-layers."""
+        for name in self._names:
+            v = self.__dict__[name]
+            if isinstance(v, Layer):
+                yield v
+
+    def cleargrads(self):
+        """Set every parameter's ``grad`` to None."""
+        for p in self.params():
+            p.cleargrad()
+
+    def num_params(self) -> int:
+        """Total number of scalar parameters."""
+        return sum(p.size for p in self.params())
+
+    # --- devices
+    def to_device(self, device: str):
+        """Move every parameter (and any recurrent state) to ``device``; return self."""
+        for p in self.params():
+            p.to_device(device)
+        self._move_state(device)
+        for sub in self._all_layers():
+            sub._move_state(device)
+        return self
+
+    def _all_layers(self):
+        for sub in self.layers():
+            yield sub
+            yield from sub._all_layers()
+
+    def _move_state(self, device):
+        """Hook for layers that keep state (e.g. a stateful LSTM)."""
+
+    def to_gpu(self):
+        """Move to the GPU (CuPy); raises a clear error when CuPy or a device is missing."""
+        return self.to_device("cuda")
+
+    def to_cpu(self):
+        """Move to the host (NumPy)."""
+        return self.to_device("cpu")
+
+    @property
+    def device(self) -> str:
+        """``"cpu"``, ``"cuda"`` or ``"strict"``: where the parameters live."""
+        for p in self.params():
+            return device_of(p.data)
+        return "cpu"
+
+    # --- weights on disk
+    def state_dict(self):
+        """Return ``{qualified_name: array}`` of all parameters (device arrays, not copies)."""
+        return {name: p.data for name, p in self.named_params()}
+
+    def load_state_dict(self, arrays: dict, source: str = "state dict"):
+        """Copy arrays into the parameters after checking names and shapes (all or nothing).
+
+        Raises:
+            CheckpointError: naming missing keys, unexpected keys, or shape mismatches;
+                the layer is left unchanged.
+        """
+        own = dict(self.named_params())
+        missing = sorted(set(own) - set(arrays))
+        unexpected = sorted(set(arrays) - set(own))
+        problems = []
+        if missing:
+            problems.append(f"missing keys {missing}")
+        if unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        for name, p in own.items():
+            if name in arrays and tuple(arrays[name].shape) != p.shape:
+                problems.append(f"{name}: shape {tuple(arrays[name].shape)} in {source}, "
+                                f"{p.shape} in the model")
+        if problems:
+            raise CheckpointError(f"cannot load {source} into {type(self).__name__}: "
+                                  + "; ".join(problems))
+        for name, p in own.items():
+            p.data = as_device(arrays[name].astype(p.dtype, copy=True), device_of(p.data))
+
+    def save_weights(self, path, meta: dict | None = None):
+        """Save all parameters to ``path`` (``.npz`` + JSON metadata, atomic, no pickle)."""
+        save_npz(path, self.state_dict(), meta)
+
+    def load_weights(self, path):
+        """Load parameters saved by :meth:`save_weights`; returns the file's metadata.
+
+        Raises:
+            FileNotFoundError: no such file.
+            CheckpointError: corrupt/truncated file, missing keys, or shape mismatch
+                (the layer is then unchanged).
+        """
+        arrays, meta = load_npz(path)
+        self.load_state_dict(arrays, source=str(path))
+        return meta
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for sub in self._names:
+            v = self.__dict__[sub]
+            if isinstance(v, Layer):
+                body = repr(v).replace("\n", "\n  ")
+                lines.append(f"  ({sub}): {body}")
+        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
+
+    def extra_repr(self) -> str:
+        """Extra text inside the repr (sizes); override in subclasses."""
+        return ""
+
+
+class LayerList(Layer):
+    """A list of layers, registered as ``"0"``, ``"1"``, ... (so names read ``layers.0.Wx``)."""
+
+    def __init__(self, layers=()):
+        super().__init__()
+        object.__setattr__(self, "_items", [])
+        for layer in layers:
+            self.append(layer)
+
+    def append(self, layer):
+        """Add a layer at the end."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"LayerList holds Layers, got {type(layer).__name__}")
+        setattr(self, str(len(self._items)), layer)
+        self._items.append(layer)
+
+    def __getitem__(self, i):
+        return self._items[i]
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)

@@ -1,0 +1,331 @@
+"""Recurrent layers: LSTM (cell and sequence), GRU, Bidirectional, stacked LSTM with skip connections.
+
+All gradients come from the engine; these layers only compose ops. The compositions
+that make them fast:
+
+* the input projection of **all time steps** is one GEMM (``F.linear`` on (N, T, D));
+* its result is cut into per-step views by **one** ``unstack`` node (backward: one stack);
+* the four LSTM gates come from **one** ``split`` node on the (N, 4H) pre-activation;
+* per step only ``h @ Wh`` (N, H) x (H, 4H) remains a matrix product;
+* the hidden states are joined by **one** ``stack`` node into (N, T, H).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functions as F
+from ..core import OpError, Variable, name_scope
+from . import init as I
+from .base import Layer
+from .basic import Linear
+
+__all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU", "Bidirectional", "StackedLSTM", "lstm_update"]
+
+
+def lstm_update(A, c):
+    """The LSTM update from the pre-activation ``A`` (N, 4H), gate order f, g, i, o.
+
+    ``c`` may be None (a zero initial cell). Returns ``(h, c)``, each (N, H).
+    Cost: one split node and 4 activations, 3 element-wise products, 1 sum, 1 tanh.
+    """
+    f, g, i, o = F.split(A, 4, axis=-1)
+    g = F.tanh(g)
+    i = F.sigmoid(i)
+    o = F.sigmoid(o)
+    if c is None:
+        c = g * i
+    else:
+        c = F.sigmoid(f) * c + g * i
+    h = o * F.tanh(c)
+    return h, c
+
+
+def _check_seq(name, xs, D):
+    if xs.ndim != 3 or xs.shape[2] != D:
+        raise OpError(f"{name}: expected input of shape (N, T, {D}), got {xs.shape}")
+
+
+def _check_state(name, s, N, H, what):
+    if s is not None and s.shape != (N, H):
+        raise OpError(f"{name}: initial {what} must have shape ({N}, {H}), got {s.shape}")
+
+
+class _RecurrentBase(Layer):
+    """Shared state handling (stateful option, final states, device moves)."""
+
+    def __init__(self, input_size, hidden_size, stateful):
+        super().__init__()
+        self.input_size, self.hidden_size, self.stateful = input_size, hidden_size, stateful
+        self.h = None
+        self.c = None
+
+    def set_state(self, h, c=None):
+        """Set the state the next call starts from (stateful layers keep it across calls)."""
+        self.h = h if h is None or isinstance(h, Variable) else Variable(h)
+        self.c = c if c is None or isinstance(c, Variable) else Variable(c)
+
+    def reset_state(self):
+        """Forget the carried state: the next call starts from zeros."""
+        self.h = None
+        self.c = None
+
+    def _move_state(self, device):
+        for name in ("h", "c"):
+            v = getattr(self, name)
+            if v is not None:
+                setattr(self, name, Variable(v.data).to_device(device))
+
+    def _initial(self, h0, c0, N):
+        H = self.hidden_size
+        if h0 is None and self.stateful and self.h is not None:
+            h0 = self.h.detach()  # truncated backprop: the graph stops at the call boundary
+            c0 = None if self.c is None else self.c.detach()
+        _check_state(type(self).__name__, h0, N, H, "h")
+        _check_state(type(self).__name__, c0, N, H, "c")
+        return h0, c0
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + (", stateful=True" if self.stateful else "")
+
+
+class LSTMCell(Layer):
+    """One LSTM step: ``(x, h, c) -> (h', c')``.
+
+    Args:
+        input_size: D. hidden_size: H.
+
+    Shapes: x (N, D); h, c (N, H) or None (zeros). Parameters: Wx (D, 4H), Wh (H, 4H), b (4H,),
+    initialised with the book's scaled normal (std 1/sqrt(fan_in)) and zero bias.
+    """
+
+    def __init__(self, input_size, hidden_size, dtype=np.float32, rng=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        H = hidden_size
+        self.Wx = I.scaled_normal((input_size, 4 * H), dtype, rng, name="Wx")
+        self.Wh = I.scaled_normal((H, 4 * H), dtype, rng, name="Wh")
+        self.b = I.zeros((4 * H,), dtype, name="b")
+
+    def forward(self, x, h=None, c=None):
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise OpError(f"LSTMCell: expected x of shape (N, {self.input_size}), got {x.shape}")
+        _check_state("LSTMCell", h, x.shape[0], self.hidden_size, "h")
+        _check_state("LSTMCell", c, x.shape[0], self.hidden_size, "c")
+        A = F.linear(x, self.Wx, self.b)
+        if h is not None:
+            A = A + F.matmul(h, self.Wh)
+        return lstm_update(A, c)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class LSTM(_RecurrentBase):
+    """An LSTM over a whole sequence (the book's TimeLSTM), returning every hidden state.
+
+    Args:
+        input_size: D. hidden_size: H.
+        stateful: carry the final state into the next call (truncated backprop: the graph
+            is cut at the call boundary); ``reset_state()`` clears it.
+
+    Call: ``hs = lstm(xs, h0=None, c0=None)`` with xs (N, T, D) -> hs (N, T, H).
+    After a call, ``lstm.h`` and ``lstm.c`` (N, H) are the final states (in the graph, so a
+    decoder initialised from them sends gradients back into the encoder).
+
+    Cost per call: one (N*T, D) x (D, 4H) GEMM for all inputs, then per step one
+    (N, H) x (H, 4H) GEMM plus about a dozen element-wise ops; one unstack and one stack node.
+    """
+
+    def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
+        super().__init__(input_size, hidden_size, stateful)
+        H = hidden_size
+        self.Wx = I.scaled_normal((input_size, 4 * H), dtype, rng, name="Wx")
+        self.Wh = I.scaled_normal((H, 4 * H), dtype, rng, name="Wh")
+        self.b = I.zeros((4 * H,), dtype, name="b")
+
+    def project(self, xs):
+        """Input projection of all steps at once: (N, T, D) -> (N, T, 4H)."""
+        return F.linear(xs, self.Wx, self.b)
+
+    def step(self, a, h, c):
+        """One step from a projected input ``a`` (N, 4H): returns ``(h, c)``."""
+        if h is not None:
+            a = a + F.matmul(h, self.Wh)
+        return lstm_update(a, c)
+
+    def forward(self, xs, h0=None, c0=None):
+        _check_seq("LSTM", xs, self.input_size)
+        N, T, _ = xs.shape
+        h, c = self._initial(h0, c0, N)
+        steps = F.unstack(self.project(xs), axis=1)
+        hs = []
+        for t in range(T):
+            with name_scope(f"t={t}"):
+                h, c = self.step(steps[t], h, c)
+            hs.append(h)
+        self.h, self.c = h, c
+        return F.stack(hs, axis=1)
+
+
+class GRUCell(Layer):
+    """One GRU step ``(x, h) -> h'`` (gates r, z, candidate n; ``h' = n + z * (h - n)``).
+
+    Shapes: x (N, D); h (N, H) or None. Parameters Wx (D, 3H), Wh (H, 3H), b (3H,).
+    """
+
+    def __init__(self, input_size, hidden_size, dtype=np.float32, rng=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        H = hidden_size
+        self.Wx = I.scaled_normal((input_size, 3 * H), dtype, rng, name="Wx")
+        self.Wh = I.scaled_normal((H, 3 * H), dtype, rng, name="Wh")
+        self.b = I.zeros((3 * H,), dtype, name="b")
+
+    def forward(self, x, h=None):
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise OpError(f"GRUCell: expected x of shape (N, {self.input_size}), got {x.shape}")
+        _check_state("GRUCell", h, x.shape[0], self.hidden_size, "h")
+        return gru_update(F.linear(x, self.Wx, self.b), h, self.Wh)
+
+
+def gru_update(a, h, Wh):
+    """The GRU update from the projected input ``a`` (N, 3H), previous ``h`` (or None) and ``Wh``."""
+    xr, xz, xn = F.split(a, 3, axis=-1)
+    if h is None:
+        z = F.sigmoid(xz)
+        n = F.tanh(xn)
+        return n - z * n
+    hr, hz, hn = F.split(F.matmul(h, Wh), 3, axis=-1)
+    r = F.sigmoid(xr + hr)
+    z = F.sigmoid(xz + hz)
+    n = F.tanh(xn + r * hn)
+    return n + z * (h - n)
+
+
+class GRU(_RecurrentBase):
+    """A GRU over a sequence: xs (N, T, D) -> hs (N, T, H); ``gru.h`` is the final state.
+
+    Same composition as :class:`LSTM` (one input GEMM, one unstack, one stack; per step one
+    (N, H) x (H, 3H) GEMM and one split). ``stateful`` as in :class:`LSTM`.
+    """
+
+    def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
+        super().__init__(input_size, hidden_size, stateful)
+        H = hidden_size
+        self.Wx = I.scaled_normal((input_size, 3 * H), dtype, rng, name="Wx")
+        self.Wh = I.scaled_normal((H, 3 * H), dtype, rng, name="Wh")
+        self.b = I.zeros((3 * H,), dtype, name="b")
+
+    def forward(self, xs, h0=None):
+        _check_seq("GRU", xs, self.input_size)
+        N, T, _ = xs.shape
+        h, _ = self._initial(h0, None, N)
+        steps = F.unstack(F.linear(xs, self.Wx, self.b), axis=1)
+        hs = []
+        for t in range(T):
+            with name_scope(f"t={t}"):
+                h = gru_update(steps[t], h, self.Wh)
+            hs.append(h)
+        self.h = h
+        return F.stack(hs, axis=1)
+
+
+class Bidirectional(Layer):
+    """Run one recurrent layer forward and another over the reversed sequence; concatenate.
+
+    Args:
+        forward_layer: e.g. ``LSTM(D, H)``, reads x_1 .. x_T.
+        backward_layer: a layer of the same kind, reads x_T .. x_1.
+
+    Call: xs (N, T, D) -> (N, T, H_f + H_b): position t holds the forward state after x_t
+    and the backward state after x_T .. x_t, so every position sees both sides.
+    ``self.h`` (and ``self.c`` for LSTMs) are the two final states concatenated, (N, H_f + H_b),
+    ready to initialise a decoder.
+    """
+
+    def __init__(self, forward_layer, backward_layer):
+        super().__init__()
+        self.forward_layer = forward_layer
+        self.backward_layer = backward_layer
+        self.h = None
+        self.c = None
+
+    def forward(self, xs):
+        hf = self.forward_layer(xs)
+        hb = F.flip(self.backward_layer(F.flip(xs, 1)), 1)
+        fl, bl = self.forward_layer, self.backward_layer
+        self.h = F.concat([fl.h, bl.h], axis=-1)
+        self.c = F.concat([fl.c, bl.c], axis=-1) if getattr(fl, "c", None) is not None else None
+        return F.concat([hf, hb], axis=-1)
+
+    def reset_state(self):
+        """Reset both directions."""
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+
+class StackedLSTM(Layer):
+    """Several LSTM layers on top of each other, with residual (skip) connections.
+
+    Args:
+        input_size: D of the first layer.
+        hidden_size: H, or a list of H per layer.
+        num_layers: how many layers (ignored when ``hidden_size`` is a list).
+        residual: from the second layer on, add each layer's input to its output (GNMT);
+            when the widths differ, the input goes through a bias-free Linear projection.
+        dropout: dropout probability between layers (0 = none).
+
+    Call: ``hs = stack(xs, states=None)``, xs (N, T, D) -> (N, T, H_last). ``states`` is a
+    list of (h, c) per layer; after a call ``self.states`` holds the final (h, c) per layer.
+    ``step(x, states)`` runs one time step of every layer (for decoders).
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=2, residual=True, dropout=0.0,
+                 dtype=np.float32, rng=None):
+        super().__init__()
+        sizes = list(hidden_size) if isinstance(hidden_size, (list, tuple)) else [hidden_size] * num_layers
+        if not sizes:
+            raise ValueError("StackedLSTM: needs at least one layer")
+        self.sizes = sizes
+        self.residual = residual
+        self.dropout = dropout
+        ins = [input_size] + sizes[:-1]
+        self.layers = [LSTM(i, o, dtype=dtype, rng=rng) for i, o in zip(ins, sizes)]
+        projs = [Linear(i, o, bias=False, dtype=dtype, rng=rng)
+                 for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o]
+        self.projections = projs if projs else None
+        self._proj_index = {k: n for n, k in enumerate(
+            k for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o)}
+        self.states = None
+
+    def _skip(self, k, x, y):
+        if not self.residual or k == 0:
+            return y
+        if k in self._proj_index:
+            x = self.projections[self._proj_index[k]](x)
+        return y + x
+
+    def forward(self, xs, states=None):
+        out = xs
+        finals = []
+        for k, layer in enumerate(self.layers):
+            h0, c0 = (None, None) if states is None else states[k]
+            x_in = out
+            if k > 0 and self.dropout:
+                x_in = F.dropout(x_in, self.dropout)
+            y = layer(x_in, h0, c0)
+            out = self._skip(k, x_in, y)
+            finals.append((layer.h, layer.c))
+        self.states = finals
+        return out
+
+    def step(self, x, states):
+        """One step of every layer: x (N, D), states list of (h, c) -> (top output, new states)."""
+        new = []
+        out = x
+        for k, layer in enumerate(self.layers):
+            h, c = states[k] if states is not None else (None, None)
+            h, c = layer.step(F.linear(out, layer.Wx, layer.b), h, c)
+            out = self._skip(k, out, h)
+            new.append((h, c))
+        return out, new

@@ -1,0 +1,191 @@
+"""Optimizers (SGD, Momentum, AdaGrad, Adam) and global-norm gradient clipping.
+
+Updates work on raw arrays in place, in each parameter's own dtype and on its own device
+(optimizer state is created on, or moved to, the parameter's device). A parameter that
+appears several times (shared between layers) is updated once.
+"""
+from __future__ import annotations
+
+import math
+
+from .backend import as_device, device_of, get_array_module
+
+__all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "Adam", "clip_grads", "grad_norm"]
+
+
+def _unique(params):
+    seen = set()
+    out = []
+    for p in params:
+        if id(p) not in seen:
+            seen.add(id(p))
+            out.append(p)
+    return out
+
+
+def grad_norm(params) -> float:
+    """Global L2 norm of all gradients (parameters without a gradient are skipped)."""
+    total = None
+    for p in _unique(params):
+        if p.grad is None:
+            continue
+        g = p.grad.data
+        s = (g * g).sum()
+        total = s if total is None else total + s
+    return 0.0 if total is None else math.sqrt(float(total))
+
+
+def clip_grads(params, max_norm: float) -> float:
+    """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
+
+    Args:
+        params: an iterable of Parameters (e.g. ``model.params()``).
+        max_norm: the largest allowed global norm (> 0).
+
+    Returns:
+        The global norm before clipping.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_grads: max_norm must be positive, got {max_norm}")
+    params = _unique(params)
+    norm = grad_norm(params)
+    if norm > max_norm:
+        rate = max_norm / (norm + 1e-6)
+        for p in params:
+            if p.grad is not None:
+                p.grad.data = p.grad.data * p.grad.data.dtype.type(rate)
+    return norm
+
+
+class Optimizer:
+    """Base class: ``opt = Adam(model.params())`` (or ``Adam().setup(model)``), then ``opt.update()``.
+
+    Args:
+        params: Parameters or a Layer (its ``params()`` are taken at every update, so
+            parameters added later are included).
+        lr: learning rate.
+        weight_decay: L2 penalty coefficient added to the gradient (``g + wd * p``).
+    """
+
+    def __init__(self, params=None, lr=0.01, weight_decay=0.0):
+        if lr <= 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        if weight_decay < 0:
+            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay}")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.state = {}
+        self.target = None
+        self._params = None
+        if params is not None:
+            self.setup(params)
+
+    def setup(self, params):
+        """Attach to a Layer or an iterable of Parameters; returns self."""
+        if hasattr(params, "params") and callable(params.params):
+            self.target = params
+        else:
+            self._params = _unique(params)
+        return self
+
+    def parameters(self):
+        """The parameters this optimizer updates (each once)."""
+        if self.target is not None:
+            return _unique(self.target.params())
+        if self._params is None:
+            raise RuntimeError(f"{type(self).__name__}: call setup(model or params) first")
+        return self._params
+
+    def update(self):
+        """Apply one update to every parameter that has a gradient."""
+        self.begin_step()
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if g.dtype != p.data.dtype:
+                g = g.astype(p.data.dtype)
+            if self.weight_decay:
+                g = g + p.data * p.data.dtype.type(self.weight_decay)
+            self.update_one(p, g)
+
+    def begin_step(self):
+        """Hook called once per update before the parameters (e.g. Adam's step count)."""
+
+    def _slot(self, p, name):
+        key = (id(p), name)
+        s = self.state.get(key)
+        if s is None:
+            xp = get_array_module(p.data)
+            s = xp.zeros_like(p.data)
+            self.state[key] = s
+        elif get_array_module(s) is not get_array_module(p.data):
+            s = as_device(s, device_of(p.data))  # the model moved: state follows
+            self.state[key] = s
+        return s
+
+    def update_one(self, p, g):
+        """Update one parameter from its gradient array ``g`` (override)."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: ``p -= lr * g``."""
+
+    def update_one(self, p, g):
+        p.data -= p.data.dtype.type(self.lr) * g
+
+
+class Momentum(Optimizer):
+    """SGD with momentum: ``v = momentum * v - lr * g; p += v``."""
+
+    def __init__(self, params=None, lr=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
+        self.momentum = momentum
+
+    def update_one(self, p, g):
+        v = self._slot(p, "v")
+        t = p.data.dtype.type
+        v *= t(self.momentum)
+        v -= t(self.lr) * g
+        p.data += v
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad: ``h += g*g; p -= lr * g / (sqrt(h) + eps)``."""
+
+    def __init__(self, params=None, lr=0.01, eps=1e-7, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
+        self.eps = eps
+
+    def update_one(self, p, g):
+        h = self._slot(p, "h")
+        xp = get_array_module(p.data)
+        t = p.data.dtype.type
+        h += g * g
+        p.data -= t(self.lr) * g / (xp.sqrt(h) + t(self.eps))
+
+
+class Adam(Optimizer):
+    """Adam with bias correction.
+
+    ``m += (1-b1)(g-m); v += (1-b2)(g*g-v); p -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v)+eps)``.
+    """
+
+    def __init__(self, params=None, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.t = 0
+
+    def begin_step(self):
+        self.t += 1
+        self._lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
+
+    def update_one(self, p, g):
+        m = self._slot(p, "m")
+        v = self._slot(p, "v")
+        xp = get_array_module(p.data)
+        t = p.data.dtype.type
+        m += t(1 - self.beta1) * (g - m)
+        v += t(1 - self.beta2) * (g * g - v)
+        p.data -= t(self._lr_t) * m / (xp.sqrt(v) + t(self.eps))
