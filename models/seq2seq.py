@@ -1,0 +1,345 @@
+"""Seq2seq, PeekySeq2seq and AttentionSeq2seq (compositions of layers; no hand-written backward)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_attn import functions as F
+from tinygrad_attn import layers as L
+from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
+from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
+
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model", "MODEL_NAMES"]
+
+
+class Seq2seqBase(L.Layer):
+    """Shared interface: ``loss = model(xs, ts)``, ``generate``, ``config``, device handling.
+
+    ``xs`` (N, T_in) are input ids; ``ts`` (N, 1 + T_out) are the start id followed by the
+    answer ids: the decoder reads ``ts[:, :-1]`` and is trained to predict ``ts[:, 1:]``.
+    """
+
+    kind = ""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size, dtype):
+        super().__init__()
+        for name, v in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
+                        ("hidden_size", hidden_size)):
+            if not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"{type(self).__name__}: {name} must be a positive integer, got {v!r}")
+        self.vocab_size, self.wordvec_size, self.hidden_size = vocab_size, wordvec_size, hidden_size
+        self.dtype = np.dtype(dtype)
+        self._attn = None
+
+    @property
+    def config(self) -> dict:
+        """JSON-serialisable architecture description (see :func:`build_model`)."""
+        return {"model": self.kind, "vocab_size": int(self.vocab_size),
+                "wordvec_size": int(self.wordvec_size), "hidden_size": int(self.hidden_size)}
+
+    def _ids(self, a, name):
+        """Integer ids on the model's device, checked against the vocabulary."""
+        if isinstance(a, Variable):
+            a = a.data
+        if not hasattr(a, "dtype"):
+            a = np.asarray(a)
+        if a.ndim != 2 or a.dtype.kind not in "iu":
+            raise OpError(f"{type(self).__name__}: {name} must be integer ids of shape (N, T), "
+                          f"got {getattr(a, 'dtype', type(a))} {a.shape}")
+        dev = self.device
+        if device_of(a) != dev:
+            a = as_device(a, dev)
+        if a.size and (int(a.min()) < 0 or int(a.max()) >= self.vocab_size):
+            raise OpError(f"{type(self).__name__}: {name} holds ids outside [0, {self.vocab_size})")
+        return a
+
+    def forward(self, xs, ts):
+        xs = self._ids(xs, "xs")
+        ts = self._ids(ts, "ts")
+        if ts.shape[1] < 2 or ts.shape[0] != xs.shape[0]:
+            raise OpError(f"{type(self).__name__}: ts must be (N, 1 + T_out) with N = {xs.shape[0]}, "
+                          f"got {ts.shape}")
+        logits = self.logits(xs, ts[:, :-1])
+        with name_scope("loss"):
+            return F.softmax_cross_entropy(logits, ts[:, 1:])
+
+    def logits(self, xs, dec_in):
+        """Scores (N, T_out, V) for decoder inputs ``dec_in`` (teacher forcing)."""
+        raise NotImplementedError
+
+    def generate(self, xs, start_id, max_len):
+        """Greedy decoding of a batch.
+
+        Args:
+            xs: (N, T_in) input ids (host or device array).
+            start_id: the id the decoder starts from.
+            max_len: how many ids to produce.
+
+        Returns:
+            A host ``int64`` array (N, max_len).
+        """
+        xs = self._ids(xs, "xs")
+        if max_len <= 0:
+            raise ValueError(f"generate: max_len must be positive, got {max_len}")
+        with no_grad(), test_mode():
+            return self._generate(xs, int(start_id), int(max_len))
+
+    @property
+    def attention_weights(self):
+        """Attention weights of the last forward/generate, host array (N, T_out, T_in), or None."""
+        return None if self._attn is None else as_numpy(self._attn)
+
+
+class Seq2seq(Seq2seqBase):
+    """The baseline: Embedding + LSTM encoder; its last hidden state initialises the decoder.
+
+    Args:
+        vocab_size: V. wordvec_size: embedding width D. hidden_size: H.
+    """
+
+    kind = "seq2seq"
+
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, dtype=np.float32, rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype)
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.enc_embed = L.Embedding(V, D, dtype=dtype, rng=rng)
+        self.encoder = L.LSTM(D, H, dtype=dtype, rng=rng)
+        self.dec_embed = L.Embedding(V, D, dtype=dtype, rng=rng)
+        self.decoder = L.LSTM(self._dec_in(D, H), H, dtype=dtype, rng=rng)
+        self.out = L.Linear(self._out_in(H), V, dtype=dtype, rng=rng)
+
+    def _dec_in(self, D, H):
+        return D
+
+    def _out_in(self, H):
+        return H
+
+    def encode(self, xs):
+        """Run the encoder; returns its final hidden state h (N, H)."""
+        self.encoder(self.enc_embed(xs))
+        return self.encoder.h
+
+    def logits(self, xs, dec_in):
+        h = self.encode(xs)
+        emb = self.dec_embed(dec_in)
+        hs = self.decoder(self._peek_in(emb, h), h0=h)
+        return self.out(self._peek_out(hs, h))
+
+    def _peek_in(self, emb, h):
+        return emb
+
+    def _peek_out(self, hs, h):
+        return hs
+
+    def _generate(self, xs, start_id, max_len):
+        h_enc = self.encode(xs)
+        xp = get_array_module(xs)
+        N = xs.shape[0]
+        ids = xp.full((N, 1), start_id, dtype=xs.dtype)
+        h, c = h_enc, None
+        out = []
+        for _ in range(max_len):
+            emb = self.dec_embed(ids)                           # (N, 1, D)
+            x = self._peek_in(emb, h_enc)[:, 0, :]
+            h, c = self.decoder.step(F.linear(x, self.decoder.Wx, self.decoder.b), h, c)
+            score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
+            ids = score.data.argmax(axis=-1).astype(xs.dtype)   # (N, 1)
+            out.append(ids)
+        return as_numpy(xp.concatenate(out, axis=1)).astype(np.int64)
+
+
+class PeekySeq2seq(Seq2seq):
+    """Seq2seq whose decoder "peeks": the encoder state h joins every decoder input and the output layer."""
+
+    kind = "peeky"
+
+    def _dec_in(self, D, H):
+        return D + H
+
+    def _out_in(self, H):
+        return 2 * H
+
+    def _repeat(self, h, T):
+        N, H = h.shape
+        return F.broadcast_to(F.reshape(h, (N, 1, H)), (N, T, H))
+
+    def _peek_in(self, emb, h):
+        return F.concat([emb, self._repeat(h, emb.shape[1])], axis=-1)
+
+    def _peek_out(self, hs, h):
+        return F.concat([hs, self._repeat(h, hs.shape[1])], axis=-1)
+
+
+ATTENTION_FEEDS = ("affine", "lstm", "both")
+
+
+class AttentionSeq2seq(Seq2seqBase):
+    """Attention seq2seq: the decoder attends to all encoder hidden states at every step.
+
+    Args:
+        vocab_size: V. wordvec_size: embedding width D. hidden_size: H (decoder width).
+        bidirectional: the encoder's first layer is a bidirectional LSTM with H/2 units per
+            direction (so hs stays (N, T, H)); the decoder starts from both final states
+            concatenated.
+        attention_feed: where the context vector goes —
+            ``"affine"`` (the book: ``[c_t; h_t]`` into the output Affine layer; all decoder
+            steps attend at once with batched matmuls),
+            ``"lstm"`` (``c_{t-1}`` joins the next step's LSTM input; the Affine layer sees h_t),
+            ``"both"`` (Luong-style input feeding: both of the above).
+        num_layers: LSTM layers in encoder and decoder; from the second layer on each layer's
+            input is added to its output (skip connections, as in GNMT).
+        dropout: dropout between stacked layers (0 = none).
+
+    After a forward pass or ``generate``, :attr:`attention_weights` is (N, T_out, T_in).
+    """
+
+    kind = "attention"
+
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
+                 attention_feed="affine", num_layers=1, dropout=0.0, dtype=np.float32, rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype)
+        if attention_feed not in ATTENTION_FEEDS:
+            raise ValueError(f"AttentionSeq2seq: attention_feed must be one of {ATTENTION_FEEDS}, "
+                             f"got {attention_feed!r}")
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"AttentionSeq2seq: num_layers must be an integer >= 1, got {num_layers!r}")
+        if bidirectional and hidden_size % 2:
+            raise ValueError(f"AttentionSeq2seq: bidirectional needs an even hidden_size, got {hidden_size}")
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.bidirectional = bool(bidirectional)
+        self.attention_feed = attention_feed
+        self.num_layers = num_layers
+        self.dropout = float(dropout)
+        kw = dict(dtype=dtype, rng=rng)
+        self.enc_embed = L.Embedding(V, D, **kw)
+        first = (L.Bidirectional(L.LSTM(D, H // 2, **kw), L.LSTM(D, H // 2, **kw))
+                 if bidirectional else L.LSTM(D, H, **kw))
+        self.encoder = [first] + [L.LSTM(H, H, **kw) for _ in range(num_layers - 1)]
+        self.dec_embed = L.Embedding(V, D, **kw)
+        feed_lstm = attention_feed in ("lstm", "both")
+        self.decoder = [L.LSTM(D + (H if feed_lstm else 0), H, **kw)] + \
+            [L.LSTM(H, H, **kw) for _ in range(num_layers - 1)]
+        self.attention = L.TimeAttention()
+        self.step_attention = L.Attention()
+        self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
+
+    @property
+    def config(self):
+        c = super().config
+        c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
+                 num_layers=self.num_layers, dropout=self.dropout)
+        return c
+
+    # --- encoder
+    def encode(self, xs):
+        """Encoder: ids (N, T_in) -> all hidden states hs (N, T_in, H) and final h per layer."""
+        x = self.enc_embed(xs)
+        finals = []
+        for k, layer in enumerate(self.encoder):
+            inp = x
+            if k > 0 and self.dropout:
+                inp = F.dropout(inp, self.dropout)
+            y = layer(inp)
+            x = y + inp if k > 0 else y  # skip connection from the second layer on
+            finals.append(layer.h)
+        return x, finals
+
+    # --- decoder
+    def logits(self, xs, dec_in):
+        hs_enc, finals = self.encode(xs)
+        emb = self.dec_embed(dec_in)
+        if self.attention_feed == "affine":
+            hs = emb
+            for k, layer in enumerate(self.decoder):
+                inp = hs
+                if k > 0 and self.dropout:
+                    inp = F.dropout(inp, self.dropout)
+                y = layer(inp, h0=finals[k])
+                hs = y + inp if k > 0 else y
+            ctx = self.attention(hs_enc, hs)              # all decoder steps at once
+            self._attn = self.attention.weights
+            return self.out(F.concat([ctx, hs], axis=-1))
+        outs, weights = self._decode_steps(hs_enc, finals, emb)
+        self._attn = get_array_module(weights[0]).stack(weights, axis=1)
+        return self.out(F.stack(outs, axis=1))
+
+    def _decode_steps(self, hs_enc, finals, emb):
+        """Step-by-step decoding with the context fed into the next LSTM input."""
+        first = self.decoder[0]
+        D = self.wordvec_size
+        N, T = emb.shape[0], emb.shape[1]
+        Wx_emb, Wx_ctx = F.split(first.Wx, [D], axis=0)
+        steps = F.unstack(F.linear(emb, Wx_emb, first.b), axis=1)
+        states = [(finals[k], None) for k in range(len(self.decoder))]
+        ctx = None
+        outs, weights = [], []
+        for t in range(T):
+            with name_scope(f"t={t}"):
+                out, ctx, states = self._step(steps[t], ctx, Wx_ctx, states, hs_enc)
+            outs.append(out)
+            weights.append(self.step_attention.weights)
+        return outs, weights
+
+    def _step(self, a, ctx, Wx_ctx, states, hs_enc):
+        if ctx is not None:
+            a = a + F.matmul(ctx, Wx_ctx)
+        new = []
+        h, c = self.decoder[0].step(a, *states[0])
+        new.append((h, c))
+        x = h
+        for k in range(1, len(self.decoder)):
+            layer = self.decoder[k]
+            inp = F.dropout(x, self.dropout) if self.dropout else x
+            h, c = layer.step(F.linear(inp, layer.Wx, layer.b), *states[k])
+            new.append((h, c))
+            x = h + inp
+        ctx = self.step_attention(hs_enc, x)
+        out = x if self.attention_feed == "lstm" else F.concat([ctx, x], axis=-1)
+        return out, ctx, new
+
+    def _generate(self, xs, start_id, max_len):
+        hs_enc, finals = self.encode(xs)
+        xp = get_array_module(xs)
+        N = xs.shape[0]
+        D = self.wordvec_size
+        first = self.decoder[0]
+        feed_lstm = self.attention_feed in ("lstm", "both")
+        if feed_lstm:
+            Wx_emb, Wx_ctx = F.split(first.Wx, [D], axis=0)
+        else:
+            Wx_emb, Wx_ctx = first.Wx, None
+        states = [(finals[k], None) for k in range(len(self.decoder))]
+        ids = xp.full((N,), start_id, dtype=xs.dtype)
+        ctx = None
+        out_ids, weights = [], []
+        for _ in range(max_len):
+            a = F.linear(self.dec_embed(ids), Wx_emb, first.b)
+            if feed_lstm:
+                out, ctx, states = self._step(a, ctx, Wx_ctx, states, hs_enc)
+            else:
+                out, ctx, states = self._step(a, None, None, states, hs_enc)
+            score = self.out(out)
+            ids = score.data.argmax(axis=-1).astype(xs.dtype)
+            out_ids.append(ids)
+            weights.append(self.step_attention.weights)
+        self._attn = xp.stack(weights, axis=1)
+        return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+
+
+MODEL_NAMES = {"seq2seq": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
+
+
+def build_model(config: dict, dtype=np.float32, rng=None):
+    """Rebuild a model from its ``config`` dict (as stored in checkpoints).
+
+    Raises:
+        ValueError: unknown model kind or bad options.
+    """
+    config = dict(config)
+    kind = config.pop("model", None)
+    cls = MODEL_NAMES.get(kind)
+    if cls is None:
+        raise ValueError(f"build_model: unknown model {kind!r}; expected one of {sorted(MODEL_NAMES)}")
+    try:
+        return cls(**config, dtype=dtype, rng=rng)
+    except TypeError as e:
+        raise ValueError(f"build_model: bad options for {kind!r}: {e}") from e

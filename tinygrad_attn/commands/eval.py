@@ -1,0 +1,41 @@
+"""``tinygrad-attn eval``: exact-match accuracy of a checkpoint on a file in the book's format."""
+from __future__ import annotations
+
+from ..cli import CLIError
+from .translate import load_translator
+
+
+def add_parser(sub):
+    """Register the ``eval`` sub-command."""
+    p = sub.add_parser("eval", help="exact-match accuracy on a data file",
+                       description="Print the exact-match accuracy of a checkpoint on a file in "
+                                   "the book's question_answer format.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH")
+    p.add_argument("--data", required=True, metavar="PATH")
+    p.add_argument("--batch-size", type=int, default=512)
+    return p
+
+
+def run(args):
+    """Evaluate and print the accuracy; returns 0."""
+    from ..data import load_text
+
+    tr = load_translator(args.checkpoint)
+    try:
+        pairs = load_text(args.data)
+    except FileNotFoundError as e:
+        raise CLIError(f"data file not found: {args.data}") from e
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    questions = [q.rstrip(" ") for q, _ in pairs]
+    answers = [a.strip(" ") for _, a in pairs]
+    correct = 0
+    try:
+        for i in range(0, len(questions), args.batch_size):
+            got = tr.translate(questions[i:i + args.batch_size])
+            correct += sum(g == a for g, a in zip(got, answers[i:i + args.batch_size]))
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    n = len(questions)
+    print(f"exact match: {correct}/{n} = {100.0 * correct / n:.2f}%")
+    return 0

@@ -1,0 +1,275 @@
+"""Training, evaluation, checkpoints and translation for the seq2seq models.
+
+* :class:`Trainer` — mini-batch training with a tqdm progress bar (loss, steps/s), gradient
+  clipping, per-epoch validation exact-match accuracy by batched greedy decoding, a history,
+  seeded shuffling, a clear stop on NaN/Inf loss, and a checkpoint on Ctrl-C.
+* :func:`save_checkpoint` / :func:`load_checkpoint` — one ``.npz`` file with weights,
+  vocabulary and model config (JSON, no pickle): enough to translate.
+* :class:`Translator` — strings in, strings out, from a checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .backend import as_device
+from .data import Vocabulary, decode_answers, encode_questions
+from .io import CheckpointError, load_npz, save_npz
+from .optim import Adam, clip_grads
+
+__all__ = ["Trainer", "TrainingDiverged", "evaluate", "save_checkpoint", "load_checkpoint",
+           "Translator", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "tinygrad-attn-checkpoint/1"
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or Inf; training stopped."""
+
+
+def evaluate(model, x, t, batch_size=512, return_predictions=False):
+    """Exact-match accuracy of greedy decoding.
+
+    Args:
+        model: a seq2seq model.
+        x: (N, T_in) input ids. t: (N, 1 + T_out) start id + answer ids.
+        batch_size: decoding batch size.
+        return_predictions: also return the predicted ids (N, T_out).
+
+    Returns:
+        The fraction of rows whose whole answer is right (and the predictions if asked).
+    """
+    n = len(x)
+    if n == 0:
+        return (0.0, np.zeros((0, t.shape[1] - 1), np.int64)) if return_predictions else 0.0
+    start_id = int(t[0, 0])
+    preds = []
+    for i in range(0, n, batch_size):
+        preds.append(model.generate(x[i:i + batch_size], start_id, t.shape[1] - 1))
+    pred = np.concatenate(preds, axis=0)
+    acc = float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())
+    return (acc, pred) if return_predictions else acc
+
+
+def save_checkpoint(path, model, vocab, *, reversed_input=False, in_width=None, out_width=None,
+                    history=None, extra=None):
+    """Write weights, vocabulary and config to one file (atomic, no pickle).
+
+    Args:
+        path: the ``.npz`` file.
+        model: a model with ``config`` and ``state_dict()``.
+        vocab: the :class:`~tinygrad_attn.data.Vocabulary`.
+        reversed_input: whether the model reads its input reversed.
+        in_width: input width (characters) the model was trained on.
+        out_width: answer length (ids to generate).
+        history: the training history (list of dicts).
+        extra: any other JSON-serialisable information.
+    """
+    meta = {"format": CHECKPOINT_FORMAT, "config": model.config, "vocab": vocab.to_dict(),
+            "reversed_input": bool(reversed_input), "in_width": in_width, "out_width": out_width,
+            "history": history or [], "extra": extra or {}}
+    save_npz(path, model.state_dict(), meta)
+
+
+def load_checkpoint(path, device="cpu"):
+    """Rebuild the model from a checkpoint.
+
+    Returns:
+        (model, meta) where ``meta["vocab"]`` is a :class:`Vocabulary`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a tinygrad-attn checkpoint, corrupt, or weights that do not fit.
+    """
+    from models import build_model
+
+    arrays, meta = load_npz(path)
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a tinygrad-attn checkpoint (format "
+                              f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+    try:
+        model = build_model(meta["config"])
+        vocab = Vocabulary.from_dict(meta["vocab"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: bad checkpoint metadata: {e}") from e
+    model.load_state_dict(arrays, source=str(path))
+    if device != "cpu":
+        model.to_device(device)
+    meta = dict(meta)
+    meta["vocab"] = vocab
+    return model, meta
+
+
+class Translator:
+    """Translate strings with a trained model.
+
+    Args:
+        model: the seq2seq model. vocab: its vocabulary.
+        in_width: characters the model reads (inputs are padded to it).
+        out_width: ids to generate.
+        reversed_input: feed the input reversed (as in training).
+    """
+
+    def __init__(self, model, vocab, in_width, out_width, reversed_input=False):
+        self.model, self.vocab = model, vocab
+        self.in_width, self.out_width, self.reversed_input = in_width, out_width, reversed_input
+
+    @classmethod
+    def from_checkpoint(cls, path, device="cpu"):
+        """Load a checkpoint written by :func:`save_checkpoint`."""
+        model, meta = load_checkpoint(path, device)
+        if not meta.get("in_width") or not meta.get("out_width"):
+            raise CheckpointError(f"{path}: the checkpoint does not record input/output widths")
+        return cls(model, meta["vocab"], int(meta["in_width"]), int(meta["out_width"]),
+                   bool(meta.get("reversed_input")))
+
+    def encode(self, texts):
+        """Ids (N, in_width) for ``texts``; raises ValueError naming unknown chars or long inputs."""
+        return encode_questions(list(texts), self.vocab, self.in_width, reverse=self.reversed_input)
+
+    def translate(self, texts, return_attention=False):
+        """Translate a list of strings; optionally also return attention weights (N, T_out, T_in).
+
+        The attention columns are in the order the characters were written (un-reversed).
+        """
+        texts = list(texts)
+        ids = self.encode(texts)
+        out = self.model.generate(ids, self.vocab.start_id, self.out_width)
+        answers = decode_answers(out, self.vocab)
+        if not return_attention:
+            return answers
+        w = self.model.attention_weights
+        if w is not None and self.reversed_input:
+            w = w[:, :, ::-1]
+        return answers, w
+
+
+class Trainer:
+    """Mini-batch training of a seq2seq model on a :class:`~tinygrad_attn.data.Seq2seqData`.
+
+    Args:
+        model: the model (on any device; batches are moved to it here).
+        data: the dataset (train and validation arrays, vocabulary).
+        optimizer: defaults to ``Adam(model, lr)``.
+        batch_size: examples per step.
+        max_grad: global-norm clipping threshold (None = no clipping).
+        lr: learning rate of the default optimizer.
+        seed: seeds the shuffling (same seed, same order).
+        val_samples: validate on at most this many examples (None = all).
+        checkpoint: path written after every epoch and on Ctrl-C (None = no file).
+        progress: show a tqdm bar (falls back to a plain line when tqdm is missing).
+    """
+
+    def __init__(self, model, data, optimizer=None, batch_size=128, max_grad=5.0, lr=0.001,
+                 seed=0, val_samples=None, checkpoint=None, progress=True):
+        if batch_size <= 0:
+            raise ValueError(f"Trainer: batch_size must be positive, got {batch_size}")
+        self.model, self.data = model, data
+        self.optimizer = optimizer if optimizer is not None else Adam(model, lr=lr)
+        if getattr(self.optimizer, "target", None) is None and getattr(self.optimizer, "_params", None) is None:
+            self.optimizer.setup(model)
+        self.batch_size, self.max_grad = batch_size, max_grad
+        self.rng = np.random.default_rng(seed)
+        self.val_samples = val_samples
+        self.checkpoint = checkpoint
+        self.progress = progress
+        self.history = []
+
+    def save(self, path=None):
+        """Write a checkpoint (model, vocabulary, widths, history) to ``path`` or ``self.checkpoint``."""
+        path = path or self.checkpoint
+        if path is None:
+            return None
+        d = self.data
+        save_checkpoint(path, self.model, d.vocab, reversed_input=d.reversed_input,
+                        in_width=d.in_width, out_width=d.out_width, history=self.history)
+        return path
+
+    def _bar(self, total, desc):
+        if not self.progress:
+            return None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None
+        return tqdm(total=total, desc=desc, unit="step", leave=True, dynamic_ncols=True,
+                    file=sys.stderr)
+
+    def train_step(self, x, t):
+        """One step on a batch (host arrays): forward, backward, clip, update. Returns the loss."""
+        dev = self.model.device
+        if dev != "cpu":
+            x, t = as_device(x, dev), as_device(t, dev)
+        loss = self.model(x, t)
+        self.model.cleargrads()
+        loss.backward()
+        if self.max_grad:
+            clip_grads(self.model.params(), self.max_grad)
+        self.optimizer.update()
+        return float(loss.data)
+
+    def validate(self):
+        """Exact-match accuracy on (up to ``val_samples`` of) the validation set."""
+        d = self.data
+        n = len(d.x_val) if self.val_samples is None else min(self.val_samples, len(d.x_val))
+        return evaluate(self.model, d.x_val[:n], d.t_val[:n])
+
+    def fit(self, epochs, callback=None):
+        """Train for ``epochs`` epochs; returns the history (one dict per epoch).
+
+        Each history entry holds ``epoch``, ``loss`` (mean training loss), ``val_acc``,
+        ``train_time`` and ``time`` (seconds, including validation).
+
+        Raises:
+            TrainingDiverged: the loss became NaN or Inf (the message says where and what to try).
+            KeyboardInterrupt: after writing the checkpoint, when one is configured.
+        """
+        d = self.data
+        n = len(d.x_train)
+        steps = max(1, math.ceil(n / self.batch_size))
+        try:
+            for _ in range(epochs):
+                epoch = len(self.history) + 1
+                t0 = time.perf_counter()
+                order = self.rng.permutation(n)
+                bar = self._bar(steps, f"epoch {epoch}")
+                total = 0.0
+                for s in range(steps):
+                    idx = order[s * self.batch_size:(s + 1) * self.batch_size]
+                    loss = self.train_step(d.x_train[idx], d.t_train[idx])
+                    if not math.isfinite(loss):
+                        if bar is not None:
+                            bar.close()
+                        raise TrainingDiverged(
+                            f"loss became {loss} at epoch {epoch}, step {s + 1}: training stopped. "
+                            "Try a smaller learning rate, gradient clipping (max_grad), or float64.")
+                    total += loss
+                    if bar is not None:
+                        bar.update(1)
+                        if s % 10 == 0 or s == steps - 1:
+                            bar.set_postfix(loss=f"{total / (s + 1):.4f}")
+                train_time = time.perf_counter() - t0
+                acc = self.validate() if len(d.x_val) else None
+                entry = {"epoch": epoch, "loss": total / steps, "val_acc": acc,
+                         "train_time": train_time, "time": time.perf_counter() - t0}
+                self.history.append(entry)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{entry['loss']:.4f}",
+                                    val_acc="-" if acc is None else f"{acc * 100:.2f}%")
+                    bar.close()
+                elif self.progress:
+                    print(f"epoch {epoch}: loss {entry['loss']:.4f} val_acc "
+                          f"{'-' if acc is None else f'{acc * 100:.2f}%'} ({entry['time']:.1f} s)",
+                          file=sys.stderr)
+                self.save()
+                if callback is not None:
+                    callback(self, entry)
+        except KeyboardInterrupt:
+            if self.checkpoint is not None:
+                self.save()
+                print(f"\ninterrupted: checkpoint saved to {self.checkpoint}", file=sys.stderr)
+            raise
+        return self.history
