@@ -71,7 +71,7 @@ class Layer:
         for _, p in self.named_params():
             yield p
 
-    def layers(self):
+    def sublayers(self):
         """Yield the direct sub-layers."""
         for name in self._names:
             v = self.__dict__[name]
@@ -98,7 +98,7 @@ class Layer:
         return self
 
     def _all_layers(self):
-        for sub in self.layers():
+        for sub in self.sublayers():
             yield sub
             yield from sub._all_layers()
 

@@ -1,0 +1,75 @@
+"""The tinygrad-attn command: train -> translate -> eval round trip, and its error paths."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_attn.cli import main
+from tinygrad_attn.data import make_dates, save_text
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--model", "attention", "--data", "date", "--samples", "300", "--epochs", "1",
+                 "--hidden", "16", "--wordvec", "8", "--batch-size", "64", "--out", str(out),
+                 "--no-progress", "--reverse-input"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_checkpoint_and_history(tiny_run):
+    assert (tiny_run / "model.npz").stat().st_size > 0
+    hist = json.loads((tiny_run / "history.json").read_text())
+    assert hist["config"]["model"] == "attention"
+    assert len(hist["history"]) == 1 and 0.0 <= hist["history"][0]["val_acc"] <= 1.0
+
+
+def test_translate_args_and_stdin(tiny_run, capsys, monkeypatch):
+    ck = str(tiny_run / "model.npz")
+    assert main(["translate", "--checkpoint", ck, "may 4, 2021", "1/2/05"]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert len(lines) == 2 and all(len(x) <= 10 for x in lines)
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("june 3, 1999\n\n12/31/99\n"))
+    assert main(["translate", "--checkpoint", ck]) == 0
+    assert len(capsys.readouterr().out.strip().split("\n")) == 2
+
+
+def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
+    path = tmp_path / "dates.txt"
+    save_text(path, make_dates(50, seed=9))
+    assert main(["eval", "--checkpoint", str(tiny_run / "model.npz"), "--data", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("exact match: ") and "/50 = " in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["translate", "--checkpoint", "{ck}", "hello wörld"], "does not know: 'ö'"),
+    (["translate", "--checkpoint", "{ck}", "x" * 40], "at most 29"),
+    (["translate", "--checkpoint", "{missing}", "may 4, 2021"], "checkpoint not found"),
+    (["translate", "--checkpoint", "{corrupt}", "may 4, 2021"], "corrupt or truncated"),
+    (["eval", "--checkpoint", "{ck}", "--data", "{missing}"], "data file not found"),
+    (["train", "--data", "{missing}", "--out", "{tmp}"], "data file not found"),
+    (["train", "--epochs", "0", "--out", "{tmp}"], "--epochs must be positive"),
+    (["train", "--model", "seq2seq", "--bidirectional", "--out", "{tmp}"], "need --model attention"),
+])
+def test_error_paths_one_line_nonzero(tiny_run, tmp_path, capsys, argv, message):
+    corrupt = tmp_path / "bad.npz"
+    corrupt.write_bytes((tiny_run / "model.npz").read_bytes()[:500])
+    fill = dict(ck=str(tiny_run / "model.npz"), missing=str(tmp_path / "missing"),
+                corrupt=str(corrupt), tmp=str(tmp_path / "o"))
+    code = main([a.format(**fill) for a in argv])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().split("\n")) == 1
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tinygrad_attn", "translate", "--checkpoint",
+                        str(tmp_path / "none.npz"), "x"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("tinygrad-attn: error: checkpoint not found")
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,124 @@
+"""Every layer and every seq2seq model on each device (cpu and the strict stand-in; cuda when present).
+
+On "strict", any NumPy call on device data, or a host array mixed into device code, raises:
+passing here is the CPU-only proof that the GPU path does not mix host and device arrays.
+"""
+import numpy as np
+import pytest
+
+import tinygrad_attn as ta
+from models import build_model
+from tinygrad_attn import backend
+from tinygrad_attn import functions as F
+from tinygrad_attn import layers as L
+from tinygrad_attn.data import load_dataset
+from tinygrad_attn.optim import SGD, AdaGrad, Adam, Momentum, clip_grads
+from tinygrad_attn.train import Trainer, Translator, load_checkpoint, save_checkpoint
+
+from .devices import any_device as device  # noqa: F401  (cpu, strict, and cuda when present)
+
+R = np.random.default_rng(0)
+
+
+def on(device, a):
+    return ta.Variable(backend.as_device(np.asarray(a, dtype=np.float32), device))
+
+
+LAYERS = {
+    "linear": (lambda: L.Linear(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
+    "embedding": (lambda: L.Embedding(7, 3), lambda d: (backend.as_device(np.array([[1, 1, 6]]), d),)),
+    "dropout": (lambda: L.Dropout(0.3), lambda d: (on(d, R.standard_normal((4, 3))),)),
+    "lstmcell": (lambda: L.LSTMCell(3, 4), lambda d: (on(d, R.standard_normal((2, 3))),
+                                                        on(d, R.standard_normal((2, 4))),
+                                                        on(d, R.standard_normal((2, 4))))),
+    "lstm": (lambda: L.LSTM(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
+    "gru": (lambda: L.GRU(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
+    "bidirectional": (lambda: L.Bidirectional(L.LSTM(3, 2), L.LSTM(3, 2)),
+                      lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
+    "stacked": (lambda: L.StackedLSTM(3, [4, 5], residual=True),
+                lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
+    "attention": (lambda: L.Attention(), lambda d: (on(d, R.standard_normal((2, 5, 4))),
+                                                     on(d, R.standard_normal((2, 4))))),
+    "timeattention": (lambda: L.TimeAttention(), lambda d: (on(d, R.standard_normal((2, 5, 4))),
+                                                             on(d, R.standard_normal((2, 3, 4))))),
+}
+
+
+def _out(y):
+    return F.concat(list(y), axis=-1) if isinstance(y, tuple) else y
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("opt_cls", [SGD, Momentum, AdaGrad, Adam])
+def test_layer_step_on_device(device, name, opt_cls):
+    make, inputs = LAYERS[name]
+    ta.seed(0)
+    layer = make().to_device(device)
+    xs = inputs(device)
+    y = _out(layer(*xs))
+    assert backend.device_of(y.data) == device
+    ref_layer = make()  # same seed would differ; compare against a CPU copy of the weights
+    for (_, p), (_, q) in zip(layer.named_params(), ref_layer.named_params()):
+        q.data = backend.as_numpy(p.data).copy()
+    ys_cpu = _out(ref_layer(*[ta.Variable(backend.as_numpy(x.data if isinstance(x, ta.Variable) else x))
+                              if isinstance(x, ta.Variable) else backend.as_numpy(x) for x in xs]))
+    if name != "dropout":
+        np.testing.assert_allclose(backend.as_numpy(y.data), ys_cpu.data, rtol=1e-5, atol=1e-6)
+    (y * y).sum().backward()
+    params = list(layer.params())
+    for p in params:
+        assert p.grad is not None and backend.device_of(p.grad.data) == device
+    clip_grads(params, 1.0)
+    before = [backend.as_numpy(p.data).copy() for p in params]
+    opt_cls(layer).update()
+    for p, b in zip(params, before):
+        assert backend.device_of(p.data) == device
+        assert not np.array_equal(backend.as_numpy(p.data), b)
+    layer.to_cpu()
+    assert all(type(p.data) is np.ndarray for p in layer.params())
+
+
+def test_strict_catches_a_host_mask_in_device_code():
+    x = on("strict", R.standard_normal((3, 4)))
+    host_mask = np.ones((3, 4), dtype=bool)  # the classic bug: a mask made with plain NumPy
+    with pytest.raises(TypeError, match="Unsupported type"):
+        F.where(host_mask, x, x * 0)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        x * ta.Variable(np.ones((3, 4), np.float32))
+
+
+MODELS = [dict(model="seq2seq"), dict(model="peeky"), dict(model="attention"),
+          dict(model="attention", bidirectional=True, attention_feed="both", num_layers=2),
+          dict(model="attention", attention_feed="lstm")]
+
+
+@pytest.mark.parametrize("cfg", MODELS, ids=lambda c: "-".join(str(v) for v in c.values()))
+def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
+    data = load_dataset("date", samples=40, seed=1, val_fraction=0.25, reverse_input=True)
+    V = len(data.vocab)
+    ta.seed(0)
+    model = build_model(dict(cfg, vocab_size=V, wordvec_size=4, hidden_size=8)).to_device(device)
+    assert model.device == device
+    trainer = Trainer(model, data, batch_size=16, progress=False)  # batches move inside
+    hist = trainer.fit(1)
+    assert np.isfinite(hist[0]["loss"]) and hist[0]["val_acc"] is not None
+    for p in model.params():
+        assert backend.device_of(p.data) == device
+    out = model.generate(data.x_val, data.vocab.start_id, data.out_width)  # host ids are moved
+    assert out.shape == (len(data.x_val), data.out_width) and type(out) is np.ndarray
+    if cfg["model"] == "attention":
+        w = model.attention_weights
+        assert type(w) is np.ndarray and w.shape == (len(data.x_val), data.out_width, data.in_width)
+        np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-4)
+
+    # checkpoint written from this device loads on the host and back, identical outputs
+    path = tmp_path / "m.npz"
+    save_checkpoint(path, model, data.vocab, reversed_input=True, in_width=data.in_width,
+                    out_width=data.out_width)
+    host_model, meta = load_checkpoint(path)
+    assert host_model.device == "cpu"
+    np.testing.assert_array_equal(host_model.generate(data.x_val, data.vocab.start_id, data.out_width), out)
+    back, _ = load_checkpoint(path, device=device)
+    assert back.device == device
+    tr = Translator.from_checkpoint(path, device=device)
+    assert len(tr.translate(["may 4, 2021"])[0]) <= data.out_width
