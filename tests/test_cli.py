@@ -73,3 +73,12 @@ def test_console_script_has_no_traceback(tmp_path):
     assert r.returncode == 2
     assert r.stderr.startswith("tinygrad-attn: error: checkpoint not found")
     assert "Traceback" not in r.stderr
+
+
+def test_attention_heatmap_command(tiny_run, tmp_path, capsys):
+    out = tmp_path / "att.png"
+    assert main(["attention", "--checkpoint", str(tiny_run / "model.npz"), "--out", str(out),
+                 "may 4, 2021", "10/31/90"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = capsys.readouterr().out
+    assert "heatmap: " in text and text.count("->") >= 2

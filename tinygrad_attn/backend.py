@@ -2,20 +2,29 @@
 
 Every op asks its data which array module to use (:func:`get_array_module`),
 so the same op code runs on NumPy arrays, CuPy arrays, and the *strict
-stand-in* arrays used by the test suite.
+stand-in* arrays used by the test suite. Devices are named ``"cpu"``,
+``"cuda"`` (alias ``"gpu"``) and ``"strict"``.
 
 The strict stand-in (device name ``"strict"``) is a NumPy-backed device whose
 arrays are a distinct type (:class:`StrictArray`) and refuse what CuPy refuses:
 
-* mixing a host ``numpy.ndarray`` into a device operation raises ``TypeError``;
-* implicit conversion to the host (``numpy.asarray(a)``, ``float(a)`` on a
-  non-scalar, ``a.tolist()``) raises ``TypeError``;
-* calling a ``numpy.*`` function on a device array raises ``TypeError``
-  (device code must use the module returned by :func:`get_array_module`).
+* mixing a host ``numpy.ndarray`` into a device operation (an operator,
+  indexing, assignment, a function of :data:`strict`) raises
+  ``TypeError: Unsupported type <class 'numpy.ndarray'> ...``;
+* implicit conversion to the host (``numpy.asarray(a)``, ``numpy.array(a)``,
+  ``float(a)`` on a non-scalar, ``a.tolist()``, pickling) raises ``TypeError``;
+* calling a ``numpy.*`` function or ufunc on a device array (``numpy.sum(a)``,
+  ``numpy.exp(a)``) raises ``TypeError`` (device code must use the module
+  returned by :func:`get_array_module`).
 
-Only :func:`as_numpy` / :func:`as_device` cross between host and device. The
+Python and NumPy scalars mix freely with device arrays, as on CuPy. Only
+:func:`as_numpy` / :func:`as_device` cross between host and device. The
 stand-in is slow and exists to prove, on a CPU-only machine, that nothing in
 the library calls NumPy directly on device data.
+
+CuPy is optional: it is imported the first time a GPU is asked for
+(:func:`gpu_available`, :func:`as_device` with ``"cuda"``) or a CuPy array is
+seen; without it, moving to ``"cuda"`` raises :class:`GPUUnavailableError`.
 """
 from __future__ import annotations
 
@@ -36,7 +45,11 @@ _GPU_HINT = 'install the GPU extra with: pip install "tinygrad-attn[gpu]" (CuPy 
 
 
 class GPUUnavailableError(RuntimeError):
-    """Raised when a GPU is requested but CuPy or a CUDA device is missing."""
+    """Raised when a GPU is requested but CuPy or a CUDA device is missing.
+
+    The message says which of the two is missing and how to install the GPU extra
+    (``pip install "tinygrad-attn[gpu]"``).
+    """
 
 
 # ----------------------------------------------------------------------------- CuPy
@@ -60,7 +73,11 @@ def _load_cupy():
 
 
 def gpu_available() -> bool:
-    """Return True when CuPy is installed and at least one CUDA device is visible."""
+    """Tell whether the ``"cuda"`` device can be used.
+
+    Returns:
+        True when CuPy imports and sees at least one CUDA device (probed once, then cached).
+    """
     return _load_cupy() is not None
 
 
@@ -121,7 +138,8 @@ def _operand(x, where: str):
     return NotImplemented  # e.g. a Variable: let its reflected operator run
 
 
-def _binary(op, name):
+def _binary(op, iop, name):
+    """The forward, reflected and in-place operator methods of StrictArray for ``op``."""
     def forward(self, other):
         o = _operand(other, name)
         return NotImplemented if o is NotImplemented else _wrap(op(self._a, o))
@@ -134,17 +152,11 @@ def _binary(op, name):
         o = _operand(other, name)
         if o is NotImplemented:
             return NotImplemented
-        self._a = _inplace_ops[name](self._a, o)
+        self._a = iop(self._a, o)
         return self
 
     return forward, reflected, inplace
 
-
-_inplace_ops = {
-    "add": _op.iadd, "sub": _op.isub, "mul": _op.imul, "truediv": _op.itruediv,
-    "floordiv": _op.ifloordiv, "mod": _op.imod, "pow": _op.ipow, "matmul": _op.imatmul,
-    "and": _op.iand, "or": _op.ior, "xor": _op.ixor, "lshift": _op.ilshift, "rshift": _op.irshift,
-}
 
 # ufuncs that a NumPy scalar on the left of a Python operator turns into (np.float32(2) * a)
 _OPERATOR_UFUNCS = {
@@ -228,38 +240,38 @@ class StrictArray:
         return StrictArray(self._a.copy())
 
     # --- operators
-    __add__, __radd__, __iadd__ = _binary(_op.add, "add")
-    __sub__, __rsub__, __isub__ = _binary(_op.sub, "sub")
-    __mul__, __rmul__, __imul__ = _binary(_op.mul, "mul")
-    __truediv__, __rtruediv__, __itruediv__ = _binary(_op.truediv, "truediv")
-    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(_op.floordiv, "floordiv")
-    __mod__, __rmod__, __imod__ = _binary(_op.mod, "mod")
-    __pow__, __rpow__, __ipow__ = _binary(_op.pow, "pow")
-    __matmul__, __rmatmul__, __imatmul__ = _binary(_op.matmul, "matmul")
-    __and__, __rand__, __iand__ = _binary(_op.and_, "and")
-    __or__, __ror__, __ior__ = _binary(_op.or_, "or")
-    __xor__, __rxor__, __ixor__ = _binary(_op.xor, "xor")
-    __lshift__, __rlshift__, __ilshift__ = _binary(_op.lshift, "lshift")
-    __rshift__, __rrshift__, __irshift__ = _binary(_op.rshift, "rshift")
-    __eq__ = _binary(_op.eq, "equal")[0]
-    __ne__ = _binary(_op.ne, "not_equal")[0]
-    __lt__ = _binary(_op.lt, "less")[0]
-    __le__ = _binary(_op.le, "less_equal")[0]
-    __gt__ = _binary(_op.gt, "greater")[0]
-    __ge__ = _binary(_op.ge, "greater_equal")[0]
+    __add__, __radd__, __iadd__ = _binary(_op.add, _op.iadd, "add")
+    __sub__, __rsub__, __isub__ = _binary(_op.sub, _op.isub, "subtract")
+    __mul__, __rmul__, __imul__ = _binary(_op.mul, _op.imul, "multiply")
+    __truediv__, __rtruediv__, __itruediv__ = _binary(_op.truediv, _op.itruediv, "true_divide")
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(_op.floordiv, _op.ifloordiv, "floor_divide")
+    __mod__, __rmod__, __imod__ = _binary(_op.mod, _op.imod, "remainder")
+    __pow__, __rpow__, __ipow__ = _binary(_op.pow, _op.ipow, "power")
+    __matmul__, __rmatmul__, __imatmul__ = _binary(_op.matmul, _op.imatmul, "matmul")
+    __and__, __rand__, __iand__ = _binary(_op.and_, _op.iand, "bitwise_and")
+    __or__, __ror__, __ior__ = _binary(_op.or_, _op.ior, "bitwise_or")
+    __xor__, __rxor__, __ixor__ = _binary(_op.xor, _op.ixor, "bitwise_xor")
+    __lshift__, __rlshift__, __ilshift__ = _binary(_op.lshift, _op.ilshift, "left_shift")
+    __rshift__, __rrshift__, __irshift__ = _binary(_op.rshift, _op.irshift, "right_shift")
+    __eq__ = _binary(_op.eq, None, "equal")[0]
+    __ne__ = _binary(_op.ne, None, "not_equal")[0]
+    __lt__ = _binary(_op.lt, None, "less")[0]
+    __le__ = _binary(_op.le, None, "less_equal")[0]
+    __gt__ = _binary(_op.gt, None, "greater")[0]
+    __ge__ = _binary(_op.ge, None, "greater_equal")[0]
     __hash__ = None
 
     def __neg__(self):
-        return StrictArray(-self._a)
+        return _wrap(-self._a)
 
     def __pos__(self):
-        return StrictArray(+self._a)
+        return _wrap(+self._a)
 
     def __abs__(self):
-        return StrictArray(abs(self._a))
+        return _wrap(abs(self._a))
 
     def __invert__(self):
-        return StrictArray(~self._a)
+        return _wrap(~self._a)
 
     # --- numpy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -441,7 +453,14 @@ def _is_cupy_array(x) -> bool:
 
 
 def device_of(x) -> str:
-    """Return ``"cpu"``, ``"cuda"`` or ``"strict"`` for an array or Variable."""
+    """Name the device of an array or Variable.
+
+    Args:
+        x: an array of any shape (NumPy, CuPy or StrictArray), a Variable, or a scalar.
+
+    Returns:
+        ``"cpu"`` (also for scalars and lists), ``"cuda"`` or ``"strict"``.
+    """
     xp = get_array_module(x)
     if xp is np:
         return "cpu"
@@ -454,7 +473,10 @@ def as_numpy(x):
     """Copy ``x`` to the host as a ``numpy.ndarray`` (no copy when it already is one).
 
     Args:
-        x: an array on any device, a Variable, or a Python/NumPy scalar.
+        x: an array on any device, a Variable, a Python/NumPy scalar, or a nested list.
+
+    Returns:
+        numpy.ndarray: the same shape, dtype and values as ``x``.
     """
     data = getattr(x, "data", x) if not isinstance(x, np.ndarray) and hasattr(x, "creator") else x
     if type(data) is np.ndarray:
@@ -468,6 +490,14 @@ def as_numpy(x):
 
 def as_device(x, device: str):
     """Return array ``x`` on ``device`` (``"cpu"``, ``"cuda"``/``"gpu"`` or ``"strict"``).
+
+    Args:
+        x: an array on any device (or a Variable, scalar or nested list), any shape.
+        device: the target device name.
+
+    Returns:
+        An array of the device's type with the shape, dtype and values of ``x``: ``x``
+        itself when it is already there, otherwise a copy.
 
     Raises:
         GPUUnavailableError: for ``"cuda"`` when CuPy or a CUDA device is missing.

@@ -80,7 +80,7 @@ def run(args):
             json.dump({"config": config, "history": tr.history}, f, indent=1)
         acc = entry["val_acc"]
         print(f"epoch {entry['epoch']}: loss {entry['loss']:.4f}  val_acc "
-              f"{'-' if acc is None else f'{acc * 100:.2f}%'}  ({entry['time']:.1f} s)")
+              f"{'-' if acc is None else f'{acc * 100:.2f}%'}  ({entry['time']:.1f} s)", flush=True)
 
     try:
         trainer.fit(args.epochs, callback=write_history)
