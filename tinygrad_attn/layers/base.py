@@ -29,7 +29,11 @@ class Layer:
         if isinstance(value, (Parameter, Layer)):
             if name not in self._names:
                 self._names.append(name)
-            if isinstance(value, Layer):
+            if isinstance(value, LayerList):  # items are called directly: scope "name/i"
+                object.__setattr__(value, "_scope_name", name)
+                for i, item in enumerate(value):
+                    object.__setattr__(item, "_scope_name", f"{name}/{i}")
+            elif isinstance(value, Layer):
                 object.__setattr__(value, "_scope_name", name)
             if isinstance(value, Parameter) and value.name is None:
                 value.name = name

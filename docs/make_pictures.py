@@ -1,0 +1,64 @@
+"""Draw the pictures shown in docs/ (never drawn by hand).
+
+    python docs/make_pictures.py --checkpoint runs/date/model.npz [--compare runs/compare-date/results.json]
+
+Writes into docs/assets/:
+* ``attention.png`` — heatmaps of four dates, from the trained checkpoint;
+* ``history.png`` — the checkpoint's training curves;
+* ``graph.svg`` — one training step of a small attention seq2seq, time steps collapsed;
+* ``compare-date.png`` — the model comparison curves, when ``--compare`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import tinygrad_attn as ta  # noqa: E402
+from models import AttentionSeq2seq  # noqa: E402
+from tinygrad_attn import viz  # noqa: E402
+from tinygrad_attn.train import Translator, load_checkpoint  # noqa: E402
+
+EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", default=os.path.join("runs", "date", "model.npz"))
+    p.add_argument("--compare", nargs="*", default=[])
+    p.add_argument("--out", default=os.path.join(HERE, "assets"))
+    args = p.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+
+    tr = Translator.from_checkpoint(args.checkpoint)
+    answers, weights = tr.translate(EXAMPLES, return_attention=True)
+    items = [(w[:len(a), :len(q)], q, a) for q, a, w in zip(EXAMPLES, answers, weights)]
+    viz.plot_attention_grid(items, os.path.join(args.out, "attention.png"))
+    _, meta = load_checkpoint(args.checkpoint)
+    if meta.get("history"):
+        viz.plot_history(meta["history"], os.path.join(args.out, "history.png"),
+                         title="attention seq2seq on dates")
+
+    ta.seed(0)
+    small = AttentionSeq2seq(len(tr.vocab), 8, 16)
+    x = tr.encode(["may 4, 2021", "1/2/05"])
+    t = tr.vocab.encode_batch(["_2021-05-04", "_2005-01-02"])
+    loss = small(x[:, :8], t)
+    loss.backward()
+    viz.plot_graph(loss, os.path.join(args.out, "graph.svg"), collapse_steps=True, show_grad=True)
+
+    for path in args.compare:
+        with open(path) as f:
+            res = json.load(f)
+        name = os.path.basename(os.path.dirname(path)) or "compare"
+        viz.plot_histories(res["results"], os.path.join(args.out, f"{name}.png"),
+                           title=f"validation exact match on {res['task']}")
+    print("pictures written to", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""``tinygrad-attn graph``: draw the computational graph of one training step.
+
+Builds a small model with random weights, runs one forward pass on a random batch
+(and a backward pass for ``--show-grad``), and draws the graph behind the loss with
+:func:`tinygrad_attn.viz.plot_graph`. The format follows the extension of ``--out``
+(``.svg``, ``.png``, ``.pdf``; ``.dot``/``.gv`` need no Graphviz program).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+__all__ = ["add_parser", "run", "example_loss"]
+
+_MODELS = {"attention": "AttentionSeq2seq", "seq2seq": "Seq2seq", "peeky": "PeekySeq2seq"}
+
+
+def add_parser(subparsers):
+    """Register the ``graph`` sub-command.
+
+    Args:
+        subparsers: the ``add_subparsers()`` object of the main parser.
+
+    Returns:
+        The ``argparse.ArgumentParser`` of the sub-command.
+    """
+    p = subparsers.add_parser(
+        "graph", help="draw the computational graph of one training step",
+        description="Draw the computational graph of one training step of a small model "
+                    "(random weights and data). Needs Graphviz for .svg/.png/.pdf.")
+    p.add_argument("--model", choices=sorted(_MODELS), default="attention",
+                   help="which model to draw (default: attention)")
+    p.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=True,
+                   help="merge the time steps of recurrent layers into one (default: on)")
+    p.add_argument("--show-grad", action="store_true",
+                   help="run backward too and show each gradient's L2 norm")
+    p.add_argument("--no-cluster", dest="cluster", action="store_false",
+                   help="do not group nodes by layer scope")
+    p.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB",
+                   help="layout direction (default: TB)")
+    p.add_argument("--seq-len", type=int, default=5,
+                   help="input sequence length of the random batch (default: 5)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="output file: .svg, .png, .pdf, .dot or .gv")
+    return p
+
+
+def example_loss(seq_len=5, batch=2, in_size=3, hidden=4, classes=5, seed=0):
+    """The built-in example: an LSTM-like recurrence written with ``F`` ops, then a loss.
+
+    Every step runs under ``name_scope("encoder/lstm/t=<k>")`` (gates from one
+    ``linear`` and a ``split``), the classifier under ``"decoder/affine"``, so the
+    drawing shows clusters and, with ``collapse_steps=True``, one folded step.
+
+    Args:
+        seq_len: number of time steps T.
+        batch: batch size N.
+        in_size: input features D; the input is (N, T, D).
+        hidden: hidden size H (weights (D, 4H), (H, 4H), (4H,)).
+        classes: output classes C of the final (H, C) affine layer.
+        seed: NumPy seed of the random weights and data.
+
+    Returns:
+        The scalar loss Variable (softmax cross entropy of the last hidden state).
+    """
+    import tinygrad_attn as ta
+    from tinygrad_attn import functions as F
+
+    if seq_len < 1:
+        raise ValueError(f"example_loss: seq_len must be >= 1, got {seq_len}")
+    rng = np.random.default_rng(seed)
+    xs = ta.Variable(rng.standard_normal((batch, seq_len, in_size)), name="xs")
+    Wx = ta.Parameter(rng.standard_normal((in_size, 4 * hidden)) * 0.5, name="Wx")
+    Wh = ta.Parameter(rng.standard_normal((hidden, 4 * hidden)) * 0.5, name="Wh")
+    b = ta.Parameter(np.zeros(4 * hidden), name="b")
+    Wo = ta.Parameter(rng.standard_normal((hidden, classes)) * 0.5, name="Wo")
+    h = ta.Variable(np.zeros((batch, hidden)), name="h0")
+    c = ta.Variable(np.zeros((batch, hidden)), name="c0")
+    with ta.name_scope("encoder"), ta.name_scope("lstm"):
+        for t in range(seq_len):
+            with ta.name_scope(f"t={t}"):
+                a = F.linear(xs[:, t, :], Wx, b) + F.matmul(h, Wh)
+                f, g, i, o = F.split(a, 4, axis=1)
+                c = F.sigmoid(f) * c + F.tanh(g) * F.sigmoid(i)
+                h = F.sigmoid(o) * F.tanh(c)
+    with ta.name_scope("decoder"), ta.name_scope("affine"):
+        logits = F.matmul(h, Wo)
+    return F.softmax_cross_entropy(logits, rng.integers(0, classes, size=batch))
+
+
+def _model_loss(kind, seq_len):
+    """Loss of one step of the requested model, or None when ``models`` lacks it yet."""
+    try:
+        import models
+    except ImportError as e:  # not written yet, or something it needs is not
+        print(f"graph: cannot import models ({e})", file=sys.stderr)
+        return None
+    cls = getattr(models, _MODELS[kind], None)
+    if cls is None:
+        return None
+    vocab, wordvec, hidden, batch = 13, 8, 16, 2
+    rng = np.random.default_rng(0)
+    model = cls(vocab, wordvec, hidden)
+    xs = rng.integers(0, vocab, size=(batch, seq_len))
+    ts = rng.integers(0, vocab, size=(batch, max(seq_len // 2, 2) + 1))
+    return model(xs, ts)
+
+
+def run(args) -> int:
+    """Draw the graph; return 0.
+
+    Args:
+        args: the parsed namespace (``model``, ``collapse``, ``show_grad``, ``cluster``,
+            ``rankdir``, ``seq_len``, ``out``).
+
+    Returns:
+        The exit status (0).
+
+    Raises:
+        CLIError: bad ``--seq-len`` or extension, or Graphviz / the ``graphviz`` package
+            missing (the .dot file is still written).
+    """
+    from ..cli import CLIError
+    from ..viz import GraphvizNotFoundError, plot_graph
+
+    if args.seq_len < 1:
+        raise CLIError(f"graph: --seq-len must be >= 1, got {args.seq_len}")
+    loss = _model_loss(args.model, args.seq_len)
+    what = f"model {_MODELS[args.model]}"
+    if loss is None:
+        print(f"graph: models.{_MODELS[args.model]} is not available yet; drawing the built-in "
+              "LSTM example instead", file=sys.stderr)
+        loss = example_loss(seq_len=args.seq_len)
+        what = "built-in LSTM example"
+    if args.show_grad:
+        loss.backward()
+    try:
+        plot_graph(loss, args.out, show_grad=args.show_grad, cluster=args.cluster,
+                   collapse_steps=args.collapse, rankdir=args.rankdir)
+    except (GraphvizNotFoundError, ImportError, ValueError) as e:
+        raise CLIError(str(e)) from e
+    print(f"wrote {args.out} ({what}, {'collapsed' if args.collapse else 'all'} time steps)")
+    return 0
