@@ -1,0 +1,261 @@
+"""The documentation is executable: every ```python block of every page runs, in order.
+
+* One test per page (``docs/**/*.md`` and ``README.md``): the page's ``python`` blocks run in
+  one fresh namespace, in a temporary working directory, with matplotlib's Agg backend
+  (pages without python blocks are only checked for unclosed fences).
+  Blocks fenced as ``text``, ``bash``, ``console`` (anything but ``python``/``py``) are
+  only shown, never run. A block preceded by the line ``<!-- docs-test: skip -->`` is
+  skipped too (for code that needs hardware the test machine may lack).
+* ``mkdocs build --strict`` succeeds when MkDocs and its plugins are installed.
+* Every public function and class of ``tinygrad_attn`` (and ``models``) has a docstring.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import pkgutil
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+SKIP_MARK = "<!-- docs-test: skip -->"
+RUN_LANGS = {"python", "py"}
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
+
+
+# ----------------------------------------------------------------------------- block extraction
+def extract_blocks(text: str):
+    """Return the fenced code blocks of a Markdown text.
+
+    Args:
+        text: the Markdown source.
+
+    Returns:
+        A list of ``(lang, first_code_line, code, skipped)`` tuples: ``lang`` is the first
+        word of the info string (lower case, braces and dots stripped), ``first_code_line`` the
+        1-based line number of the code's first line, ``code`` the dedented body, ``skipped``
+        whether the block is preceded by the skip marker.
+
+    Raises:
+        ValueError: for a fence that is never closed (the message names its line).
+    """
+    lines = text.split("\n")
+    blocks = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, fence, info = m.group("indent"), m.group("fence"), m.group("info").strip()
+        word = info.split()[0] if info else ""
+        lang = word.strip("{}").lstrip(".").lower()
+        j = i - 1
+        while j >= 0 and not lines[j].strip():
+            j -= 1
+        skipped = j >= 0 and lines[j].strip() == SKIP_MARK
+        close = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{%d,}[ \t]*$" % len(fence))
+        k = i + 1
+        while k < len(lines) and not close.match(lines[k]):
+            k += 1
+        if k == len(lines):
+            raise ValueError(f"line {i + 1}: code fence {fence}{info} is never closed")
+        body = [ln[len(indent):] if ln.startswith(indent) else ln.lstrip()
+                for ln in lines[i + 1:k]]
+        blocks.append((lang, i + 2, textwrap.dedent("\n".join(body)), skipped))
+        i = k + 1
+    return blocks
+
+
+def _pages():
+    pages = sorted(DOCS.rglob("*.md")) if DOCS.is_dir() else []
+    readme = ROOT / "README.md"
+    if readme.is_file():
+        pages.append(readme)
+    return pages
+
+
+PAGES = _pages()
+
+
+def _page_id(p: Path) -> str:
+    return p.relative_to(ROOT).as_posix()
+
+
+def test_extract_blocks_languages_lines_and_skip_marker():
+    md = textwrap.dedent("""\
+        # t
+
+        ```python
+        a = 1
+        ```
+
+        ```text
+        not code
+        ```
+
+        !!! note
+            ```python
+            b = a + 1
+            ```
+
+        <!-- docs-test: skip -->
+        ```python
+        raise SystemExit
+        ```
+        """)
+    blocks = extract_blocks(md)
+    assert [(b[0], b[1], b[3]) for b in blocks] == [
+        ("python", 4, False), ("text", 8, False), ("python", 13, False), ("python", 18, True)]
+    assert blocks[2][2].strip() == "b = a + 1"
+    with pytest.raises(ValueError, match="line 1"):
+        extract_blocks("```python\nx = 1\n")
+
+
+@pytest.fixture
+def docs_env(tmp_path, monkeypatch):
+    """A clean place to run a page: tmp cwd, Agg backend, repo importable, state restored."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.syspath_prepend(str(ROOT))
+    import tinygrad_attn as ta
+
+    saved = {k: getattr(ta.Config, k) for k in ("enable_backprop", "train", "anomaly", "scope")}
+    yield tmp_path
+    for k, v in saved.items():
+        setattr(ta.Config, k, v)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[_page_id(p) for p in PAGES])
+def test_page_code_runs(page, docs_env):
+    blocks = [b for b in extract_blocks(page.read_text(encoding="utf-8"))
+              if b[0] in RUN_LANGS and not b[3]]
+    # A page without python blocks still passes through extract_blocks, which fails on an
+    # unclosed fence (that would swallow the rest of the page when rendered).
+    ns = {"__name__": "__main__", "__file__": str(docs_env / "page.py")}
+    for _, line, code, _ in blocks:
+        # Pad with newlines so tracebacks show the line number in the Markdown file.
+        src = "\n" * (line - 1) + code
+        try:
+            exec(compile(src, str(page), "exec"), ns)
+        except Exception as e:
+            raise AssertionError(f"{_page_id(page)}: the python block starting at line {line} "
+                                 f"failed with {type(e).__name__}: {e}") from e
+
+
+# ----------------------------------------------------------------------------- mkdocs build
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
+
+
+def test_mkdocs_build_strict(tmp_path):
+    missing = [m for m in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
+               if not _importable(m)]
+    if missing:
+        pytest.skip(f"the docs extra is not installed ({', '.join(missing)} missing): "
+                    f'pip install -e ".[docs]"')
+    if not (ROOT / "mkdocs.yml").is_file():
+        pytest.fail("mkdocs.yml is missing")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{out}"
+    warnings = [ln for ln in out.splitlines() if "WARNING" in ln or "ERROR" in ln]
+    assert not warnings, "\n".join(warnings)
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "site" / "api" / "core" / "index.html").is_file()
+
+
+# ----------------------------------------------------------------------------- docstrings
+def _modules_with_all():
+    """tinygrad_attn, tinygrad_attn.functions, models, and every submodule defining __all__."""
+    import tinygrad_attn
+
+    mods = [tinygrad_attn, importlib.import_module("tinygrad_attn.functions")]
+    packages = [tinygrad_attn]
+    if importlib.util.find_spec("models") is not None:
+        models = importlib.import_module("models")
+        mods.append(models)
+        packages.append(models)
+    for pkg in packages:
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."):
+            if info.name.split(".")[-1] == "__main__":
+                continue
+            mod = importlib.import_module(info.name)
+            if hasattr(mod, "__all__") and mod not in mods:
+                mods.append(mod)
+    return mods
+
+
+def undocumented(modules):
+    """Names in the modules' ``__all__`` that are functions/classes/modules without a docstring.
+
+    Args:
+        modules: module objects, each with an ``__all__`` list.
+
+    Returns:
+        ``(checked, missing)``: how many objects were checked, and the qualified names of
+        those lacking a docstring (or listed in ``__all__`` but not defined).
+    """
+    missing = []
+    checked = 0
+    for mod in modules:
+        for name in mod.__all__:
+            if not hasattr(mod, name):
+                missing.append(f"{mod.__name__}.{name} (listed in __all__ but not defined)")
+                continue
+            obj = getattr(mod, name)
+            if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isroutine(obj)
+                    or (callable(obj) and hasattr(obj, "__wrapped__"))):
+                continue  # constants
+            checked += 1
+            doc = obj.__doc__  # a class's own __doc__: never inherited from its base
+            if not (doc and doc.strip()):
+                missing.append(f"{mod.__name__}.{name}")
+    return checked, sorted(set(missing))
+
+
+def test_undocumented_detects_missing_docstrings():
+    import types
+
+    mod = types.ModuleType("fake")
+
+    def documented():
+        """Has one."""
+
+    def bare():
+        pass
+
+    class Base:
+        """Documented base."""
+
+    class Child(Base):  # inherits nothing: class docstrings are not inherited
+        pass
+
+    mod.documented, mod.bare, mod.Child, mod.CONST = documented, bare, Child, 3
+    mod.__all__ = ["documented", "bare", "Child", "CONST", "ghost"]
+    checked, missing = undocumented([mod])
+    assert checked == 3
+    assert missing == ["fake.Child", "fake.bare", "fake.ghost (listed in __all__ but not defined)"]
+
+
+def test_public_api_has_docstrings():
+    checked, missing = undocumented(_modules_with_all())
+    assert checked > 50, f"only {checked} public objects found; is __all__ walked correctly?"
+    assert not missing, "public objects without a docstring:\n  " + "\n  ".join(missing)
