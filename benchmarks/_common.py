@@ -9,6 +9,7 @@ importing this module puts the repository root on ``sys.path``.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -22,7 +23,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 __all__ = [
-    "ROOT", "time_once", "time_repeated", "time_interleaved", "median", "peak_rss_mb",
+    "ROOT", "Timings", "time_once", "time_repeated", "time_interleaved", "median", "peak_rss_mb",
     "try_import_torch", "format_table", "print_table", "json_line", "positive_int",
 ]
 
@@ -50,22 +51,41 @@ def positive_int(text: str) -> int:
     return value
 
 
-def time_once(fn: Callable[[], object]) -> float:
-    """Run ``fn()`` once after a garbage collection and return its wall time in seconds.
+@dataclasses.dataclass
+class Timings:
+    """Times of the repetitions of one contender, in seconds.
+
+    Attributes:
+        wall (list[float]): elapsed wall-clock time of each repetition (``time.perf_counter``).
+        cpu (list[float]): CPU time of this process during each repetition
+            (``time.process_time``, all threads). Unlike wall time it barely moves when
+            other processes compete for the cores, so it is the steadier figure on a
+            busy machine.
+    """
+
+    wall: list = dataclasses.field(default_factory=list)
+    cpu: list = dataclasses.field(default_factory=list)
+
+
+def time_once(fn: Callable[[], object]) -> tuple[float, float]:
+    """Run ``fn()`` once after a garbage collection and return its times.
 
     Args:
         fn: a callable with no arguments.
 
     Returns:
-        float: elapsed seconds (``time.perf_counter``).
+        tuple[float, float]: ``(wall_seconds, cpu_seconds)``.
     """
     gc.collect()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    return t1 - t0, c1 - c0
 
 
-def time_repeated(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> list[float]:
+def time_repeated(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> Timings:
     """Time ``fn()`` ``repeats`` times after ``warmup`` untimed calls.
 
     Args:
@@ -74,7 +94,7 @@ def time_repeated(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -
         warmup (int): untimed calls made first (>= 0).
 
     Returns:
-        list[float]: the ``repeats`` wall times in seconds, in call order.
+        Timings: the ``repeats`` wall and CPU times in seconds, in call order.
 
     Raises:
         ValueError: when ``repeats < 1`` or ``warmup < 0``.
@@ -83,7 +103,7 @@ def time_repeated(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -
 
 
 def time_interleaved(fns: Mapping[str, Callable[[], object]], repeats: int = 5,
-                     warmup: int = 1) -> dict[str, list[float]]:
+                     warmup: int = 1) -> dict[str, Timings]:
     """Time several contenders round-robin: ``a, b, a, b, ...`` (after warm-up rounds).
 
     Interleaving makes slow drifts of the machine (frequency scaling, other
@@ -95,7 +115,7 @@ def time_interleaved(fns: Mapping[str, Callable[[], object]], repeats: int = 5,
         warmup (int): untimed rounds made first (>= 0).
 
     Returns:
-        dict[str, list[float]]: name -> ``repeats`` wall times in seconds.
+        dict[str, Timings]: name -> the ``repeats`` wall and CPU times in seconds.
 
     Raises:
         ValueError: when ``repeats < 1``, ``warmup < 0`` or ``fns`` is empty.
@@ -108,10 +128,12 @@ def time_interleaved(fns: Mapping[str, Callable[[], object]], repeats: int = 5,
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times = {name: Timings() for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            times[name].append(time_once(fn))
+            wall, cpu = time_once(fn)
+            times[name].wall.append(wall)
+            times[name].cpu.append(cpu)
     return times
 
 

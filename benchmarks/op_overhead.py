@@ -12,9 +12,13 @@ same process, repetitions interleaved (ours, torch, ours, torch, ...), and the
 ratio ours/torch is reported. Gradients of the two are compared first, so both
 really do the same work.
 
+The headline figures are wall-clock medians; the CPU-time medians of the same
+repetitions are reported beside them (``*_cpu_us_per_step``, ``cpu_ratio``) and are
+the steadier figures when other processes compete for the cores.
+
 Usage::
 
-    python benchmarks/op_overhead.py [--steps 2000] [--repeats 7] [--warmup 2] [--json]
+    python benchmarks/op_overhead.py [--steps 2000] [--repeats 11] [--warmup 2] [--json]
 """
 from __future__ import annotations
 
@@ -66,7 +70,17 @@ def ours_chain(x0, w, b, steps: int):
 
 
 def torch_chain(torch, x0, w, b, steps: int):
-    """The same as :func:`ours_chain` in PyTorch (CPU, float64)."""
+    """Build the same closure as :func:`ours_chain` in PyTorch (CPU, float64).
+
+    Args:
+        torch: the ``torch`` module.
+        x0: start value, array (4, 4).
+        w, b: parameter values, arrays (4, 4).
+        steps (int): chain length.
+
+    Returns:
+        tuple: ``(run, params)`` with ``params`` the leaf tensors ``(w, b)``.
+    """
     tw = torch.tensor(w, dtype=torch.float64, requires_grad=True)
     tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
     tx = torch.tensor(x0, dtype=torch.float64)
@@ -84,11 +98,18 @@ def torch_chain(torch, x0, w, b, steps: int):
 
 
 def parse_args(argv=None):
-    """Parse the command line (see the module docstring)."""
+    """Parse the command line (see the module docstring).
+
+    Args:
+        argv (list[str], optional): arguments; ``sys.argv[1:]`` when None.
+
+    Returns:
+        argparse.Namespace: ``steps``, ``repeats``, ``warmup``, ``no_torch``, ``json``.
+    """
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=positive_int, default=2000, help="chain length (default 2000)")
-    p.add_argument("--repeats", type=positive_int, default=7,
-                   help="timed repetitions per framework; the median is reported (default 7)")
+    p.add_argument("--repeats", type=positive_int, default=11,
+                   help="timed repetitions per framework; the median is reported (default 11)")
     p.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     p.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -99,7 +120,14 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    """Run the benchmark; return the process exit status."""
+    """Run the benchmark and print its table and JSON line.
+
+    Args:
+        argv (list[str], optional): command-line arguments; ``sys.argv[1:]`` when None.
+
+    Returns:
+        int: the exit status: 0, or 1 when our gradients differ from PyTorch's.
+    """
     args = parse_args(argv)
     x0, w, b = make_inputs()
     fns = {}
@@ -118,30 +146,33 @@ def main(argv=None) -> int:
                 return 1
 
     times = time_interleaved(fns, repeats=args.repeats, warmup=args.warmup)
-    us = {k: median(v) / args.steps * 1e6 for k, v in times.items()}
-    ours_us = us["ours"]
+    per_step = 1e6 / args.steps  # seconds per run -> microseconds per step
+    us = {k: median(t.wall) * per_step for k, t in times.items()}
+    cpu_us = {k: median(t.cpu) * per_step for k, t in times.items()}
     torch_us = us.get("torch")
-    ratio = ours_us / torch_us if torch_us else None
+    torch_cpu_us = cpu_us.get("torch")
 
     record = {
         "benchmark": "op_overhead",
-        "ours_us_per_step": ours_us,
+        "ours_us_per_step": us["ours"],
         "torch_us_per_step": torch_us,
-        "ratio": ratio,
+        "ratio": us["ours"] / torch_us if torch_us else None,
+        "ours_cpu_us_per_step": cpu_us["ours"],
+        "torch_cpu_us_per_step": torch_cpu_us,
+        "cpu_ratio": cpu_us["ours"] / torch_cpu_us if torch_cpu_us else None,
         "steps": args.steps,
         "repeats": args.repeats,
         "peak_rss_mb": peak_rss_mb(),
     }
     if not args.json:
-        rows = []
-        for k, v in times.items():
-            rows.append([k, us[k], min(v) / args.steps * 1e6, max(v) / args.steps * 1e6,
-                         median(v) * 1e3])
-        print_table(["framework", "us/step (median)", "min", "max", "ms/run"], rows,
+        rows = [[k, us[k], min(t.wall) * per_step, max(t.wall) * per_step, cpu_us[k]]
+                for k, t in times.items()]
+        print_table(["framework", "us/step (median)", "min", "max", "CPU us/step (median)"], rows,
                     title=f"op_overhead: y = tanh(y * w + b), {args.steps} steps of 4x4 float64, "
                           f"forward + backward, {args.repeats} repeats")
-        if ratio is not None:
-            print(f"ratio ours/torch: {ratio:.2f}x")
+        if torch_us:
+            print(f"ratio ours/torch: {record['ratio']:.2f}x wall time, "
+                  f"{record['cpu_ratio']:.2f}x CPU time")
         else:
             print("ratio ours/torch: - (PyTorch not run)")
     print(json_line(record))

@@ -40,7 +40,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def pictures(out, trainer, translator, small_vocab):
+def pictures(out, trainer, translator, data):
     """Training curves, attention heatmaps and a computational graph (needs the viz extra)."""
     try:
         from tinygrad_attn import viz
@@ -62,8 +62,8 @@ def pictures(out, trainer, translator, small_vocab):
         print(f"(no matplotlib pictures: {e}; install with: pip install \"tinygrad-attn[viz]\")")
     # one training step of a small model, time steps collapsed so it fits on a screen
     ta.seed(0)
-    small = AttentionSeq2seq(small_vocab.vocab_size, 8, 16)
-    loss = small(small_vocab.x_train[:2], small_vocab.t_train[:2])
+    small = AttentionSeq2seq(len(data.vocab), 8, 16)
+    loss = small(data.x_train[:2, -8:], data.t_train[:2])  # 8 input steps keep the picture small
     loss.backward()
     try:
         viz.plot_graph(loss, os.path.join(out, "graph.svg"), collapse_steps=True, show_grad=True)
@@ -76,7 +76,7 @@ def pictures(out, trainer, translator, small_vocab):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    data = load_dataset("date", samples=args.samples, seed=args.seed)
+    data = load_dataset("date", samples=args.samples, seed=args.seed, reverse_input=True)
     print(f"date data: {data.train_size} training / {data.val_size} validation pairs, "
           f"vocabulary of {len(data.vocab)} characters, input width {data.in_width}")
     ta.seed(args.seed)

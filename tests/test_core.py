@@ -294,3 +294,15 @@ def test_anomaly_mode_names_op_and_line():
     assert "Log" in msg and "test_core.py" in msg and "F.log(x)" in msg
     y = F.log(x)  # outside anomaly mode: no error, -inf
     assert np.isinf(y.data).any()
+
+
+def test_second_order_grad_of_0d_stays_an_array():
+    x = V(0.3)
+    F.tanh(x).backward(create_graph=True)
+    g = x.grad
+    x.cleargrad()
+    g.backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+    y = V(0.3)
+    (y * y + y * 3).backward()  # two 0-d gradients summed without a graph
+    assert type(y.grad.data) is np.ndarray and y.grad.data == 0.6 + 3

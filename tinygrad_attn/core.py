@@ -209,6 +209,13 @@ def as_array(x, xp=np, dtype=None):
     return a
 
 
+# Module-level aliases used by the hot paths (a global lookup instead of attribute chains).
+_ndarray = np.ndarray
+_np_generic = np.generic
+_weakref = weakref.ref
+_new_variable = object.__new__
+
+
 # ----------------------------------------------------------------------------- Variable
 class Variable:
     """A node of the graph: an array plus what autograd needs.
@@ -359,44 +366,66 @@ class Variable:
         if self.creator is None:
             return
 
-        heap = []
-        seen = set()
-        counter = itertools.count()
-
-        def push(f):
-            if f not in seen:
-                seen.add(f)
-                heapq.heappush(heap, (-f.generation, next(counter), f))
-
-        push(self.creator)
+        # The loop below is the backward hot path: locals instead of globals and
+        # attributes, the push of a creator inlined, and the one-output case first.
+        heap = [(-self.creator.generation, 0, self.creator)]
+        seen = {self.creator}
+        counter = itertools.count(1)
+        heappush, heappop = heapq.heappush, heapq.heappop
         anomaly = Config.anomaly
+        # Without create_graph (and outside anomaly mode, which checks every op's
+        # result) gradients are summed as raw arrays: no graph would be recorded
+        # anyway, so going through the Add Function would only add overhead.
+        raw_accumulate = not create_graph and not anomaly
         prev = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
             while heap:
-                f = heapq.heappop(heap)[2]
-                outs = [r() for r in f.outputs]
-                gys = [None if o is None else o.grad for o in outs]
-                if len(gys) == 1:
-                    gxs = f.backward(gys[0])
+                f = heappop(heap)[2]
+                refs = f.outputs
+                if len(refs) == 1:
+                    o = refs[0]()
+                    if o is None:
+                        gxs = f.backward(None)
+                    else:
+                        gxs = f.backward(o.grad)
+                        if not retain_grad:
+                            o.grad = None
+                    outs = ()  # its grad is already handled
                 else:
-                    gxs = f.backward(*gys)
+                    outs = [r() for r in refs]
+                    gxs = f.backward(*[None if o is None else o.grad for o in outs])
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
                 for x, gx in zip(f.inputs, gxs):
                     if gx is None:
                         continue
-                    if gx.data.shape != x.data.shape:
+                    gdata = gx.data
+                    if gdata.shape != x.data.shape:
                         raise OpError(f"{type(f).__name__}.backward returned a gradient of shape "
                                       f"{gx.shape} for an input of shape {x.shape}")
                     if anomaly:
-                        _check_finite(f, gx.data, "backward")
-                    if x.grad is None:
+                        _check_finite(f, gdata, "backward")
+                    xg = x.grad
+                    if xg is None:
                         x.grad = gx
+                    elif raw_accumulate:
+                        gsum = xg.data + gdata
+                        if type(gsum) is not _ndarray and isinstance(gsum, _np_generic):
+                            gsum = np.asarray(gsum)  # 0-d arrays add up to a NumPy scalar
+                        v = _new_variable(Variable)  # Variable(gsum), inlined
+                        v.data = gsum
+                        v.name = None
+                        v.grad = None
+                        v.creator = None
+                        v.generation = 0
+                        x.grad = v
                     else:
-                        x.grad = x.grad + gx
-                    if x.creator is not None:
-                        push(x.creator)
+                        x.grad = xg + gx
+                    c = x.creator
+                    if c is not None and c not in seen:
+                        seen.add(c)
+                        heappush(heap, (-c.generation, next(counter), c))
                 if not retain_grad:
                     for o in outs:
                         if o is not None:
@@ -485,14 +514,12 @@ def _user_frame():
     return None
 
 
+def _as_variables(inputs):
+    """Return the tuple ``inputs`` with every non-Variable wrapped by :func:`as_variable`."""
+    return tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
+
+
 # ----------------------------------------------------------------------------- Function
-# Module-level aliases used by the hot paths (a global lookup instead of attribute chains).
-_ndarray = np.ndarray
-_np_generic = np.generic
-_weakref = weakref.ref
-_new_variable = object.__new__
-
-
 class Function:
     """Base class of every differentiable operation.
 
@@ -506,6 +533,12 @@ class Function:
     Inside ``backward`` the inputs are ``self.inputs`` and the outputs
     ``self.outputs[i]()`` (weak references). Save anything else the backward
     pass needs on ``self`` during ``forward``, and nothing more.
+
+    Attributes (set when the call is recorded, i.e. in grad mode):
+        inputs (tuple of Variable): the inputs, held strongly.
+        outputs (tuple of weakref.ref): references to the output Variables.
+        generation (int): the largest generation among the inputs.
+        scope (str or None): the :class:`name_scope` active at the call.
     """
 
     generation = 0
@@ -515,17 +548,24 @@ class Function:
         # Hot path: this runs for every op, forward and backward. Kept free of
         # comprehensions and repeated global/attribute lookups; the common cases
         # (one or two Variable inputs, one output) take the shortest route.
-        for x in inputs:
-            if not isinstance(x, Variable):
-                inputs = tuple([x if isinstance(x, Variable) else as_variable(x)
-                                for x in inputs])
-                break
         n = len(inputs)
+        if n == 2:
+            x0, x1 = inputs
+            if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
+                inputs = _as_variables(inputs)
+                x0, x1 = inputs
+        elif n == 1:
+            x0 = inputs[0]
+            if not isinstance(x0, Variable):
+                x0 = as_variable(x0)
+                inputs = (x0,)
+        else:
+            inputs = _as_variables(inputs)
         try:
             if n == 2:
-                ys = self.forward(inputs[0].data, inputs[1].data)
+                ys = self.forward(x0.data, x1.data)
             elif n == 1:
-                ys = self.forward(inputs[0].data)
+                ys = self.forward(x0.data)
             else:
                 ys = self.forward(*[x.data for x in inputs])
         except OpError:
@@ -542,12 +582,12 @@ class Function:
             v.grad = None
             if config.enable_backprop:
                 if n == 2:
-                    gen = inputs[0].generation
-                    g1 = inputs[1].generation
+                    gen = x0.generation
+                    g1 = x1.generation
                     if g1 > gen:
                         gen = g1
                 elif n == 1:
-                    gen = inputs[0].generation
+                    gen = x0.generation
                 else:
                     gen = 0
                     for x in inputs:
@@ -556,8 +596,8 @@ class Function:
                 self.generation = gen
                 v.creator = self
                 v.generation = gen + 1
-                self.inputs = list(inputs)
-                self.outputs = [_weakref(v)]
+                self.inputs = inputs
+                self.outputs = (_weakref(v),)
                 self.scope = config.scope
                 if config.anomaly:
                     self._creation_site = _user_frame()
@@ -588,8 +628,8 @@ class Function:
             for v in outputs:
                 v.creator = self
                 v.generation = gen + 1
-            self.inputs = list(inputs)
-            self.outputs = [_weakref(v) for v in outputs]
+            self.inputs = inputs
+            self.outputs = tuple([_weakref(v) for v in outputs])
             self.scope = config.scope
             if config.anomaly:
                 self._creation_site = _user_frame()

@@ -26,10 +26,12 @@ class _Binary(Function):
 
     def _reduce(self, gx0, gx1):
         x0, x1 = self.inputs
-        if gx0 is not None and gx0.shape != x0.shape:
-            gx0 = sum_to(gx0, x0.shape)
-        if gx1 is not None and gx1.shape != x1.shape:
-            gx1 = sum_to(gx1, x1.shape)
+        s0 = x0.data.shape
+        s1 = x1.data.shape
+        if gx0 is not None and gx0.data.shape != s0:
+            gx0 = sum_to(gx0, s0)
+        if gx1 is not None and gx1.data.shape != s1:
+            gx1 = sum_to(gx1, s1)
         return gx0, gx1
 
 
@@ -55,7 +57,9 @@ class Mul(_Binary):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return self._reduce(gy * x1, gy * x0)
+        # Mul() directly rather than ``gy * x1``: gy has the broadcast shape of the
+        # inputs, so the broadcast check of the operator cannot fail here.
+        return self._reduce(Mul()(gy, x1), Mul()(gy, x0))
 
 
 class Div(_Binary):
@@ -109,24 +113,35 @@ class Neg(Function):
 
 
 def _pair(x0, x1, op):
+    """Return ``(x0, x1)`` as Variables (numbers take the other's dtype); check broadcasting."""
     if isinstance(x0, Variable):
-        x1 = as_variable(x1, x0)
+        if not isinstance(x1, Variable):
+            x1 = as_variable(x1, x0)
     else:
         x1 = as_variable(x1)
         x0 = as_variable(x0, x1)
-    _check_broadcast(op, x0.data, x1.data)
+    a, b = x0.data, x1.data
+    if a.shape != b.shape:
+        _check_broadcast(op, a, b)
     return x0, x1
 
 
+# The binary ops below test the common case (two Variables of the same shape) inline
+# before falling back to _pair: they are called for every ``+ - * /`` of every step.
+
 def add(x0, x1):
     """``x0 + x1`` with NumPy broadcasting."""
-    x0, x1 = _pair(x0, x1, "Add")
+    if not (isinstance(x0, Variable) and isinstance(x1, Variable)
+            and x0.data.shape == x1.data.shape):
+        x0, x1 = _pair(x0, x1, "Add")
     return Add()(x0, x1)
 
 
 def sub(x0, x1):
     """``x0 - x1`` with NumPy broadcasting."""
-    x0, x1 = _pair(x0, x1, "Sub")
+    if not (isinstance(x0, Variable) and isinstance(x1, Variable)
+            and x0.data.shape == x1.data.shape):
+        x0, x1 = _pair(x0, x1, "Sub")
     return Sub()(x0, x1)
 
 
@@ -138,13 +153,17 @@ def rsub(x0, x1):
 
 def mul(x0, x1):
     """``x0 * x1`` with NumPy broadcasting."""
-    x0, x1 = _pair(x0, x1, "Mul")
+    if not (isinstance(x0, Variable) and isinstance(x1, Variable)
+            and x0.data.shape == x1.data.shape):
+        x0, x1 = _pair(x0, x1, "Mul")
     return Mul()(x0, x1)
 
 
 def div(x0, x1):
     """``x0 / x1`` with NumPy broadcasting."""
-    x0, x1 = _pair(x0, x1, "Div")
+    if not (isinstance(x0, Variable) and isinstance(x1, Variable)
+            and x0.data.shape == x1.data.shape):
+        x0, x1 = _pair(x0, x1, "Div")
     return Div()(x0, x1)
 
 
