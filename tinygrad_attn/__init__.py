@@ -10,14 +10,14 @@ from .backend import as_numpy, gpu_available, get_array_module
 from .core import (Config, Function, OpError, Parameter, Variable, as_variable, detect_anomaly,
                    enable_grad, is_grad_enabled, name_scope, no_grad, test_mode, train_mode)
 from . import functions
-from .gradcheck import gradcheck, gradgradcheck, numerical_grad
+from .gradcheck import check_layer, check_model, gradcheck, gradgradcheck, numerical_grad
 from .random import seed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Config", "Function", "OpError", "Parameter", "Variable", "as_variable", "as_numpy",
-    "backend", "detect_anomaly", "enable_grad", "functions", "get_array_module",
-    "gpu_available", "gradcheck", "gradgradcheck", "is_grad_enabled", "name_scope", "no_grad",
-    "numerical_grad", "seed", "test_mode", "train_mode",
+    "backend", "check_layer", "check_model", "detect_anomaly", "enable_grad", "functions",
+    "get_array_module", "gpu_available", "gradcheck", "gradgradcheck", "is_grad_enabled",
+    "name_scope", "no_grad", "numerical_grad", "seed", "test_mode", "train_mode",
 ]

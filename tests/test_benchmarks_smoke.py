@@ -1,0 +1,224 @@
+"""Smoke tests of the training-step benchmarks, and a check that their references compute our model.
+
+The scripts run in subprocesses with tiny settings (batch 4, hidden 8, 1-2 steps) and must
+end with a JSON line that parses. The book-style NumPy reference (hand-written backward)
+and the PyTorch reference must give the same loss and gradients as our engine from the same
+weights (float64): otherwise the benchmark would compare different models.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benchmarks")
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+
+import book_reference as br  # noqa: E402
+import models  # noqa: E402
+from scaling import linear_fit  # noqa: E402
+
+try:
+    import torch  # noqa: F401
+
+    HAS_TORCH = True
+except ImportError:
+    HAS_TORCH = False
+
+TINY = ["--steps", "2", "--warmup", "1", "--batch", "4", "--hidden", "8"]
+
+
+def run_script(name, *argv, timeout=120):
+    """Run ``benchmarks/<name>`` and return (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, name), *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def last_json(stdout):
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"no JSON line in output:\n{stdout}"
+    return json.loads(lines[-1])
+
+
+# ----------------------------------------------------------------------------- the scripts
+def test_train_step_json():
+    argv = TINY + ["--alone-steps", "1", "--threads", "1"] + ([] if HAS_TORCH else ["--no-torch"])
+    code, out, err = run_script("train_step.py", *argv)
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["benchmark"] == "train_step"
+    assert rec["batch"] == 4 and rec["hidden"] == 8 and rec["t_in"] == 29 and rec["t_out"] == 10
+    assert rec["losses_agree"] is True
+    names = ["ours", "book"] + (["torch"] if HAS_TORCH else [])
+    for n in names:
+        assert rec["alone_ms"][n] > 0
+        # the single-contender subprocess reports its own peak, above its import baseline
+        assert rec["peak_rss_mb"][n] >= rec["import_rss_mb"][n] > 0
+    assert rec["ours_ms"] > 0 and rec["book_ms"] > 0
+    assert rec["ratio_book_ours"] == pytest.approx(rec["book_ms"] / rec["ours_ms"], rel=1e-3)
+    assert rec["thread_env"]["OPENBLAS_NUM_THREADS"] == "1"
+    if HAS_TORCH:
+        assert rec["torch_ms"] > 0 and rec["torch_threads"] == 1
+        assert rec["ratio_ours_torch"] == pytest.approx(rec["ours_ms"] / rec["torch_ms"], rel=1e-3)
+        # torch's import alone costs more memory than our whole run
+        assert rec["import_rss_mb"]["torch"] > rec["peak_rss_mb"]["ours"]
+    else:
+        assert rec["torch_ms"] is None and rec["ratio_ours_torch"] is None
+    assert "ms/step" in out  # the human table came first
+
+
+def test_train_step_only_mode_and_json_flag():
+    code, out, err = run_script("train_step.py", "--only", "book", "--steps", "1", "--warmup", "0",
+                                "--batch", "3", "--hidden", "6")
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["contender"] == "book" and rec["batch"] == 3 and rec["ms"] > 0
+
+
+def test_train_step_rejects_bad_options():
+    code, _, err = run_script("train_step.py", "--steps", "0")
+    assert code == 2 and "--steps" in err and "positive integer" in err
+    code, _, err = run_script("train_step.py", "--warmup", "-1")
+    assert code == 2 and "--warmup" in err
+
+
+def test_cuda_without_a_gpu_is_a_clear_error():
+    from tinygrad_attn.backend import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is present: --device cuda would run the benchmark")
+    for script in ("train_step.py", "scaling.py"):
+        code, _, err = run_script(script, "--device", "cuda", *TINY)
+        assert code == 2 and "--device cuda needs CuPy" in err, (script, err)
+
+
+def test_scaling_json():
+    code, out, err = run_script("scaling.py", *TINY, "--lengths", "4", "8", "16", "--rss-steps", "1")
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["benchmark"] == "scaling" and rec["lengths"] == [4, 8, 16]
+    assert len(rec["ms"]) == 3 and all(v > 0 for v in rec["ms"])
+    assert set(rec["fit_ms"]) == {"a", "b", "r2"}
+    assert len(rec["peak_rss_mb"]) == 3
+    assert "ms per input step" in out
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_linear_fit_recovers_a_line_and_rejects_bad_input():
+    fit = linear_fit([8, 16, 32, 64], [3 + 2 * t for t in (8, 16, 32, 64)])
+    assert fit["a"] == pytest.approx(3) and fit["b"] == pytest.approx(2) and fit["r2"] == pytest.approx(1)
+    noisy = linear_fit([1, 2, 3, 4], [1.0, 4.0, 2.0, 5.0])
+    assert 0 < noisy["r2"] < 1
+    with pytest.raises(ValueError, match="linear_fit.*same length"):
+        linear_fit([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="linear_fit: all x are equal"):
+        linear_fit([5, 5], [1, 2])
+
+
+# ----------------------------------------------------------------------------- same model
+V, D, H, N, T_IN, T_OUT = 7, 3, 5, 4, 6, 3
+
+
+def _ours_float64():
+    """Our model in float64 with non-zero biases, a batch, and its loss and gradients."""
+    rng = np.random.default_rng(1)
+    model = models.AttentionSeq2seq(V, D, H, dtype=np.float64, rng=np.random.default_rng(0))
+    for _, p in model.named_params():
+        p.data = p.data + 0.1 * rng.standard_normal(p.shape)
+    xs = rng.integers(0, V, (N, T_IN))
+    ts = rng.integers(0, V, (N, 1 + T_OUT))
+    loss = model(xs, ts)
+    model.cleargrads()
+    loss.backward()
+    grads = {n: np.array(p.grad.data) for n, p in model.named_params()}
+    state = {n: np.array(p.data) for n, p in model.named_params()}
+    return model, xs, ts, float(loss.data), grads, state
+
+
+def test_book_reference_matches_our_gradients():
+    model, xs, ts, loss, grads, state = _ours_float64()
+    book = br.BookAttentionSeq2seq(V, D, H, dtype=np.float64)
+    book.load_from(state)
+    assert book.forward(xs, ts) == pytest.approx(loss, rel=1e-12)
+    book.backward()
+    got = book.named_grads()
+    assert set(got) == set(grads)
+    for name, g in grads.items():
+        assert np.abs(g).max() > 1e-6, f"{name}: vanishing gradient makes the check empty"
+        np.testing.assert_allclose(got[name], g, rtol=1e-9, atol=1e-12, err_msg=name)
+    # the attention weights agree too
+    a = np.stack(book.decoder.attention.attention_weights, axis=1)
+    np.testing.assert_allclose(a, model.attention_weights, rtol=1e-12)
+
+
+def test_book_reference_detects_a_different_model():
+    """Same check, one weight changed: the gradients must then disagree (the check can fail)."""
+    _, xs, ts, _, grads, state = _ours_float64()
+    state = dict(state)
+    state["decoder.0.Wh"] = state["decoder.0.Wh"] * 1.5
+    book = br.BookAttentionSeq2seq(V, D, H, dtype=np.float64)
+    book.load_from(state)
+    book.forward(xs, ts)
+    book.backward()
+    assert not np.allclose(book.named_grads()["decoder.0.Wh"], grads["decoder.0.Wh"], rtol=1e-6)
+
+
+def test_book_reference_training_step_is_float32_and_lowers_the_loss():
+    rng = np.random.default_rng(0)
+    xs, ts = rng.integers(0, V, (8, T_IN)), rng.integers(0, V, (8, 1 + T_OUT))
+    book = br.BookAttentionSeq2seq(V, D, H)
+    opt = br.Adam(lr=0.01)
+    losses = []
+    for _ in range(20):
+        losses.append(book.forward(xs, ts))
+        book.backward()
+        br.clip_grads(book.grads, 5.0)
+        opt.update(book.params, book.grads)
+    assert all(p.dtype == np.float32 for p in book.params)
+    assert all(m.dtype == np.float32 for m in opt.m + opt.v)
+    assert losses[-1] < losses[0] - 0.1
+
+
+def test_book_reference_load_from_errors():
+    book = br.BookAttentionSeq2seq(V, D, H, dtype=np.float64)
+    state = {n: np.zeros(p.shape) for n, p in zip(book.PARAM_NAMES, book.params)}
+    bad = dict(state)
+    del bad["out.b"]
+    with pytest.raises(ValueError, match=r"load_from: missing weight 'out.b'"):
+        book.load_from(bad)
+    bad = dict(state, **{"encoder.0.Wh": np.zeros((H, H))})
+    with pytest.raises(ValueError, match=r"load_from: encoder.0.Wh has shape \(5, 5\), expected \(5, 20\)"):
+        book.load_from(bad)
+
+
+def test_book_clip_grads_scales_to_max_norm():
+    grads = [np.full((2, 2), 3.0), np.full(3, 4.0)]
+    norm = br.clip_grads(grads, 1.0)
+    assert norm == pytest.approx(np.sqrt(4 * 9 + 3 * 16))
+    assert np.sqrt(sum((g ** 2).sum() for g in grads)) == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_torch_reference_matches_our_gradients():
+    import torch
+
+    import torch_reference as tr
+
+    model, xs, ts, loss, grads, state = _ours_float64()
+    tmodel = tr.build_torch_model(V, D, H, dtype="float64")
+    tr.load_from_ours(tmodel, state)
+    tloss = tmodel(torch.as_tensor(xs), torch.as_tensor(ts))
+    tloss.backward()
+    assert float(tloss.detach()) == pytest.approx(loss, rel=1e-12)
+    got = tr.torch_grads_as_ours(tmodel)
+    assert set(got) == set(grads)
+    for name, g in grads.items():
+        np.testing.assert_allclose(got[name], g, rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(tmodel.attention_weights.numpy(), model.attention_weights, rtol=1e-12)

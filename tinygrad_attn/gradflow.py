@@ -1,0 +1,374 @@
+"""Gradient flow: how large each parameter's gradient (and update) is, relative to its weights.
+
+After ``loss.backward()``, :func:`grad_flow` lists every parameter with the L2 norms of its
+weights and its gradient and their ratio; :func:`grad_flow_table` prints them and
+:func:`plot_grad_flow` draws the gradient norms as bars on a log scale. Gradients that
+shrink by orders of magnitude from the last layers to the first are *vanishing*; skip
+(residual) connections are the classic cure, which :func:`compare_skip_connections`
+demonstrates on a deep :class:`~tinygrad_attn.layers.StackedLSTM`.
+
+For the optimizer step itself, :func:`snapshot_params` + :func:`update_ratios` (or
+:func:`record_update_ratios`, which wraps ``optimizer.update()``) give the ratio
+``|update| / |weights|`` per parameter; a common rule of thumb is about 1e-3 per step
+(much larger: the learning rate is too high; much smaller: too low or vanishing gradients).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import as_numpy, get_array_module
+from .core import Variable
+
+__all__ = ["FlowRow", "UpdateRow", "grad_flow", "grad_flow_table", "group_norms",
+           "snapshot_params", "update_ratios", "record_update_ratios", "update_ratio_table",
+           "plot_grad_flow", "compare_skip_connections"]
+
+
+@dataclass
+class FlowRow:
+    """Gradient flow of one parameter (or of a group of parameters).
+
+    Attributes:
+        name: qualified parameter name (``"layers.0.Wx"``) or group name (``"layers.0"``).
+        shape: the parameter's shape; for a group, ``(number of elements,)``.
+        weight_norm: L2 norm of the weights.
+        grad_norm: L2 norm of the gradient (0 when the parameter got no gradient).
+        ratio: ``grad_norm / weight_norm`` (NaN when the weights are all zero).
+        has_grad: whether the parameter had a gradient at all.
+    """
+
+    name: str
+    shape: tuple
+    weight_norm: float
+    grad_norm: float
+    ratio: float
+    has_grad: bool = True
+
+
+@dataclass
+class UpdateRow:
+    """Size of one optimizer step for one parameter.
+
+    Attributes:
+        name: qualified parameter name.
+        shape: the parameter's shape.
+        weight_norm: L2 norm of the weights before the step.
+        update_norm: L2 norm of (after - before).
+        ratio: ``update_norm / weight_norm`` (NaN when the weights were all zero).
+    """
+
+    name: str
+    shape: tuple
+    weight_norm: float
+    update_norm: float
+    ratio: float
+
+
+def _norm(a) -> float:
+    xp = get_array_module(a)
+    return float(xp.sqrt((a.astype(xp.float64) * a.astype(xp.float64)).sum()))
+
+
+def _ratio(num, den):
+    return num / den if den > 0 else float("nan")
+
+
+def _named(model_or_params, fn):
+    """``[(name, Parameter)]`` from a Layer, a dict, or an iterable of Variables."""
+    if hasattr(model_or_params, "named_params") and callable(model_or_params.named_params):
+        pairs = list(model_or_params.named_params())
+    elif isinstance(model_or_params, dict):
+        pairs = list(model_or_params.items())
+    elif isinstance(model_or_params, Variable):
+        pairs = [(model_or_params.name or "param 0", model_or_params)]
+    else:
+        try:
+            items = list(model_or_params)
+        except TypeError:
+            raise TypeError(f"{fn}: expected a Layer, a dict of Variables or an iterable of "
+                            f"Variables, got {type(model_or_params).__name__}") from None
+        pairs = [(getattr(p, "name", None) or f"param {i}", p) for i, p in enumerate(items)]
+        counts = {}
+        for n, _ in pairs:
+            counts[n] = counts.get(n, 0) + 1
+        pairs = [(f"{n}#{i}" if counts[n] > 1 else n, p) for i, (n, p) in enumerate(pairs)]
+    for name, p in pairs:
+        if not isinstance(p, Variable):
+            raise TypeError(f"{fn}: {name!r} is a {type(p).__name__}, not a Variable/Parameter")
+    return pairs
+
+
+def grad_flow(model_or_params):
+    """Weight and gradient norms of every parameter, after ``backward()``.
+
+    Args:
+        model_or_params: a Layer (its ``named_params()``), a dict ``{name: Variable}`` or an
+            iterable of Variables (named by their ``.name``).
+
+    Returns:
+        A list of :class:`FlowRow`, in parameter order.
+
+    Raises:
+        TypeError: for anything else.
+    """
+    rows = []
+    for name, p in _named(model_or_params, "grad_flow"):
+        w = _norm(p.data)
+        has = p.grad is not None
+        g = _norm(p.grad.data) if has else 0.0
+        rows.append(FlowRow(name, tuple(p.shape), w, g, _ratio(g, w), has))
+    return rows
+
+
+def group_norms(rows, depth=2, key=None):
+    """Combine rows into groups (e.g. one per layer): norms add in quadrature.
+
+    Args:
+        rows: :class:`FlowRow` list from :func:`grad_flow`.
+        depth: group by the first ``depth`` dot-separated parts of the name
+            (``"layers.0.Wx"`` -> ``"layers.0"`` for depth 2).
+        key: alternatively a function ``name -> group name`` (overrides ``depth``).
+
+    Returns:
+        A list of :class:`FlowRow`, one per group in order of first appearance; ``shape`` is
+        ``(total number of elements,)``.
+    """
+    if key is None:
+        if not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"group_norms: depth must be a positive integer, got {depth!r}")
+        key = lambda n: ".".join(n.split(".")[:depth])  # noqa: E731
+    groups = {}
+    for r in rows:
+        g = groups.setdefault(key(r.name), [0.0, 0.0, 0, False])
+        g[0] += r.weight_norm ** 2
+        g[1] += r.grad_norm ** 2
+        g[2] += int(np.prod(r.shape)) if len(r.shape) else 1
+        g[3] = g[3] or r.has_grad
+    out = []
+    for name, (w2, g2, n, has) in groups.items():
+        w, g = math.sqrt(w2), math.sqrt(g2)
+        out.append(FlowRow(name, (n,), w, g, _ratio(g, w), has))
+    return out
+
+
+def _fmt(v):
+    return "n/a" if v != v else f"{v:.3e}"
+
+
+def _table(head, rows, title=None):
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    lines = [title] if title else []
+    lines += [fmt.format(*head).rstrip(), fmt.format(*["-" * w for w in widths])]
+    lines += [fmt.format(*r).rstrip() for r in rows]
+    return lines
+
+
+def grad_flow_table(rows_or_model, title=None) -> str:
+    """The gradient flow as a text table.
+
+    Args:
+        rows_or_model: :class:`FlowRow` list, or anything :func:`grad_flow` accepts.
+        title: an optional first line.
+
+    Returns:
+        One line per parameter (name, shape, |W|, |grad|, |grad|/|W|), then the smallest and
+        largest gradient norms and their ratio.
+    """
+    rows = rows_or_model
+    if not (isinstance(rows, list) and all(isinstance(r, FlowRow) for r in rows)):
+        rows = grad_flow(rows_or_model)
+    body = [[r.name, str(r.shape), _fmt(r.weight_norm),
+             _fmt(r.grad_norm) if r.has_grad else "no grad", _fmt(r.ratio) if r.has_grad else "-"]
+            for r in rows]
+    lines = _table(["parameter", "shape", "|W|", "|grad|", "|grad|/|W|"], body, title)
+    norms = [r.grad_norm for r in rows if r.has_grad and r.grad_norm > 0]
+    if norms:
+        lo, hi = min(norms), max(norms)
+        lines.append(f"grad norms span {lo:.2e} .. {hi:.2e} (largest/smallest = {hi / lo:.3g})")
+    return "\n".join(lines)
+
+
+def snapshot_params(model_or_params) -> dict:
+    """Host copies of every parameter's data, to measure an update later.
+
+    Args:
+        model_or_params: as for :func:`grad_flow`.
+
+    Returns:
+        ``{name: numpy array}``.
+    """
+    return {name: np.array(as_numpy(p.data), copy=True)
+            for name, p in _named(model_or_params, "snapshot_params")}
+
+
+def update_ratios(model_or_params, before_state):
+    """How far each parameter moved since ``before_state``, relative to its size.
+
+    Args:
+        model_or_params: as for :func:`grad_flow` (names must match ``before_state``).
+        before_state: the dict from :func:`snapshot_params` taken before the step.
+
+    Returns:
+        A list of :class:`UpdateRow`.
+
+    Raises:
+        KeyError: a parameter missing from ``before_state``.
+        ValueError: a shape that changed.
+    """
+    rows = []
+    for name, p in _named(model_or_params, "update_ratios"):
+        if name not in before_state:
+            raise KeyError(f"update_ratios: parameter {name!r} is not in before_state "
+                           f"(has {sorted(before_state)[:8]})")
+        before = before_state[name]
+        now = as_numpy(p.data).astype(np.float64)
+        if before.shape != now.shape:
+            raise ValueError(f"update_ratios: {name} was {before.shape}, is now {now.shape}")
+        w = float(np.linalg.norm(before.astype(np.float64)))
+        u = float(np.linalg.norm(now - before))
+        rows.append(UpdateRow(name, tuple(now.shape), w, u, _ratio(u, w)))
+    return rows
+
+
+def record_update_ratios(model_or_params, optimizer):
+    """Run ``optimizer.update()`` once and return the update/weight ratio of every parameter.
+
+    Args:
+        model_or_params: the parameters the optimizer updates (as for :func:`grad_flow`).
+        optimizer: an :class:`~tinygrad_attn.optim.Optimizer` (gradients already computed).
+
+    Returns:
+        A list of :class:`UpdateRow`.
+    """
+    before = snapshot_params(model_or_params)
+    optimizer.update()
+    return update_ratios(model_or_params, before)
+
+
+def update_ratio_table(rows, title=None) -> str:
+    """The update ratios as a text table.
+
+    Args:
+        rows: :class:`UpdateRow` list.
+        title: an optional first line.
+
+    Returns:
+        One line per parameter (name, shape, |W|, |update|, |update|/|W|) and the rule of thumb.
+    """
+    body = [[r.name, str(r.shape), _fmt(r.weight_norm), _fmt(r.update_norm), _fmt(r.ratio)]
+            for r in rows]
+    lines = _table(["parameter", "shape", "|W|", "|update|", "|update|/|W|"], body, title)
+    lines.append("rule of thumb: |update|/|W| around 1e-3 per step; >> 1e-2: lr too high; "
+                 "<< 1e-5: lr too low or gradients vanishing")
+    return "\n".join(lines)
+
+
+def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
+    """Bar chart of gradient norms per parameter on a log scale.
+
+    Args:
+        rows: a :class:`FlowRow` list, or a dict ``{label: rows}`` to compare several runs
+            (e.g. with and without skip connections) as grouped bars.
+        path: where to save the figure (format from the extension); None: do not save.
+        title: figure title.
+        figsize: (width, height) in inches (default: grows with the number of parameters).
+        dpi: resolution.
+
+    Returns:
+        The matplotlib ``Figure`` (pyplot-free, so nothing stays open).
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install "tinygrad-attn[viz]"``).
+        ValueError: no rows.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError('plot_grad_flow needs matplotlib: '
+                          'pip install "tinygrad-attn[viz]"') from e
+    series = rows if isinstance(rows, dict) else {"": rows}
+    if not series or not any(len(r) for r in series.values()):
+        raise ValueError("plot_grad_flow: no rows to plot (run backward and grad_flow first)")
+    names = []
+    for rs in series.values():
+        for r in rs:
+            if r.name not in names:
+                names.append(r.name)
+    n, k = len(names), len(series)
+    if figsize is None:
+        figsize = (max(6.0, 0.35 * n * max(k, 1) + 2), 4.5)
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / k
+    floor = None
+    for j, (label, rs) in enumerate(series.items()):
+        by = {r.name: r.grad_norm for r in rs if r.has_grad}
+        vals = [by.get(nm, 0.0) for nm in names]
+        pos = [v for v in vals if v > 0]
+        if pos:
+            floor = min(pos) if floor is None else min(floor, min(pos))
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(n)]
+        ax.bar(xs, [v if v > 0 else np.nan for v in vals], width=width, label=label or None)
+    ax.set_yscale("log")
+    ax.set_xticks(range(n))
+    ax.set_xticklabels(names, rotation=90 if n > 12 else 30, fontsize=7 if n > 12 else 8,
+                       ha="center" if n > 12 else "right")
+    ax.set_ylabel("gradient L2 norm (log scale)")
+    if floor is not None:
+        ax.set_ylim(bottom=floor / 3)
+    if k > 1:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title(title or "gradient flow")
+    ax.grid(axis="y", which="major", alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        import os
+
+        path = os.fspath(path)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+    return fig
+
+
+def compare_skip_connections(num_layers=8, seq_len=50, batch=4, size=16, seed=0):
+    """One backward pass through a deep StackedLSTM, with and without residual connections.
+
+    Both stacks get the same weights (same seed) and the same data; the loss is the mean
+    squared error of the top layer's outputs at every step against a random target.
+
+    Args:
+        num_layers: LSTM layers in the stack.
+        seq_len: T, the sequence length.
+        batch: N.
+        size: input and hidden width (equal, so the skips need no projection).
+        seed: seed of the weights, inputs and target.
+
+    Returns:
+        ``{"with skips": rows, "without skips": rows}``: :class:`FlowRow` lists per parameter
+        (names ``layers.<k>.Wx`` etc.); ``group_norms(rows)`` gives one row per layer.
+    """
+    from . import functions as F
+    from .layers import StackedLSTM
+
+    for name, v in (("num_layers", num_layers), ("seq_len", seq_len), ("batch", batch),
+                    ("size", size)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"compare_skip_connections: {name} must be a positive integer, "
+                             f"got {v!r}")
+    rng = np.random.default_rng(seed)
+    xs = rng.standard_normal((batch, seq_len, size))
+    target = rng.standard_normal((batch, seq_len, size))
+    out = {}
+    for label, residual in (("with skips", True), ("without skips", False)):
+        stack = StackedLSTM(size, size, num_layers=num_layers, residual=residual,
+                            dtype=np.float64, rng=np.random.default_rng(seed + 1))
+        loss = F.mean_squared_error(stack(Variable(xs)), Variable(target))
+        loss.backward()
+        out[label] = grad_flow(stack)
+    return out
