@@ -306,3 +306,12 @@ def test_second_order_grad_of_0d_stays_an_array():
     y = V(0.3)
     (y * y + y * 3).backward()  # two 0-d gradients summed without a graph
     assert type(y.grad.data) is np.ndarray and y.grad.data == 0.6 + 3
+
+
+def test_anomaly_mode_under_no_grad_still_names_op_line_and_inputs():
+    x = V(np.array([1.0, 0.0]))
+    with ta.detect_anomaly(), ta.no_grad(), np.errstate(divide="ignore"):
+        with pytest.raises(FloatingPointError) as ei:
+            F.log(x)  # evaluated without a graph
+    msg = str(ei.value)
+    assert "Log produced" in msg and "(2,) float64" in msg and "F.log(x)" in msg

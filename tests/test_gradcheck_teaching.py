@@ -310,8 +310,6 @@ def test_anomaly_nan_returned_by_a_backward_is_reported_as_backward():
     assert np.isnan(x.grad.data).all()
 
 
-@pytest.mark.xfail(strict=True, reason="core.py bug reported to the lead: an Inf computed by the "
-                   "ops inside a backward() is reported as 'forward' with no creation site")
 def test_anomaly_inf_computed_inside_backward_names_backward_and_forward_line():
     x = ta.Variable(np.array([0.0, 4.0]))
     with ta.detect_anomaly(), np.errstate(divide="ignore"):

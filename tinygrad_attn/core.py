@@ -48,6 +48,7 @@ class Config:
     train = True
     anomaly = False
     scope = None
+    _backward_of = None  # in anomaly mode: the Function whose backward is running
 
 
 def is_grad_enabled() -> bool:
@@ -382,6 +383,8 @@ class Variable:
         try:
             while heap:
                 f = heappop(heap)[2]
+                if anomaly:
+                    Config._backward_of = f
                 refs = f.outputs
                 if len(refs) == 1:
                     o = refs[0]()
@@ -432,6 +435,7 @@ class Variable:
                             o.grad = None
         finally:
             Config.enable_backprop = prev
+            Config._backward_of = None
 
     # --- shape helpers as methods (the ops live in tinygrad_attn.functions)
     def reshape(self, *shape):
@@ -491,16 +495,24 @@ def as_variable(x, like=None):
     return Variable(x)
 
 
-def _check_finite(f, arr, phase):
+def _check_finite(f, arr, phase, inputs=None):
     xp = get_array_module(arr)
     if arr.dtype.kind == "f" and not bool(xp.isfinite(arr).all()):
         n_nan = int(xp.isnan(arr).sum())
         n_inf = int(xp.isinf(arr).sum())
-        where = getattr(f, "_creation_site", None) or "(creation site unknown)"
-        shapes = ", ".join(_describe(x) for x in getattr(f, "inputs", ()))
+        outer = Config._backward_of
+        if phase == "forward" and outer is not None:  # an op run inside some backward()
+            where = getattr(outer, "_creation_site", None) or "(creation site unknown)"
+            phase = f"backward (inside {type(outer).__name__}.backward)"
+            culprit = type(outer).__name__
+        else:
+            where = getattr(f, "_creation_site", None) or "(creation site unknown)"
+            culprit = type(f).__name__
+        ins = getattr(f, "inputs", ()) if inputs is None else inputs
+        shapes = ", ".join(_describe(x) for x in ins)
         raise FloatingPointError(
             f"{type(f).__name__} produced {n_nan} NaN and {n_inf} Inf values in {phase} "
-            f"(inputs: {shapes}); the op was created at {where}")
+            f"(inputs: {shapes}); {culprit} was created at {where}")
 
 
 def _user_frame():
@@ -601,12 +613,13 @@ class Function:
                 self.scope = config.scope
                 if config.anomaly:
                     self._creation_site = _user_frame()
-                    _check_finite(self, ys, "forward")
+                    _check_finite(self, ys, "forward", inputs)
             else:
                 v.creator = None
                 v.generation = 0
                 if config.anomaly:
-                    _check_finite(self, ys, "forward")
+                    self._creation_site = _user_frame()
+                    _check_finite(self, ys, "forward", inputs)
             return v
         outputs = []
         for y in ys:
@@ -631,11 +644,10 @@ class Function:
             self.inputs = inputs
             self.outputs = tuple([_weakref(v) for v in outputs])
             self.scope = config.scope
-            if config.anomaly:
-                self._creation_site = _user_frame()
         if config.anomaly:
+            self._creation_site = _user_frame()
             for y in ys:
-                _check_finite(self, y, "forward")
+                _check_finite(self, y, "forward", inputs)
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs):
