@@ -281,7 +281,7 @@ class AttentionSeq2seq(Seq2seqBase):
 
     def _step(self, a, ctx, Wx_ctx, states, hs_enc):
         if ctx is not None:
-            a = a + F.matmul(ctx, Wx_ctx)
+            a = F.linear(ctx, Wx_ctx, a)
         new = []
         h, c = self.decoder[0].step(a, *states[0])
         new.append((h, c))

@@ -378,6 +378,7 @@ class Variable:
         # result) gradients are summed as raw arrays: no graph would be recorded
         # anyway, so going through the Add Function would only add overhead.
         raw_accumulate = not create_graph and not anomaly
+        owned = set()  # gradient Variables created here by summation (safe to add into)
         prev = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
@@ -413,6 +414,11 @@ class Variable:
                     if xg is None:
                         x.grad = gx
                     elif raw_accumulate:
+                        if xg in owned:
+                            # An array this backward pass allocated for x alone: add in place.
+                            # (x's creator, the only other reader, runs after every consumer.)
+                            xg.data += gdata
+                            continue
                         gsum = xg.data + gdata
                         if type(gsum) is not _ndarray and isinstance(gsum, _np_generic):
                             gsum = np.asarray(gsum)  # 0-d arrays add up to a NumPy scalar
@@ -423,6 +429,7 @@ class Variable:
                         v.creator = None
                         v.generation = 0
                         x.grad = v
+                        owned.add(v)
                     else:
                         x.grad = xg + gx
                     c = x.creator

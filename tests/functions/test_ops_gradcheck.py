@@ -94,6 +94,14 @@ def test_matmul(sa, sb):
 def test_linear(xs):
     check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(6))
     check(lambda x, W: F.linear(x, W), rand(*xs), rand(3, 6))
+    full = xs[:-1] + (6,)
+    check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(*full))  # fused add
+    check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(1, 6))
+
+
+def test_linear_bias_shape_error():
+    with pytest.raises(ta.OpError, match=r"Linear: bias shape \(4, 6\) does not broadcast"):
+        F.linear(ta.Variable(rand(5, 3)), ta.Variable(rand(3, 6)), ta.Variable(rand(4, 6)))
 
 
 def test_shape_ops():

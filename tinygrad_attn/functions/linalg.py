@@ -63,15 +63,19 @@ def matmul(x0, x1):
 
 
 class Linear(Function):
-    """``x @ W + b`` for x of shape (..., D), W (D, O), b (O,) or None: one GEMM for all rows."""
+    """``x @ W + b`` for x of shape (..., D), W (D, O), b (O,), (..., O) or None: one GEMM for all rows.
+
+    ``b`` may be a full (..., O) array: then the op is a fused "project and add" (an LSTM step's
+    ``h @ Wh + xWx_t``), one node and one output array instead of a matmul plus an add.
+    """
 
     def forward(self, x, W, b=None):
         D = x.shape[-1]
         y = x.reshape(-1, D).dot(W) if x.ndim != 2 else x.dot(W)
-        if b is not None:
-            y += b
         if x.ndim != 2:
             y = y.reshape(x.shape[:-1] + (W.shape[1],))
+        if b is not None:
+            y += b
         return y
 
     def backward(self, gy):
@@ -81,7 +85,9 @@ class Linear(Function):
         g2 = reshape(gy, (-1, O))
         gW = matmul(transpose(reshape(x, (-1, D))), g2)
         if len(self.inputs) == 3:
-            return gx, gW, _sum(g2, axis=0)
+            b = self.inputs[2]
+            gb = _sum(g2, axis=0) if b.ndim == 1 else sum_to(gy, b.shape)
+            return gx, gW, gb
         return gx, gW
 
 
@@ -91,7 +97,8 @@ def linear(x, W, b=None):
     Args:
         x: (..., D) inputs (any number of leading axes, e.g. (N, T, D) for all time steps).
         W: (D, O) weights.
-        b: (O,) bias or None.
+        b: (O,) bias, or an array broadcastable to the output (..., O) (e.g. a per-row term
+            (N, O) added in the same node), or None.
 
     Returns:
         (..., O). One matrix product for all leading positions.
@@ -104,7 +111,9 @@ def linear(x, W, b=None):
     if b is None:
         return Linear()(x, W)
     b = as_variable(b, x)
-    if b.shape != (W.shape[1],):
-        raise OpError(f"Linear: bias shape {b.shape} does not match weight {W.shape} "
-                      f"(expected ({W.shape[1]},))")
+    out = x.shape[:-1] + (W.shape[1],)
+    if b.shape != (W.shape[1],) and (b.ndim > len(out) or any(
+            p != q and p != 1 for p, q in zip(reversed(b.shape), reversed(out)))):
+        raise OpError(f"Linear: bias shape {b.shape} does not broadcast to the output {out} "
+                      f"of {x.shape} @ {W.shape}")
     return Linear()(x, W, b)

@@ -6,7 +6,7 @@ that make them fast:
 * the input projection of **all time steps** is one GEMM (``F.linear`` on (N, T, D));
 * its result is cut into per-step views by **one** ``unstack`` node (backward: one stack);
 * the four LSTM gates come from **one** ``split`` node on the (N, 4H) pre-activation;
-* per step only ``h @ Wh`` (N, H) x (H, 4H) remains a matrix product;
+* per step only ``h @ Wh + a_t`` (N, H) x (H, 4H) remains: one fused ``F.linear`` node;
 * the hidden states are joined by **one** ``stack`` node into (N, T, H).
 """
 from __future__ import annotations
@@ -113,7 +113,7 @@ class LSTMCell(Layer):
         _check_state("LSTMCell", c, x.shape[0], self.hidden_size, "c")
         A = F.linear(x, self.Wx, self.b)
         if h is not None:
-            A = A + F.matmul(h, self.Wh)
+            A = F.linear(h, self.Wh, A)
         return lstm_update(A, c)
 
     def extra_repr(self):
@@ -148,9 +148,12 @@ class LSTM(_RecurrentBase):
         return F.linear(xs, self.Wx, self.b)
 
     def step(self, a, h, c):
-        """One step from a projected input ``a`` (N, 4H): returns ``(h, c)``."""
+        """One step from a projected input ``a`` (N, 4H): returns ``(h, c)``.
+
+        ``h @ Wh + a`` is one fused ``F.linear`` node (one GEMM, one output array).
+        """
         if h is not None:
-            a = a + F.matmul(h, self.Wh)
+            a = F.linear(h, self.Wh, a)
         return lstm_update(a, c)
 
     def forward(self, xs, h0=None, c0=None):
@@ -195,7 +198,7 @@ def gru_update(a, h, Wh):
         z = F.sigmoid(xz)
         n = F.tanh(xn)
         return n - z * n
-    hr, hz, hn = F.split(F.matmul(h, Wh), 3, axis=-1)
+    hr, hz, hn = F.split(F.matmul(h, Wh), 3, axis=-1)  # r gates only the hidden part of n
     r = F.sigmoid(xr + hr)
     z = F.sigmoid(xz + hz)
     n = F.tanh(xn + r * hn)
