@@ -12,12 +12,13 @@ from .core import (Config, Function, OpError, Parameter, Variable, as_variable, 
 from . import functions
 from .gradcheck import check_layer, check_model, gradcheck, gradgradcheck, numerical_grad
 from .random import seed
+from . import layers, optim, gradflow, teach  # noqa: E402  (after functions: they use F)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Config", "Function", "OpError", "Parameter", "Variable", "as_variable", "as_numpy",
-    "backend", "check_layer", "check_model", "detect_anomaly", "enable_grad", "functions",
+    "backend", "layers", "optim", "gradflow", "teach", "check_layer", "check_model", "detect_anomaly", "enable_grad", "functions",
     "get_array_module", "gpu_available", "gradcheck", "gradgradcheck", "is_grad_enabled",
     "name_scope", "no_grad", "numerical_grad", "seed", "test_mode", "train_mode",
 ]

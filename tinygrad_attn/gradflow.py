@@ -325,14 +325,9 @@ def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
     ax.set_title(title or "gradient flow")
     ax.grid(axis="y", which="major", alpha=0.3)
     fig.tight_layout()
-    if path is not None:
-        import os
+    from .viz.attention import _save
 
-        path = os.fspath(path)
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+    _save(fig, path, dpi)
     return fig
 
 
