@@ -1,0 +1,89 @@
+"""Trainer: determinism, NaN stop, Ctrl-C checkpoint, checkpoint alone is enough to translate."""
+import numpy as np
+import pytest
+
+import tinygrad_attn as ta
+from models import AttentionSeq2seq
+from tinygrad_attn.data import load_dataset
+from tinygrad_attn.io import CheckpointError, save_npz
+from tinygrad_attn.train import Trainer, TrainingDiverged, Translator, evaluate, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("date", samples=120, seed=3, val_fraction=0.25, reverse_input=True)
+
+
+def run(data, seed=0, epochs=2, **kw):
+    ta.seed(seed)
+    model = AttentionSeq2seq(len(data.vocab), 8, 16)
+    tr = Trainer(model, data, batch_size=32, seed=seed, progress=False, **kw)
+    return model, tr, tr.fit(epochs)
+
+
+def test_seeded_runs_are_identical_and_seeds_differ(data):
+    _, _, h1 = run(data, seed=1)
+    _, _, h2 = run(data, seed=1)
+    _, _, h3 = run(data, seed=2)
+    assert [e["loss"] for e in h1] == [e["loss"] for e in h2]
+    assert [e["loss"] for e in h1] != [e["loss"] for e in h3]
+    assert [set(e) for e in h1][0] >= {"epoch", "loss", "val_acc", "time", "train_time"}
+
+
+def test_nan_loss_stops_with_clear_message(data, monkeypatch):
+    ta.seed(0)
+    model = AttentionSeq2seq(len(data.vocab), 8, 16)
+    orig = model.forward
+
+    def poisoned(xs, ts):
+        return orig(xs, ts) * float("nan")
+    monkeypatch.setattr(model, "forward", poisoned)
+    tr = Trainer(model, data, batch_size=32, progress=False)
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 1.*learning rate"):
+        tr.fit(1)
+
+
+def test_ctrl_c_saves_checkpoint_then_reraises(data, tmp_path):
+    ta.seed(0)
+    model = AttentionSeq2seq(len(data.vocab), 8, 16)
+    ckpt = tmp_path / "model.npz"
+    tr = Trainer(model, data, batch_size=32, progress=False, checkpoint=ckpt)
+    calls = {"n": 0}
+    orig = tr.train_step
+
+    def interrupted(x, t):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return orig(x, t)
+    tr.train_step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit(3)
+    assert ckpt.exists()
+    restored, meta = load_checkpoint(ckpt)
+    for (n, p), (_, q) in zip(model.named_params(), restored.named_params()):
+        np.testing.assert_array_equal(p.data, q.data)  # the state at the interruption
+
+
+def test_checkpoint_alone_translates_like_the_model(data, tmp_path):
+    model, tr, _ = run(data, epochs=1, checkpoint=tmp_path / "m.npz")
+    texts = ["may 4, 2021", "10/31/90"]
+    direct = Translator(model, data.vocab, data.in_width, data.out_width, True).translate(texts)
+    from_file = Translator.from_checkpoint(tmp_path / "m.npz").translate(texts)
+    assert direct == from_file
+    acc, pred = evaluate(model, data.x_val, data.t_val, return_predictions=True)
+    assert pred.shape == (len(data.x_val), data.out_width)
+    assert acc == float((pred == data.t_val[:, 1:]).all(axis=1).mean())
+
+
+def test_checkpoint_that_is_not_ours(tmp_path):
+    save_npz(tmp_path / "other.npz", {"w": np.zeros(2)}, {"hello": 1})
+    with pytest.raises(CheckpointError, match="not a tinygrad-attn checkpoint"):
+        load_checkpoint(tmp_path / "other.npz")
+
+
+def test_pickled_npz_is_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, obj=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
