@@ -122,3 +122,18 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
     assert back.device == device
     tr = Translator.from_checkpoint(path, device=device)
     assert len(tr.translate(["may 4, 2021"])[0]) <= data.out_width
+
+
+@pytest.mark.parametrize("opt_cls", [Momentum, AdaGrad, Adam])
+def test_optimizer_state_follows_the_model_to_the_device(opt_cls):
+    ta.seed(0)
+    layer = L.Linear(3, 2)
+    opt = opt_cls(layer)
+    x = np.ones((4, 3), np.float32)
+    (layer(ta.Variable(x)) ** 2).sum().backward()
+    opt.update()                              # state created on the host
+    layer.to_device("strict").cleargrads()
+    (layer(on("strict", x)) ** 2).sum().backward()
+    opt.update()                              # state moved, no host/device mixing
+    assert all(backend.device_of(s) == "strict" for s in opt.state.values())
+    assert all(backend.device_of(p.data) == "strict" for p in layer.params())
