@@ -61,7 +61,7 @@ def markdown_table(results, epochs):
     sep = "|" + " --- |" * (epochs + 2)
     rows = [head, sep]
     for name, hist in results.items():
-        accs = [f"{h['val_acc'] * 100:.1f}%" for h in hist]
+        accs = [f"{h['val_acc'] * 100:.2f}%" for h in hist]
         accs += [""] * (epochs - len(accs))
         sec = sum(h["train_time"] for h in hist) / max(len(hist), 1)
         rows.append(f"| {name} | " + " | ".join(accs) + f" | {sec:.0f} |")
