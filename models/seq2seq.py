@@ -85,7 +85,79 @@ class Seq2seqBase(L.Layer):
         if max_len <= 0:
             raise ValueError(f"generate: max_len must be positive, got {max_len}")
         with no_grad(), test_mode():
-            return self._generate(xs, int(start_id), int(max_len))
+            xp = get_array_module(xs)
+            state = self._decode_start(xs)
+            ids = xp.full((xs.shape[0],), int(start_id), dtype=xs.dtype)
+            out_ids, weights = [], []
+            for _ in range(int(max_len)):
+                score, state, w = self._decode_step(ids, state)
+                ids = score.data.argmax(axis=-1).astype(xs.dtype)
+                out_ids.append(ids)
+                weights.append(w)
+            self._attn = None if weights[0] is None else xp.stack(weights, axis=1)
+            return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+
+    def beam_search(self, xs, start_id, max_len, beam_width=4):
+        """Beam-search decoding of a batch: keep the ``beam_width`` best partial answers.
+
+        Every answer has exactly ``max_len`` ids (the tasks here have fixed-length answers,
+        so there is no end symbol); the answer with the highest total log-probability wins.
+        ``beam_width=1`` is greedy decoding.
+
+        Args:
+            xs: (N, T_in) input ids.
+            start_id: the id the decoder starts from.
+            max_len: how many ids to produce.
+            beam_width: beams per input (>= 1).
+
+        Returns:
+            (ids, log_probs): a host ``int64`` array (N, max_len) and the winning answers'
+            total log-probabilities (N,). For attention models :attr:`attention_weights`
+            then holds the winners' weights.
+        """
+        xs = self._ids(xs, "xs")
+        if max_len <= 0 or beam_width < 1:
+            raise ValueError(f"beam_search: max_len and beam_width must be positive, got "
+                             f"{max_len} and {beam_width}")
+        B = int(beam_width)
+        N = xs.shape[0]
+        xp = get_array_module(xs)
+        with no_grad(), test_mode():
+            rows = xp.repeat(xp.arange(N), B)                   # input n -> rows n*B .. n*B+B-1
+            state = _take_rows(self._decode_start(xs[rows]), rows.shape[0], xp.arange(N * B))
+            ids = xp.full((N * B,), int(start_id), dtype=xs.dtype)
+            score = xp.zeros((N, B), dtype=np.float64)
+            score[:, 1:] = -np.inf                               # all beams start identical
+            hist = xp.zeros((N * B, 0), dtype=xs.dtype)
+            whist = None
+            for _ in range(int(max_len)):
+                logits, state, w = self._decode_step(ids, state)
+                logp = F.log_softmax(logits).data.astype(np.float64)      # (N*B, V)
+                V = logp.shape[1]
+                total = (score.reshape(N * B, 1) + logp).reshape(N, B * V)
+                best = xp.argsort(-total, axis=1)[:, :B]                  # (N, B)
+                score = xp.take_along_axis(total, best, axis=1)
+                beam, tok = best // V, best % V
+                src = (xp.arange(N).reshape(N, 1) * B + beam).reshape(-1)  # parent rows
+                state = _take_rows(state, N * B, src)
+                ids = tok.reshape(-1).astype(xs.dtype)
+                hist = xp.concatenate([hist[src], ids.reshape(-1, 1)], axis=1)
+                if w is not None:
+                    w = w[src].reshape(N * B, 1, -1)
+                    whist = w if whist is None else xp.concatenate([whist[src], w], axis=1)
+            win = xp.argmax(score, axis=1)
+            pick = xp.arange(N) * B + win
+            self._attn = None if whist is None else whist[pick]
+            return (as_numpy(hist[pick]).astype(np.int64),
+                    as_numpy(xp.take_along_axis(score, win.reshape(N, 1), axis=1)).reshape(N))
+
+    def _decode_start(self, xs):
+        """Encoder pass for decoding: returns the decoder's starting state (a nest of Variables)."""
+        raise NotImplementedError
+
+    def _decode_step(self, ids, state):
+        """One decoder step from the previous ids (N,): returns (scores (N, V), state, weights or None)."""
+        raise NotImplementedError
 
     @property
     def attention_weights(self):
@@ -136,21 +208,18 @@ class Seq2seq(Seq2seqBase):
     def _peek_out(self, hs, h):
         return hs
 
-    def _generate(self, xs, start_id, max_len):
+    def _decode_start(self, xs):
         h_enc = self.encode(xs)
-        xp = get_array_module(xs)
-        N = xs.shape[0]
-        ids = xp.full((N, 1), start_id, dtype=xs.dtype)
-        h, c = h_enc, None
-        out = []
-        for _ in range(max_len):
-            emb = self.dec_embed(ids)                           # (N, 1, D)
-            x = self._peek_in(emb, h_enc)[:, 0, :]
-            h, c = self.decoder.step(F.linear(x, self.decoder.Wx, self.decoder.b), h, c)
-            score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
-            ids = score.data.argmax(axis=-1).astype(xs.dtype)   # (N, 1)
-            out.append(ids)
-        return as_numpy(xp.concatenate(out, axis=1)).astype(np.int64)
+        return (h_enc, h_enc, None)
+
+    def _decode_step(self, ids, state):
+        h_enc, h, c = state
+        N = ids.shape[0]
+        emb = self.dec_embed(ids.reshape(N, 1))                  # (N, 1, D)
+        x = self._peek_in(emb, h_enc)[:, 0, :]
+        h, c = self.decoder.step(F.linear(x, self.decoder.Wx, self.decoder.b), h, c)
+        score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
+        return F.reshape(score, (N, -1)), (h_enc, h, c), None
 
 
 class PeekySeq2seq(Seq2seq):
@@ -307,33 +376,31 @@ class AttentionSeq2seq(Seq2seqBase):
         out = x if self.attention_feed == "lstm" else F.concat([ctx, x], axis=-1)
         return out, ctx, new
 
-    def _generate(self, xs, start_id, max_len):
+    def _decode_start(self, xs):
         hs_enc, finals = self.encode(xs)
-        xp = get_array_module(xs)
-        N = xs.shape[0]
-        D = self.wordvec_size
+        return (hs_enc, None, [(finals[k], None) for k in range(len(self.decoder))])
+
+    def _decode_step(self, ids, state):
+        hs_enc, ctx, states = state
         first = self.decoder[0]
-        feed_lstm = self.attention_feed in ("lstm", "both")
-        if feed_lstm:
-            Wx_emb, Wx_ctx = F.split(first.Wx, [D], axis=0)
+        if self.attention_feed in ("lstm", "both"):
+            Wx_emb, Wx_ctx = F.split(first.Wx, [self.wordvec_size], axis=0)
         else:
             Wx_emb, Wx_ctx = first.Wx, None
-        states = [(finals[k], None) for k in range(len(self.decoder))]
-        ids = xp.full((N,), start_id, dtype=xs.dtype)
-        ctx = None
-        out_ids, weights = [], []
-        for _ in range(max_len):
-            a = F.linear(self.dec_embed(ids), Wx_emb, first.b)
-            if feed_lstm:
-                out, ctx, states = self._step(a, ctx, Wx_ctx, states, hs_enc)
-            else:
-                out, ctx, states = self._step(a, None, None, states, hs_enc)
-            score = self.out(out)
-            ids = score.data.argmax(axis=-1).astype(xs.dtype)
-            out_ids.append(ids)
-            weights.append(self.step_attention.weights)
-        self._attn = xp.stack(weights, axis=1)
-        return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+        a = F.linear(self.dec_embed(ids), Wx_emb, first.b)
+        out, ctx, states = self._step(a, ctx if Wx_ctx is not None else None, Wx_ctx, states, hs_enc)
+        return self.out(out), (hs_enc, ctx, states), self.step_attention.weights
+
+
+def _take_rows(state, n, rows):
+    """Select batch rows ``rows`` of every array/Variable with ``n`` rows in a nested state."""
+    if state is None:
+        return None
+    if isinstance(state, Variable):
+        return Variable(state.data[rows]) if state.shape and state.shape[0] == n else state
+    if isinstance(state, (tuple, list)):
+        return type(state)(_take_rows(v, n, rows) for v in state)
+    return state
 
 
 MODEL_NAMES = {"seq2seq": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}

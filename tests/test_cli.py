@@ -31,6 +31,8 @@ def test_translate_args_and_stdin(tiny_run, capsys, monkeypatch):
     assert main(["translate", "--checkpoint", ck, "may 4, 2021", "1/2/05"]) == 0
     lines = capsys.readouterr().out.strip().split("\n")
     assert len(lines) == 2 and all(len(x) <= 10 for x in lines)
+    assert main(["translate", "--checkpoint", ck, "--beam", "3", "may 4, 2021", "1/2/05"]) == 0
+    assert len(capsys.readouterr().out.strip().split("\n")) == 2
     import io
     monkeypatch.setattr(sys, "stdin", io.StringIO("june 3, 1999\n\n12/31/99\n"))
     assert main(["translate", "--checkpoint", ck]) == 0

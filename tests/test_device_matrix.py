@@ -106,6 +106,9 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
         assert backend.device_of(p.data) == device
     out = model.generate(data.x_val, data.vocab.start_id, data.out_width)  # host ids are moved
     assert out.shape == (len(data.x_val), data.out_width) and type(out) is np.ndarray
+    beam, logp = model.beam_search(data.x_val, data.vocab.start_id, data.out_width, beam_width=2)
+    assert beam.shape == out.shape and type(beam) is np.ndarray and logp.shape == (len(data.x_val),)
+    out = model.generate(data.x_val, data.vocab.start_id, data.out_width)  # restore greedy weights
     if cfg["model"] == "attention":
         w = model.attention_weights
         assert type(w) is np.ndarray and w.shape == (len(data.x_val), data.out_width, data.in_width)

@@ -130,14 +130,22 @@ class Translator:
         """Ids (N, in_width) for ``texts``; raises ValueError naming unknown chars or long inputs."""
         return encode_questions(list(texts), self.vocab, self.in_width, reverse=self.reversed_input)
 
-    def translate(self, texts, return_attention=False):
+    def translate(self, texts, return_attention=False, beam_width=1):
         """Translate a list of strings; optionally also return attention weights (N, T_out, T_in).
+
+        Args:
+            texts: the inputs.
+            return_attention: also return the attention weights (None for models without).
+            beam_width: 1 for greedy decoding, more for beam search.
 
         The attention columns are in the order the characters were written (un-reversed).
         """
         texts = list(texts)
         ids = self.encode(texts)
-        out = self.model.generate(ids, self.vocab.start_id, self.out_width)
+        if beam_width > 1:
+            out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
+        else:
+            out = self.model.generate(ids, self.vocab.start_id, self.out_width)
         answers = decode_answers(out, self.vocab)
         if not return_attention:
             return answers

@@ -113,3 +113,42 @@ def test_tiny_attention_model_memorises_small_set():
     end = evaluate(m, x, t)
     assert start < 0.05
     assert end >= 0.95, f"accuracy after training {end}"
+
+
+def _sequence_logprob(m, xs, seqs):
+    """Total log-probability of each answer in ``seqs`` (N, L) under teacher forcing."""
+    dec_in = np.concatenate([np.ones((len(seqs), 1), np.int64), seqs[:, :-1]], axis=1)
+    with ta.no_grad():
+        logp = ta.functions.log_softmax(m.logits(xs, dec_in)).data
+    return np.take_along_axis(logp, seqs[..., None], axis=-1)[..., 0].sum(axis=1)
+
+
+@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[1], dict(model="attention"),
+                                 dict(model="attention", bidirectional=True, attention_feed="both",
+                                      num_layers=2)], ids=["seq2seq", "peeky", "attention", "attention-full"])
+def test_beam_search(cfg):
+    ta.seed(4)
+    m = make(cfg, dtype=np.float64)
+    xs, _ = batch(n=3)
+    greedy = m.generate(xs, 1, 3)
+    ids1, lp1 = m.beam_search(xs, 1, 3, beam_width=1)
+    np.testing.assert_array_equal(ids1, greedy)  # width 1 is greedy
+    np.testing.assert_allclose(lp1, _sequence_logprob(m, xs, greedy), rtol=1e-9)
+    # width V over 2 steps keeps every prefix: the result is the exact best pair
+    ids, lp = m.beam_search(xs, 1, 2, beam_width=V)
+    pairs = np.array([(a, b) for a in range(V) for b in range(V)])
+    for n in range(3):
+        all_lp = _sequence_logprob(m, np.repeat(xs[n:n + 1], len(pairs), 0), pairs)
+        assert lp[n] == pytest.approx(all_lp.max(), rel=1e-9)
+        np.testing.assert_array_equal(ids[n], pairs[all_lp.argmax()])
+    if cfg["model"] == "attention":
+        ids, lp = m.beam_search(xs, 1, 4, beam_width=3)
+        assert m.attention_weights.shape == (3, 4, 6)
+        # the kept weights are those of the winning answer
+        dec_in = np.concatenate([np.ones((3, 1), np.int64), ids[:, :-1]], axis=1)
+        w_beam = m.attention_weights
+        with ta.no_grad():
+            m.logits(xs, dec_in)
+        np.testing.assert_allclose(w_beam, m.attention_weights, rtol=1e-9)
+    with pytest.raises(ValueError, match="beam_width"):
+        m.beam_search(xs, 1, 3, beam_width=0)

@@ -12,6 +12,8 @@ def add_parser(sub):
                        description="Translate each TEXT (or each line of stdin) with a checkpoint; "
                                    "one output line per input.")
     p.add_argument("--checkpoint", required=True, metavar="PATH")
+    p.add_argument("--beam", type=int, default=1, metavar="N",
+                   help="beam width (1 = greedy decoding)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     return p
 
@@ -36,7 +38,9 @@ def run(args):
     if not texts:
         raise CLIError("nothing to translate: give TEXT arguments or lines on stdin")
     try:
-        answers = tr.translate(texts)
+        if args.beam < 1:
+            raise CLIError(f"--beam must be at least 1, got {args.beam}")
+        answers = tr.translate(texts, beam_width=args.beam)
     except ValueError as e:
         raise CLIError(str(e)) from e
     for a in answers:
