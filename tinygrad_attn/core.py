@@ -363,9 +363,10 @@ class Variable:
             if grad.shape != self.shape:
                 raise OpError(f"backward(): grad of shape {grad.shape} does not match the "
                               f"Variable's shape {self.shape}")
-        self.grad = grad
-        if self.creator is None:
+        if self.creator is None:  # a leaf: accumulates like every other leaf
+            self.grad = grad if self.grad is None else Variable(self.grad.data + grad.data)
             return
+        self.grad = grad
 
         # The loop below is the backward hot path: locals instead of globals and
         # attributes, the push of a creator inlined, and the one-output case first.
@@ -378,7 +379,10 @@ class Variable:
         # result) gradients are summed as raw arrays: no graph would be recorded
         # anyway, so going through the Add Function would only add overhead.
         raw_accumulate = not create_graph and not anomaly
-        owned = set()  # gradient Variables created here by summation (safe to add into)
+        owned = {}  # Variable -> the gradient Variable this pass summed for it alone
+        # Non-leaf Variables that received a gradient in this pass: a .grad left on an
+        # intermediate by an earlier backward(retain_grad=True) must not be sent upstream again.
+        fresh = {self}
         prev = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
@@ -398,7 +402,8 @@ class Variable:
                     outs = ()  # its grad is already handled
                 else:
                     outs = [r() for r in refs]
-                    gxs = f.backward(*[None if o is None else o.grad for o in outs])
+                    gxs = f.backward(*[o.grad if o is not None and o in fresh else None
+                                       for o in outs])
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
                 for x, gx in zip(f.inputs, gxs):
@@ -411,12 +416,16 @@ class Variable:
                     if anomaly:
                         _check_finite(f, gdata, "backward")
                     xg = x.grad
+                    if xg is not None and x.creator is not None and x not in fresh:
+                        xg = None  # stale, from an earlier backward(retain_grad=True)
                     if xg is None:
                         x.grad = gx
+                        if x.creator is not None:
+                            fresh.add(x)
                     elif raw_accumulate:
-                        if xg in owned:
-                            # An array this backward pass allocated for x alone: add in place.
-                            # (x's creator, the only other reader, runs after every consumer.)
+                        if owned.get(x) is xg:
+                            # An array this pass allocated for x alone: add in place. Only x
+                            # holds it until x's creator reads it, after every consumer of x.
                             xg.data += gdata
                             continue
                         gsum = xg.data + gdata
@@ -429,7 +438,7 @@ class Variable:
                         v.creator = None
                         v.generation = 0
                         x.grad = v
-                        owned.add(v)
+                        owned[x] = v
                     else:
                         x.grad = xg + gx
                     c = x.creator

@@ -52,8 +52,8 @@ def clip_grads(params, max_norm: float) -> float:
     if norm > max_norm:
         rate = max_norm / (norm + 1e-6)
         for p in params:
-            if p.grad is not None:
-                p.grad.data = p.grad.data * p.grad.data.dtype.type(rate)
+            if p.grad is not None:  # a new Variable each: parameters may share one grad object
+                p.grad = type(p.grad)(p.grad.data * p.grad.data.dtype.type(rate))
     return norm
 
 

@@ -97,6 +97,7 @@ def test_linear(xs):
     full = xs[:-1] + (6,)
     check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(*full))  # fused add
     check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(1, 6))
+    check(lambda x, W, b: F.linear(x, W, b), rand(*xs), rand(3, 6), rand(1))
 
 
 def test_linear_bias_shape_error():

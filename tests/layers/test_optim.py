@@ -95,3 +95,12 @@ def test_bad_hyperparameters():
         SGD([], lr=0)
     with pytest.raises(RuntimeError, match="setup"):
         SGD(lr=0.1).update()
+
+
+def test_clip_grads_with_parameters_sharing_one_gradient_object():
+    a = ta.Parameter(np.zeros(2))
+    b = ta.Parameter(np.zeros(2))
+    ((a + b) * 10.0).sum().backward()
+    assert a.grad is b.grad  # Add hands both the same gradient
+    clip_grads([a, b], 1.0)
+    assert grad_norm([a, b]) == pytest.approx(1.0, rel=1e-5)

@@ -41,6 +41,10 @@ def matmul(x0, x1):
     if x0.ndim == 0 or x1.ndim == 0:
         raise OpError(f"MatMul: operands must have at least 1 dimension, got shapes {x0.shape} "
                       f"and {x1.shape}")
+    if x0.shape[-1] != x1.shape[-2 if x1.ndim > 1 else 0]:
+        raise OpError(f"MatMul: inner dimensions differ: {x0.shape} @ {x1.shape} "
+                      f"({x0.shape[-1]} != {x1.shape[-2 if x1.ndim > 1 else 0]}; "
+                      f"dtypes {x0.dtype}, {x1.dtype})")
     if x0.ndim == 1 or x1.ndim == 1:
         a = reshape(x0, (1, x0.shape[0])) if x0.ndim == 1 else x0
         b = reshape(x1, (x1.shape[0], 1)) if x1.ndim == 1 else x1
@@ -75,7 +79,10 @@ class Linear(Function):
         if x.ndim != 2:
             y = y.reshape(x.shape[:-1] + (W.shape[1],))
         if b is not None:
-            y += b
+            if b.dtype == y.dtype and b.ndim <= y.ndim:
+                y += b
+            else:  # let NumPy promote (e.g. a float64 bias on float32 inputs), as x @ W + b would
+                y = y + b
         return y
 
     def backward(self, gy):
@@ -86,7 +93,7 @@ class Linear(Function):
         gW = matmul(transpose(reshape(x, (-1, D))), g2)
         if len(self.inputs) == 3:
             b = self.inputs[2]
-            gb = _sum(g2, axis=0) if b.ndim == 1 else sum_to(gy, b.shape)
+            gb = _sum(g2, axis=0) if b.shape == (O,) else sum_to(gy, b.shape)
             return gx, gW, gb
         return gx, gW
 

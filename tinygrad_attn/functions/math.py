@@ -1,6 +1,8 @@
 """Element-wise primitives: arithmetic with NumPy broadcasting, exp, log, tanh, sigmoid, relu, ..."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
 from .shape import sum_to
@@ -82,7 +84,10 @@ class Pow(_Binary):
         x0, x1 = self.inputs
         y = self.outputs[0]()
         gx0 = gy * x1 * x0 ** (x1 - 1)
-        gx1 = gy * y * log(x0)
+        xp = get_array_module(x0.data)
+        pos = x0.data > 0  # d/dx1 x0**x1 = y log(x0) exists only where x0 > 0
+        safe = where(pos, x0, Variable(xp.ones((), dtype=x0.dtype)))
+        gx1 = gy * y * where(pos, log(safe), Variable(xp.zeros((), dtype=x0.dtype)))
         return self._reduce(gx0, gx1)
 
 
@@ -180,9 +185,11 @@ def neg(x):
 
 def pow(x, c):  # noqa: A001 - mirrors the operator
     """``x ** c``; ``c`` a number (constant) or a Variable (differentiable)."""
-    if isinstance(c, Variable) or hasattr(c, "shape"):
+    if isinstance(c, Variable) or (hasattr(c, "shape") and c.ndim > 0 and not isinstance(c, np.generic)):
         x, c = _pair(x, c, "Pow")
         return Pow()(x, c)
+    if hasattr(c, "shape"):  # a NumPy scalar or 0-d array: a constant exponent
+        c = c.item()
     return PowConst(c)(x)
 
 
@@ -334,6 +341,9 @@ def where(cond, x0, x1):
     """``x0`` where ``cond`` is true, else ``x1`` (all three broadcast). ``cond`` gets no grad."""
     if isinstance(cond, Variable):
         cond = cond.data
+    if not hasattr(cond, "dtype"):
+        ref = x0 if isinstance(x0, Variable) else x1
+        cond = get_array_module(getattr(ref, "data", ref)).asarray(cond)
     x0, x1 = _pair(x0, x1, "Where")
     if cond.dtype.kind != "b":
         raise OpError(f"where: cond must be a boolean array, got dtype {cond.dtype}")
@@ -367,6 +377,8 @@ def clip(x, lo, hi):
     """Limit ``x`` to ``[lo, hi]``; the gradient is zero where clipped."""
     lo = float("-inf") if lo is None else lo
     hi = float("inf") if hi is None else hi
+    if hasattr(lo, "shape") and getattr(lo, "ndim", 0) or hasattr(hi, "shape") and getattr(hi, "ndim", 0):
+        raise OpError("clip: lo and hi must be numbers (use F.where for element-wise bounds)")
     if lo > hi:
         raise OpError(f"clip: lo={lo} is greater than hi={hi}")
     return Clip(lo, hi)(x)

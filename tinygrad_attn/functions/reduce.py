@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import numbers
 
 from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
@@ -13,7 +14,7 @@ __all__ = ["sum", "mean", "max", "min", "logsumexp"]
 def _norm_axis(axis, ndim, op):
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
@@ -111,13 +112,17 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """``log(sum(exp(x), axis))`` computed stably (composed from primitives)."""
+    """``log(sum(exp(x), axis))`` computed stably (composed from primitives).
+
+    Args:
+        x: input Variable. axis: an int, a tuple of ints, or None (all axes).
+    """
     from .math import exp, log
 
     x = as_variable(x)
-    xp = get_array_module(x.data)
-    m = Variable(xp.max(x.data, axis=axis, keepdims=True))  # a constant shift
-    s = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
+    axes = _norm_axis(axis, x.ndim, "LogSumExp")
+    m = Variable(x.data.max(axis=axes, keepdims=True))  # a constant shift
+    s = log(sum(exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdims:
-        s = reshape(s, tuple(d for i, d in enumerate(s.shape) if i != axis % x.ndim))
+        s = reshape(s, tuple(d for i, d in enumerate(s.shape) if axes is not None and i not in axes))
     return s

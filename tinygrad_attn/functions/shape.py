@@ -1,6 +1,9 @@
 """Shape primitives: reshape, transpose, broadcast_to, sum_to, getitem, concat, split, stack."""
 from __future__ import annotations
 
+import numbers
+import operator
+
 from .. import backend
 from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
@@ -9,6 +12,18 @@ __all__ = [
     "reshape", "transpose", "swapaxes", "broadcast_to", "sum_to", "get_item", "concat",
     "split", "stack", "unstack", "expand_dims", "squeeze", "flip", "flatten",
 ]
+
+
+def _axis(op, axis, ndim, shape=None):
+    """Normalise an axis (Python or NumPy integer) for an input with ``ndim`` axes, or raise OpError."""
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise OpError(f"{op}: axis must be an integer, got {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise OpError(f"{op}: axis {a} is out of range for an input of shape "
+                      f"{shape if shape is not None else ndim}")
+    return a % ndim
 
 
 def _sum_to_axes(shape, target):
@@ -86,6 +101,7 @@ def transpose(x, axes=None):
 def swapaxes(x, a, b):
     """Swap two axes of ``x`` (a transpose)."""
     x = as_variable(x)
+    a, b = _axis("swapaxes", a, x.ndim, x.shape), _axis("swapaxes", b, x.ndim, x.shape)
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, axes)
@@ -206,6 +222,7 @@ def get_item(x, key):
 def flip(x, axis):
     """Reverse ``x`` along ``axis`` (a view; backward reverses back)."""
     x = as_variable(x)
+    axis = _axis("flip", axis, x.ndim, x.shape)
     key = [slice(None)] * x.ndim
     key[axis] = slice(None, None, -1)
     return get_item(x, tuple(key))
@@ -243,7 +260,7 @@ def concat(xs, axis=0):
     first = as_variable(xs[0])
     xs = [first] + [as_variable(x, first) for x in xs[1:]]
     nd = xs[0].ndim
-    ax = axis % nd if nd else 0
+    ax = _axis("concat", axis, nd, xs[0].shape)
     for x in xs:
         if x.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if i != ax):
             raise OpError(f"concat(axis={axis}): shapes {[x.shape for x in xs]} differ outside "
@@ -296,8 +313,9 @@ def split(x, indices_or_sections, axis=0):
         axis: the axis to split.
     """
     x = as_variable(x)
+    axis = _axis("split", axis, x.ndim, x.shape)
     n = x.shape[axis]
-    if isinstance(indices_or_sections, int):
+    if isinstance(indices_or_sections, numbers.Integral):
         k = indices_or_sections
         if k <= 0 or n % k:
             raise OpError(f"split: axis {axis} of shape {x.shape} (size {n}) does not divide "
@@ -369,6 +387,9 @@ def stack(xs, axis=0):
 def unstack(x, axis=0):
     """Split ``x`` along ``axis`` into a list of Variables without that axis (one node)."""
     x = as_variable(x)
+    axis = _axis("unstack", axis, x.ndim, x.shape)
+    if x.shape[axis] == 0:
+        raise OpError(f"unstack: axis {axis} of shape {x.shape} is empty")
     if x.shape[axis] == 1:
         return [squeeze(x, axis)]
     out = Unstack(axis)(x)
@@ -378,8 +399,8 @@ def unstack(x, axis=0):
 def expand_dims(x, axis):
     """Insert a length-1 axis (a reshape)."""
     x = as_variable(x)
+    ax = _axis("expand_dims", axis, x.ndim + 1, x.shape)
     shape = list(x.shape)
-    ax = axis if axis >= 0 else x.ndim + 1 + axis
     shape.insert(ax, 1)
     return reshape(x, shape)
 
@@ -387,6 +408,7 @@ def expand_dims(x, axis):
 def squeeze(x, axis):
     """Remove a length-1 axis (a reshape)."""
     x = as_variable(x)
+    axis = _axis("squeeze", axis, x.ndim, x.shape)
     if x.shape[axis] != 1:
         raise OpError(f"squeeze: axis {axis} of shape {x.shape} is not 1")
     shape = list(x.shape)
