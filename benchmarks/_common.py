@@ -228,3 +228,16 @@ def json_line(record: Mapping[str, object]) -> str:
         return v
 
     return json.dumps(clean(dict(record)), separators=(", ", ": "))
+
+
+def cuda_missing(script: str, device: str) -> bool:
+    """For ``--device cuda`` without CuPy or a GPU: print why on stderr and return True."""
+    if device != "cuda":
+        return False
+    from tinygrad_attn.backend import gpu_available
+
+    if gpu_available():
+        return False
+    print(f"{script}: --device cuda needs CuPy and a CUDA device "
+          '(pip install "tinygrad-attn[gpu]")', file=sys.stderr)
+    return True

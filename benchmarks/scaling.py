@@ -29,7 +29,7 @@ import sys
 import train_step  # noqa: F401  (first: it applies --threads before NumPy loads)
 import numpy as np  # noqa: E402
 
-from _common import ROOT, json_line, median, positive_int, print_table, time_interleaved  # noqa: E402
+from _common import ROOT, cuda_missing, json_line, median, positive_int, print_table, time_interleaved  # noqa: E402
 from train_step import (T_OUT, build_ours, cpu_times, load_average, make_batches,  # noqa: E402
                         ours_step_fn, process_peak_rss_mb, run_json_subprocess, thread_settings,
                         wall_times)
@@ -178,13 +178,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Entry point; returns the exit status."""
     args = parse_args(argv)
-    if args.device == "cuda":
-        from tinygrad_attn.backend import gpu_available
-
-        if not gpu_available():
-            print("scaling: --device cuda needs CuPy and a CUDA device "
-                  '(pip install "tinygrad-attn[gpu]")', file=sys.stderr)
-            return 2
+    if cuda_missing("scaling", args.device):
+        return 2
     return run_only_length(args) if args.only_length else run_main(args)
 
 

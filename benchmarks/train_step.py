@@ -69,7 +69,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import (ROOT, json_line, median, peak_rss_mb, positive_int,  # noqa: E402
+from _common import (ROOT, cuda_missing, json_line, median, peak_rss_mb, positive_int,  # noqa: E402
                      print_table, time_interleaved)
 
 VOCAB, WORDVEC, T_IN, T_OUT = 59, 16, 29, 10
@@ -444,13 +444,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Entry point; returns the exit status (1 when the contenders' initial losses disagree)."""
     args = parse_args(argv)
-    if args.device == "cuda":
-        from tinygrad_attn.backend import gpu_available
-
-        if not gpu_available():
-            print("train_step: --device cuda needs CuPy and a CUDA device "
-                  '(pip install "tinygrad-attn[gpu]")', file=sys.stderr)
-            return 2
+    if cuda_missing("train_step", args.device):
+        return 2
     return run_only(args) if args.only else run_main(args)
 
 
