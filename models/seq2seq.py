@@ -124,7 +124,7 @@ class Seq2seqBase(L.Layer):
         xp = get_array_module(xs)
         with no_grad(), test_mode():
             rows = xp.repeat(xp.arange(N), B)                   # input n -> rows n*B .. n*B+B-1
-            state = _take_rows(self._decode_start(xs[rows]), rows.shape[0], xp.arange(N * B))
+            state = self._decode_start(xs[rows])                 # every beam of input n starts alike
             ids = xp.full((N * B,), int(start_id), dtype=xs.dtype)
             score = xp.zeros((N, B), dtype=np.float64)
             score[:, 1:] = -np.inf                               # all beams start identical
@@ -346,7 +346,7 @@ class AttentionSeq2seq(Seq2seqBase):
         """Step-by-step decoding with the context fed into the next LSTM input."""
         first = self.decoder[0]
         D = self.wordvec_size
-        N, T = emb.shape[0], emb.shape[1]
+        T = emb.shape[1]
         Wx_emb, Wx_ctx = F.split(first.Wx, [D], axis=0)
         steps = F.unstack(F.linear(emb, Wx_emb, first.b), axis=1)
         states = [(finals[k], None) for k in range(len(self.decoder))]

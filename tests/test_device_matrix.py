@@ -140,3 +140,9 @@ def test_optimizer_state_follows_the_model_to_the_device(opt_cls):
     opt.update()                              # state moved, no host/device mixing
     assert all(backend.device_of(s) == "strict" for s in opt.state.values())
     assert all(backend.device_of(p.data) == "strict" for p in layer.params())
+
+
+def test_cross_entropy_label_error_names_the_labels_on_the_device():
+    x = on("strict", np.zeros((2, 3)))
+    with pytest.raises(ta.OpError, match=r"labels \[3, 7\] are out of range for 3 classes"):
+        F.softmax_cross_entropy(x, backend.as_device(np.array([3, 7]), "strict"))

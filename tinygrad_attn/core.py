@@ -14,7 +14,6 @@ graph is freed by reference counting.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import heapq
 import itertools

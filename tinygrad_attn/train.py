@@ -177,7 +177,7 @@ class Trainer:
             raise ValueError(f"Trainer: batch_size must be positive, got {batch_size}")
         self.model, self.data = model, data
         self.optimizer = optimizer if optimizer is not None else Adam(model, lr=lr)
-        if getattr(self.optimizer, "target", None) is None and getattr(self.optimizer, "_params", None) is None:
+        if self.optimizer.target is None and self.optimizer._params is None:  # not set up yet
             self.optimizer.setup(model)
         self.batch_size, self.max_grad = batch_size, max_grad
         self.rng = np.random.default_rng(seed)

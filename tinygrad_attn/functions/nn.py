@@ -1,7 +1,7 @@
 """Neural-network primitives: softmax, log_softmax, cross entropy, MSE, dropout, embedding."""
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
 from .math import exp
 from .reduce import sum as _sum
@@ -129,10 +129,9 @@ def softmax_cross_entropy(x, t, ignore_label=-1):
         raise OpError(f"SoftmaxCrossEntropy: logits {x.shape} need labels of shape {x.shape[:-1]}, "
                       f"got {t.shape}")
     C = x.shape[-1]
-    valid = t != ignore_label
-    if t.size and bool(((t < 0) | (t >= C))[valid].any()):
-        bad = sorted({int(v) for v in (t[valid & ((t < 0) | (t >= C))]).reshape(-1)[:5].tolist()}) \
-            if get_array_module(t).__name__ == "numpy" else "some"
+    out_of_range = (t != ignore_label) & ((t < 0) | (t >= C))
+    if t.size and bool(out_of_range.any()):
+        bad = sorted({int(v) for v in as_numpy(t[out_of_range]).reshape(-1)[:5]})  # explicit copy
         raise OpError(f"SoftmaxCrossEntropy: labels {bad} are out of range for {C} classes "
                       f"(ignore_label={ignore_label})")
     return SoftmaxCrossEntropy(t, ignore_label)(x)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import builtins
 import numbers
 
-from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
 from .shape import broadcast_to, reshape
 

@@ -294,11 +294,10 @@ class StackedLSTM(Layer):
         self.dropout = dropout
         ins = [input_size] + sizes[:-1]
         self.layers = [LSTM(i, o, dtype=dtype, rng=rng) for i, o in zip(ins, sizes)]
-        projs = [Linear(i, o, bias=False, dtype=dtype, rng=rng)
-                 for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o]
+        needs = [k for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o]
+        self._proj_index = {k: n for n, k in enumerate(needs)}  # layer k -> its projection
+        projs = [Linear(ins[k], sizes[k], bias=False, dtype=dtype, rng=rng) for k in needs]
         self.projections = projs if projs else None
-        self._proj_index = {k: n for n, k in enumerate(
-            k for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o)}
         self.states = None
 
     def _skip(self, k, x, y):
