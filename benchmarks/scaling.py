@@ -67,7 +67,7 @@ def linear_fit(xs, ys):
 
 def run_only_length(args):
     """``--only-length T``: one length alone; prints one JSON line with ms/step and peak RSS."""
-    import models  # noqa: F401
+    import tinygrad_attn_models  # noqa: F401
     import tinygrad_attn  # noqa: F401
 
     import_rss = process_peak_rss_mb()

@@ -109,7 +109,7 @@ def cycle(items):
 
 def build_ours(hidden, dtype=np.float32, seed=0):
     """Our ``models.AttentionSeq2seq(59, 16, hidden)`` (attention_feed="affine"), seeded."""
-    import models
+    import tinygrad_attn_models as models
 
     return models.AttentionSeq2seq(VOCAB, WORDVEC, hidden, dtype=dtype,
                                    rng=np.random.default_rng(seed))
@@ -306,7 +306,7 @@ def run_only(args):
     """``--only NAME``: one contender alone; prints one JSON line with its ms/step and peak RSS."""
     import tinygrad_attn  # noqa: F401  (our weights seed every contender)
     if args.only == "ours":
-        import models  # noqa: F401
+        import tinygrad_attn_models  # noqa: F401
     elif args.only == "book":
         import book_reference  # noqa: F401
     else:

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import tinygrad_attn as ta  # noqa: E402
-from models import AttentionSeq2seq  # noqa: E402
+from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 from tinygrad_attn import viz  # noqa: E402
 from tinygrad_attn.train import Translator, load_checkpoint  # noqa: E402
 

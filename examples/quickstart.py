@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
 
 import tinygrad_attn as ta  # noqa: E402
-from models import AttentionSeq2seq  # noqa: E402
+from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
 from tinygrad_attn.train import Trainer, Translator  # noqa: E402
 

@@ -1,4 +1,11 @@
-"""The chapter's seq2seq models, built from ``tinygrad_attn`` layers and ops only.
+"""The project's models, built from ``tinygrad_attn`` layers and ops only.
+
+Installed as the package ``tinygrad_attn_models`` (the repository folder is ``models/``), so
+a ``models.py`` of your own never shadows it. Importing it registers every model with
+:mod:`tinygrad_attn.registry`; the framework finds it through the ``tinygrad_attn.models``
+entry-point group and never imports it by name.
+
+The chapter's seq2seq models:
 
 * :class:`Seq2seq` — the encoder's last hidden state initialises the decoder.
 * :class:`PeekySeq2seq` — that state is also fed to every decoder step and to the output layer.
@@ -7,8 +14,11 @@
   with skip connections).
 
 All share ``loss = model(xs, ts)``, ``model.generate(xs, start_id, max_len)`` and a
-``config`` dict from which :func:`build_model` rebuilds the same architecture.
+``config`` dict from which :func:`tinygrad_attn.registry.build_model` rebuilds the same
+architecture.
 """
-from .seq2seq import MODEL_NAMES, AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase, build_model
+from tinygrad_attn.registry import build_model
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model", "MODEL_NAMES"]
+from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase
+
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model"]

@@ -7,8 +7,9 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
+from tinygrad_attn.registry import ModelSpec, Option, register_model
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model", "MODEL_NAMES"]
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "SPECS"]
 
 
 class Seq2seqBase(L.Layer):
@@ -403,21 +404,31 @@ def _take_rows(state, n, rows):
     return state
 
 
-MODEL_NAMES = {"seq2seq": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
+def _common_options(hidden=128):
+    """Command-line options every seq2seq model of the chapter takes."""
+    return (Option("wordvec", int, 16, "embedding width D", config="wordvec_size", low=1, high=4096),
+            Option("hidden", int, hidden, "hidden width H", config="hidden_size", low=1, high=8192),
+            Option("embed-std", float, 1.0, "std of the embeddings' initialisation (the book: "
+                   "0.01; 1.0 converges much faster)", config="embed_std", low=1e-8, high=100.0))
 
 
-def build_model(config: dict, dtype=np.float32, rng=None):
-    """Rebuild a model from its ``config`` dict (as stored in checkpoints).
+_TINY = {"wordvec_size": 4, "hidden_size": 6}
 
-    Raises:
-        ValueError: unknown model kind or bad options.
-    """
-    config = dict(config)
-    kind = config.pop("model", None)
-    cls = MODEL_NAMES.get(kind)
-    if cls is None:
-        raise ValueError(f"build_model: unknown model {kind!r}; expected one of {sorted(MODEL_NAMES)}")
-    try:
-        return cls(**config, dtype=dtype, rng=rng)
-    except TypeError as e:
-        raise ValueError(f"build_model: bad options for {kind!r}: {e}") from e
+SPECS = (
+    ModelSpec(Seq2seq.kind, Seq2seq, "text", _common_options(256),
+              "the baseline: the encoder's last state initialises the decoder", tiny=_TINY),
+    ModelSpec(PeekySeq2seq.kind, PeekySeq2seq, "text", _common_options(256),
+              "seq2seq whose decoder sees the encoder's state at every step", tiny=_TINY),
+    ModelSpec(AttentionSeq2seq.kind, AttentionSeq2seq, "text", _common_options(256) + (
+        Option("bidirectional", bool, False, "bidirectional encoder"),
+        Option("attention-feed", str, "affine", "where the context vector goes",
+               choices=ATTENTION_FEEDS),
+        Option("layers", int, 1, "stacked LSTM layers with skip connections",
+               config="num_layers", low=1, high=64),
+        Option("dropout", float, 0.0, "dropout between stacked layers", low=0.0, high=0.99)),
+        "the chapter's attention seq2seq (and its GNMT-style variants)", tiny=_TINY,
+        variants={"bi": {"bidirectional": True}, "lstm-feed": {"attention_feed": "lstm"},
+                  "deep": {"num_layers": 2, "attention_feed": "both", "dropout": 0.2}}),
+)
+for _spec in SPECS:
+    register_model(_spec)

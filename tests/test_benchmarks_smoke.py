@@ -21,7 +21,7 @@ if BENCH not in sys.path:
     sys.path.insert(0, BENCH)
 
 import book_reference as br  # noqa: E402
-import models  # noqa: E402
+import tinygrad_attn_models as models  # noqa: E402
 from scaling import linear_fit  # noqa: E402
 
 try:

@@ -55,7 +55,7 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
     (["eval", "--checkpoint", "{ck}", "--data", "{missing}"], "data file not found"),
     (["train", "--data", "{missing}", "--out", "{tmp}"], "data file not found"),
     (["train", "--epochs", "0", "--out", "{tmp}"], "--epochs must be positive"),
-    (["train", "--model", "seq2seq", "--bidirectional", "--out", "{tmp}"], "need --model attention"),
+    (["train", "--model", "seq2seq", "--bidirectional", "--out", "{tmp}"], "is an option of attention, not of --model seq2seq"),
 ])
 def test_error_paths_one_line_nonzero(tiny_run, tmp_path, capsys, argv, message):
     corrupt = tmp_path / "bad.npz"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from models import build_model
+from tinygrad_attn_models import build_model
 from tinygrad_attn import backend
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L

@@ -173,7 +173,7 @@ def test_check_layer_bad_arguments():
 
 
 def test_check_model_seq2seq_restores_dtypes():
-    import models
+    import tinygrad_attn_models as models
 
     ta.seed(0)
     m = models.AttentionSeq2seq(9, 4, 6)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from models import AttentionSeq2seq
+from tinygrad_attn_models import AttentionSeq2seq
 from tinygrad_attn.data import load_dataset
 from tinygrad_attn.io import CheckpointError, save_npz
 from tinygrad_attn.train import Trainer, TrainingDiverged, Translator, evaluate, load_checkpoint

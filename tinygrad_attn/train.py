@@ -19,6 +19,7 @@ from .backend import as_device
 from .data import Vocabulary, decode_answers, encode_questions
 from .io import CheckpointError, load_npz, save_npz
 from .optim import Adam, clip_grads
+from .registry import build_model
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate", "save_checkpoint", "load_checkpoint",
            "Translator", "CHECKPOINT_FORMAT"]
@@ -84,8 +85,6 @@ def load_checkpoint(path, device="cpu"):
         FileNotFoundError: no such file.
         CheckpointError: not a tinygrad-attn checkpoint, corrupt, or weights that do not fit.
     """
-    from models import build_model
-
     arrays, meta = load_npz(path)
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a tinygrad-attn checkpoint (format "

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from models import AttentionSeq2seq, PeekySeq2seq, Seq2seq, build_model
+from tinygrad_attn_models import AttentionSeq2seq, PeekySeq2seq, Seq2seq, build_model
 from tinygrad_attn.data import load_dataset
 from tinygrad_attn.optim import Adam
 
@@ -92,7 +92,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="even hidden_size"):
         AttentionSeq2seq(V, hidden_size=7, bidirectional=True)
     with pytest.raises(ValueError, match="unknown model"):
-        build_model({"model": "transformer"})
+        build_model({"model": "no-such-model"})
 
 
 def test_tiny_attention_model_memorises_small_set():

@@ -288,12 +288,12 @@ def test_example_loss_collapses_to_a_fixed_size():
     assert 'subgraph "cluster_encoder/lstm/t=*"' in to_dot(big, collapse_steps=True)
 
 
-def test_cli_falls_back_to_builtin_example(tmp_path, monkeypatch, capsys):
+def test_cli_draws_the_builtin_example(tmp_path, capsys):
     from tinygrad_attn.cli import main
 
-    monkeypatch.setitem(sys.modules, "models", None)  # "import models" raises ImportError
     out = tmp_path / "g.dot"
-    assert main(["graph", "--out", str(out), "--no-collapse", "--seq-len", "3"]) == 0
+    assert main(["graph", "--model", "example", "--out", str(out), "--no-collapse",
+                 "--seq-len", "3"]) == 0
     captured = capsys.readouterr()
     assert "built-in LSTM example" in captured.err + captured.out
     text = out.read_text(encoding="utf-8")

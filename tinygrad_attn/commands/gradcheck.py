@@ -192,23 +192,18 @@ def _layer_cases():
 LAYER_CASES = sorted(_layer_cases())
 
 # ----------------------------------------------------------------------------- model cases
-_V = 11
-_MODELS = {
-    "seq2seq": ("Seq2seq(V=11, D=4, H=5)", "Seq2seq", dict(wordvec_size=4, hidden_size=5)),
-    "peeky": ("PeekySeq2seq(V=11, D=4, H=5)", "PeekySeq2seq", dict(wordvec_size=4, hidden_size=5)),
-    "attention": ("AttentionSeq2seq(V=11, D=4, H=6)", "AttentionSeq2seq",
-                  dict(wordvec_size=4, hidden_size=6)),
-    "attention-bi": ("AttentionSeq2seq(V=11, D=4, H=6, bidirectional)", "AttentionSeq2seq",
-                     dict(wordvec_size=4, hidden_size=6, bidirectional=True)),
-    "attention-lstm-feed": ("AttentionSeq2seq(V=11, D=4, H=6, attention_feed='lstm')",
-                            "AttentionSeq2seq",
-                            dict(wordvec_size=4, hidden_size=6, attention_feed="lstm")),
-    "attention-deep": ("AttentionSeq2seq(V=11, D=4, H=6, 2 layers, attention_feed='both', "
-                       "dropout 0.2)", "AttentionSeq2seq",
-                       dict(wordvec_size=4, hidden_size=6, num_layers=2, attention_feed="both",
-                            dropout=0.2)),
-}
-MODEL_CASES = sorted(_MODELS)
+def model_cases():
+    """Names of the model cases: every registered model, and ``NAME-VARIANT`` for its variants."""
+    from .. import registry
+
+    names = []
+    for name in registry.model_names():
+        names.append(name)
+        names += [f"{name}-{v}" for v in registry.get_spec(name).variants]
+    return names
+
+
+MODEL_CASES = model_cases()
 
 _KINDS = {"op": OP_CASES, "layer": LAYER_CASES, "model": MODEL_CASES}
 
@@ -245,13 +240,14 @@ def build_case(kind, name, seed=0):
         desc, build = _layer_cases()[name]
         layer, inputs = build(rng)
         return desc, layer, inputs
-    import models
+    from .. import registry
+    from .graph import model_example
 
-    desc, cls, kw = _MODELS[name]
-    model = getattr(models, cls)(_V, **kw)
-    xs = rng.integers(0, _V, (2, 5))
-    ts = rng.integers(0, _V, (2, 4))
-    return desc, model, (xs, ts)
+    base = max((n for n in registry.model_names() if name == n or name.startswith(n + "-")), key=len)
+    variant = name[len(base) + 1:] or None
+    model, batch = model_example(base, seq_len=5, batch=2, seed=seed, variant=variant)
+    desc = f"{type(model).__name__}({', '.join(f'{k}={v!r}' for k, v in model.config.items() if k != 'model')})"
+    return desc, model, batch
 
 
 def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=None):

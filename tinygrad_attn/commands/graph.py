@@ -8,13 +8,10 @@ Builds a small model with random weights, runs one forward pass on a random batc
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
-__all__ = ["add_parser", "run", "example_loss"]
-
-_MODELS = {"attention": "AttentionSeq2seq", "seq2seq": "Seq2seq", "peeky": "PeekySeq2seq"}
+__all__ = ["add_parser", "run", "example_loss", "model_example"]
 
 
 def add_parser(subparsers):
@@ -30,8 +27,13 @@ def add_parser(subparsers):
         "graph", help="draw the computational graph of one training step",
         description="Draw the computational graph of one training step of a small model "
                     "(random weights and data). Needs Graphviz for .svg/.png/.pdf.")
-    p.add_argument("--model", choices=sorted(_MODELS), default="attention",
-                   help="which model to draw (default: attention)")
+    from .. import registry
+
+    names = registry.model_names()
+    p.add_argument("--model", choices=names + ["example"],
+                   default="attention" if "attention" in names else "example",
+                   help="which registered model to draw, small and with random weights "
+                        "(default: attention), or 'example': a hand-written LSTM loop")
     p.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=True,
                    help="merge the time steps of recurrent layers into one (default: on)")
     p.add_argument("--show-grad", action="store_true",
@@ -90,22 +92,32 @@ def example_loss(seq_len=5, batch=2, in_size=3, hidden=4, classes=5, seed=0):
     return F.softmax_cross_entropy(logits, rng.integers(0, classes, size=batch))
 
 
-def _model_loss(kind, seq_len):
-    """Loss of one step of the requested model, or None when ``models`` lacks it yet."""
-    try:
-        import models
-    except ImportError as e:  # not written yet, or something it needs is not
-        print(f"graph: cannot import models ({e})", file=sys.stderr)
-        return None
-    cls = getattr(models, _MODELS[kind], None)
-    if cls is None:
-        return None
-    vocab, wordvec, hidden, batch = 13, 8, 16, 2
-    rng = np.random.default_rng(0)
-    model = cls(vocab, wordvec, hidden)
+def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
+    """A small instance of the registered model ``name`` and a random batch for it.
+
+    The model takes its spec's ``tiny`` config (text models: a vocabulary of 13 ids); the
+    batch comes from the model's ``example_batch(rng, batch, seq_len)`` if it has one,
+    else it is ``seq_len`` random input ids and ``max(seq_len // 2, 2)`` answer ids after a
+    start id.
+
+    Returns:
+        ``(model, (xs, ts))``.
+    """
+    import tinygrad_attn as ta
+
+    from .. import registry
+
+    spec = registry.get_spec(name)
+    vocab = 13
+    fields = {"vocab_size": vocab} if spec.task == "text" else {}
+    ta.seed(seed)
+    model = spec.build(spec.tiny_config(variant, **fields), dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if hasattr(model, "example_batch"):
+        return model, model.example_batch(rng, batch, seq_len)
     xs = rng.integers(0, vocab, size=(batch, seq_len))
     ts = rng.integers(0, vocab, size=(batch, max(seq_len // 2, 2) + 1))
-    return model(xs, ts)
+    return model, (xs, ts)
 
 
 def run(args) -> int:
@@ -127,13 +139,14 @@ def run(args) -> int:
 
     if args.seq_len < 1:
         raise CLIError(f"graph: --seq-len must be >= 1, got {args.seq_len}")
-    loss = _model_loss(args.model, args.seq_len)
-    what = f"model {_MODELS[args.model]}"
-    if loss is None:
-        print(f"graph: models.{_MODELS[args.model]} is not available yet; drawing the built-in "
-              "LSTM example instead", file=sys.stderr)
-        loss = example_loss(seq_len=args.seq_len)
-        what = "built-in LSTM example"
+    if args.model == "example":
+        loss, what = example_loss(seq_len=args.seq_len), "built-in LSTM example"
+    else:
+        try:
+            model, batch = model_example(args.model, seq_len=args.seq_len)
+        except ValueError as e:
+            raise CLIError(str(e)) from e
+        loss, what = model(*batch), f"model {args.model} ({type(model).__name__})"
     if args.show_grad:
         loss.backward()
     try:

@@ -1,29 +1,67 @@
-"""``tinygrad-attn train``: train a seq2seq model and write a checkpoint and its history."""
+"""``tinygrad-attn train``: train a registered model and write a checkpoint and its history.
+
+The models and their options come from :mod:`tinygrad_attn.registry`: ``--model`` lists every
+registered name, and each model's options (``--hidden``, ``--heads``, ...) are added once,
+whichever models share them.
+"""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
+from .. import registry
 from ..cli import CLIError
+
+
+def add_model_options(p):
+    """Add ``--model`` and every registered model's options to parser ``p``."""
+    names = registry.model_names()
+    p.add_argument("--model", choices=names, default="attention" if "attention" in names else None,
+                   help="which model (default: attention); each model's own options follow")
+    group = p.add_argument_group("model options (each applies to the models named in brackets)")
+    for dest, owners in registry.all_options().items():
+        opt = owners[0][1]
+        who = ", ".join(f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
+                        for m, o in owners)
+        helptext = f"{opt.help} [{who}]"
+        if opt.type is bool:
+            group.add_argument(opt.flag, dest=dest, action=argparse.BooleanOptionalAction,
+                               default=None, help=helptext)
+        else:
+            group.add_argument(opt.flag, dest=dest, type=opt.type, default=None,
+                               choices=opt.choices, help=helptext,
+                               metavar=None if opt.choices else opt.dest.upper())
+
+
+def model_config(args, **data_fields):
+    """The model config from the parsed options; CLIError for options of another model."""
+    try:
+        spec = registry.get_spec(args.model)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    own = {o.dest for o in spec.options}
+    for dest, owners in registry.all_options().items():
+        if dest not in own and getattr(args, dest, None) is not None:
+            flag = owners[0][1].flag
+            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
+                           f"not of --model {args.model}")
+    try:
+        return spec, spec.config_from(vars(args), **data_fields)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
 
 
 def add_parser(sub):
     """Register the ``train`` sub-command."""
-    p = sub.add_parser("train", help="train a seq2seq model",
-                       description="Train a seq2seq model; writes DIR/model.npz and DIR/history.json.")
-    p.add_argument("--model", choices=["seq2seq", "peeky", "attention"], default="attention")
-    p.add_argument("--bidirectional", action="store_true", help="bidirectional encoder (attention)")
-    p.add_argument("--attention-feed", choices=["affine", "lstm", "both"], default="affine",
-                   help="where the context vector goes (attention)")
-    p.add_argument("--layers", type=int, default=1, help="stacked LSTM layers with skip connections")
+    p = sub.add_parser("train", help="train a model",
+                       description="Train a registered model; writes DIR/model.npz and "
+                                   "DIR/history.json.")
+    add_model_options(p)
     p.add_argument("--data", default="date", help="'date', 'addition' or a file in the book's format")
     p.add_argument("--samples", type=int, default=50000, help="generated examples (date/addition)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--wordvec", type=int, default=16)
-    p.add_argument("--embed-std", type=float, default=1.0,
-                   help="embedding initialisation std (the book uses 0.01; 1.0 converges much faster)")
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--max-grad", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
@@ -38,13 +76,12 @@ def add_parser(sub):
 def run(args):
     """Train as asked; returns 0."""
     import tinygrad_attn as ta
-    from models import build_model
 
     from ..backend import GPUUnavailableError
     from ..data import load_dataset
     from ..train import Trainer, TrainingDiverged
 
-    for name in ("epochs", "batch_size", "hidden", "wordvec", "samples", "layers"):
+    for name in ("epochs", "batch_size", "samples"):
         if getattr(args, name) <= 0:
             raise CLIError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     try:
@@ -54,16 +91,11 @@ def run(args):
         raise CLIError(f"data file not found: {args.data}") from e
     except ValueError as e:
         raise CLIError(str(e)) from e
+    fields = data.model_fields() if hasattr(data, "model_fields") else {"vocab_size": len(data.vocab)}
+    spec, config = model_config(args, **fields)
     ta.seed(args.seed)
-    config = {"model": args.model, "vocab_size": len(data.vocab), "wordvec_size": args.wordvec,
-              "hidden_size": args.hidden, "embed_std": args.embed_std}
-    if args.model == "attention":
-        config.update(bidirectional=args.bidirectional, attention_feed=args.attention_feed,
-                      num_layers=args.layers)
-    elif args.bidirectional or args.attention_feed != "affine" or args.layers != 1:
-        raise CLIError("--bidirectional, --attention-feed and --layers need --model attention")
     try:
-        model = build_model(config)
+        model = registry.build_model(config)
     except ValueError as e:
         raise CLIError(str(e)) from e
     if args.device != "cpu":
