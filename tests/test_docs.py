@@ -7,7 +7,7 @@
   only shown, never run. A block preceded by the line ``<!-- docs-test: skip -->`` is
   skipped too (for code that needs hardware the test machine may lack).
 * ``mkdocs build --strict`` succeeds when MkDocs and its plugins are installed.
-* Every public function and class of ``tinygrad_attn`` (and ``models``) has a docstring.
+* Every public function and class of ``tinygrad_attn`` (and ``tinygrad_attn_models``) has a docstring.
 """
 from __future__ import annotations
 
@@ -184,13 +184,13 @@ def test_mkdocs_build_strict(tmp_path):
 
 # ----------------------------------------------------------------------------- docstrings
 def _modules_with_all():
-    """tinygrad_attn, tinygrad_attn.functions, models, and every submodule defining __all__."""
+    """tinygrad_attn, tinygrad_attn.functions, tinygrad_attn_models, and every submodule defining __all__."""
     import tinygrad_attn
 
     mods = [tinygrad_attn, importlib.import_module("tinygrad_attn.functions")]
     packages = [tinygrad_attn]
-    if importlib.util.find_spec("models") is not None:
-        models = importlib.import_module("models")
+    if importlib.util.find_spec("tinygrad_attn_models") is not None:
+        models = importlib.import_module("tinygrad_attn_models")
         mods.append(models)
         packages.append(models)
     for pkg in packages:
