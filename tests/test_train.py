@@ -27,7 +27,26 @@ def test_seeded_runs_are_identical_and_seeds_differ(data):
     _, _, h3 = run(data, seed=2)
     assert [e["loss"] for e in h1] == [e["loss"] for e in h2]
     assert [e["loss"] for e in h1] != [e["loss"] for e in h3]
-    assert [set(e) for e in h1][0] >= {"epoch", "loss", "val_acc", "time", "train_time"}
+    assert [set(e) for e in h1][0] >= {"epoch", "loss", "loss_curve", "val_acc", "time",
+                                        "train_time"}
+
+
+def test_loss_curve_splits_the_epoch_into_parts(data, monkeypatch):
+    import tinygrad_attn.train as train_mod
+
+    # 90 training pairs, batch 32: 3 steps; with 2 parts the steps split 2 + 1
+    monkeypatch.setattr(train_mod, "_CURVE_PARTS", 2)
+    losses = iter([3.0, 1.0, 0.5])
+    ta.seed(0)
+    tr = Trainer(AttentionSeq2seq(len(data.vocab), 8, 16), data, batch_size=32, progress=False)
+    monkeypatch.setattr(tr, "train_step", lambda x, t: next(losses))
+    (entry,) = tr.fit(1)
+    assert entry["loss_curve"] == [2.0, 0.5]
+    assert entry["loss"] == pytest.approx(1.5)
+    monkeypatch.setattr(train_mod, "_CURVE_PARTS", 20)  # fewer steps than parts: one per step
+    losses = iter([3.0, 1.0, 0.5])
+    (_, entry) = tr.fit(1)
+    assert entry["loss_curve"] == [3.0, 1.0, 0.5]
 
 
 def test_nan_loss_stops_with_clear_message(data, monkeypatch):

@@ -26,6 +26,8 @@ __all__ = ["Trainer", "TrainingDiverged", "evaluate", "save_checkpoint", "load_c
 
 CHECKPOINT_FORMAT = "tinygrad-attn-checkpoint/1"
 
+_CURVE_PARTS = 20  # an epoch's loss_curve: the mean loss over (up to) this many parts
+
 
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or Inf; training stopped."""
@@ -227,8 +229,10 @@ class Trainer:
     def fit(self, epochs, callback=None):
         """Train for ``epochs`` epochs; returns the history (one dict per epoch).
 
-        Each history entry holds ``epoch``, ``loss`` (mean training loss), ``val_acc``,
-        ``train_time`` and ``time`` (seconds, including validation).
+        Each history entry holds ``epoch``, ``loss`` (mean training loss), ``loss_curve`` (the
+        mean training loss over each of up to 20 consecutive, equal parts of the epoch, so one
+        epoch still draws a curve), ``val_acc``, ``train_time`` and ``time`` (seconds,
+        including validation).
 
         Raises:
             TrainingDiverged: the loss became NaN or Inf (the message says where and what to try).
@@ -244,6 +248,9 @@ class Trainer:
                 order = self.rng.permutation(n)
                 bar = self._bar(steps, f"epoch {epoch}")
                 total = 0.0
+                parts = min(_CURVE_PARTS, steps)
+                part_sums = [0.0] * parts
+                part_counts = [0] * parts
                 for s in range(steps):
                     idx = order[s * self.batch_size:(s + 1) * self.batch_size]
                     loss = self.train_step(d.x_train[idx], d.t_train[idx])
@@ -254,13 +261,18 @@ class Trainer:
                             f"loss became {loss} at epoch {epoch}, step {s + 1}: training stopped. "
                             "Try a smaller learning rate, gradient clipping (max_grad), or float64.")
                     total += loss
+                    part = s * parts // steps
+                    part_sums[part] += loss
+                    part_counts[part] += 1
                     if bar is not None:
                         bar.update(1)
                         if s % 10 == 0 or s == steps - 1:
                             bar.set_postfix(loss=f"{total / (s + 1):.4f}")
                 train_time = time.perf_counter() - t0
                 acc = self.validate() if len(d.x_val) else None
-                entry = {"epoch": epoch, "loss": total / steps, "val_acc": acc,
+                entry = {"epoch": epoch, "loss": total / steps,
+                         "loss_curve": [t / c for t, c in zip(part_sums, part_counts)],
+                         "val_acc": acc,
                          "train_time": train_time, "time": time.perf_counter() - t0}
                 self.history.append(entry)
                 if bar is not None:

@@ -158,10 +158,24 @@ def test_date_range_respected(dates2000):
         make_dates(10, start_year=1990, end_date=dt.date(1980, 1, 1))
 
 
-def test_default_end_date_is_today():
-    latest = max(a for _, a in make_dates(20000, seed=0))
-    assert latest <= dt.date.today().isoformat()
-    assert latest > (dt.date.today() - dt.timedelta(days=60)).isoformat()
+def test_default_end_date_is_fixed_not_today(monkeypatch):
+    from tinygrad_attn.data import dates as dates_mod
+
+    end = dates_mod.DEFAULT_END_DATE
+    before = make_dates(20000, seed=0)
+    latest = max(a for _, a in before)
+    assert latest <= end.isoformat()
+    assert latest > (end - dt.timedelta(days=60)).isoformat()
+    assert before == make_dates(20000, seed=0, end_date=end)
+
+    class LaterToday(dt.date):  # the calendar moves on: the default data must not
+        @classmethod
+        def today(cls):
+            return cls(2031, 3, 4)
+
+    fake_dt = type("FakeDatetime", (), {"date": LaterToday, "datetime": dt.datetime})
+    monkeypatch.setattr(dates_mod, "_dt", fake_dt)
+    assert make_dates(20000, seed=0) == before
 
 
 def test_dates_deterministic_by_seed():

@@ -67,3 +67,30 @@ def test_bad_histories_raise():
         plot_histories({})
     with pytest.raises(ValueError, match=r"histories\['b'\]\[0\] lacks"):
         plot_histories({"a": history(), "b": [{"loss": 1.0}]})
+
+
+def test_epoch_ticks_are_integers_and_one_epoch_is_not_a_dot():
+    fig = plot_history(history(3))
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    one = plot_history([{"epoch": 1, "loss": 0.9, "val_acc": 0.6}])
+    lo, hi = one.axes[0].get_xlim()
+    assert lo <= 0.5 and hi >= 1.5  # a readable range around the single epoch
+
+
+def test_loss_curve_draws_inside_the_epochs():
+    h = [{"epoch": 1, "loss": 1.5, "loss_curve": [2.0, 1.5, 1.0, 0.5], "val_acc": 0.4},
+         {"epoch": 2, "loss": 0.3, "loss_curve": [0.4, 0.2], "val_acc": 0.9}]
+    ax_loss = plot_history(h).axes[0]
+    epoch_line, curve = ax_loss.get_lines()
+    np.testing.assert_allclose(epoch_line.get_ydata(), [1.5, 0.3])
+    np.testing.assert_allclose(curve.get_xdata(), [0.25, 0.5, 0.75, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(curve.get_ydata(), [2.0, 1.5, 1.0, 0.5, 0.4, 0.2])
+    assert ax_loss.get_xlim()[0] <= 0.0
+    one = plot_history(h[:1]).axes[0]
+    assert len(one.get_lines()[1].get_xdata()) == 4 and one.get_xlim()[0] <= 0.0
+    with pytest.raises(ValueError, match=r"history\[0\]\['loss_curve'\]\[1\]"):
+        plot_history([{"epoch": 1, "loss": 1.0, "loss_curve": [1.0, "x"]}])
+    with pytest.raises(TypeError, match=r"loss_curve'\] must be a list of numbers"):
+        plot_history([{"epoch": 1, "loss": 1.0, "loss_curve": 3.0}])

@@ -139,7 +139,7 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     """Build the encoded train/validation data for a seq2seq task.
 
     Args:
-        source: ``"date"`` (see :func:`make_dates`, end date = today),
+        source: ``"date"`` (see :func:`make_dates`; dates 1970-01-01..2026-11-24),
             ``"addition"`` (3-digit operands) or a path to a text file in the
             book's format (then ``samples`` is ignored and every line is used).
         samples: Number of generated examples for ``"date"``/``"addition"``.

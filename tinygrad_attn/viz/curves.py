@@ -2,7 +2,10 @@
 
 A *history* is a list with one dict per epoch holding at least ``"epoch"`` and
 ``"loss"``, and optionally ``"val_acc"`` (a fraction in [0, 1]; missing or None for
-epochs without an evaluation). Other keys are ignored. Figures are pyplot-free (see
+epochs without an evaluation) and ``"loss_curve"`` (the mean loss over consecutive equal
+parts of the epoch, as the Trainer records it: drawn as a thin line inside the epoch, so
+a one-epoch run shows how its loss fell). Other keys are ignored. Epoch ticks are
+integers when the epochs are. Figures are pyplot-free (see
 :mod:`tinygrad_attn.viz.attention`).
 """
 from __future__ import annotations
@@ -25,7 +28,11 @@ def _number(v, fn, where, key):
 
 
 def _parse(history, fn, name="history"):
-    """Return (epochs, losses, acc_epochs, accs) from a history, or raise a clear error."""
+    """Return (epochs, losses, acc_epochs, accs, curve) from a history, or raise a clear error.
+
+    ``curve`` is ``(xs, ys)``: every epoch's ``loss_curve`` placed evenly inside
+    (epoch - 1, epoch], empty when no epoch has one.
+    """
     if isinstance(history, (str, bytes, Mapping)) or not hasattr(history, "__iter__"):
         raise TypeError(f"{fn}: {name} must be a list of per-epoch dicts, got "
                         f"{type(history).__name__}")
@@ -33,6 +40,7 @@ def _parse(history, fn, name="history"):
     if not rows:
         raise ValueError(f"{fn}: {name} is empty: nothing to plot")
     epochs, losses, acc_epochs, accs = [], [], [], []
+    curve_x, curve_y = [], []
     for i, row in enumerate(rows):
         where = f"{name}[{i}]"
         if not isinstance(row, Mapping):
@@ -52,7 +60,32 @@ def _parse(history, fn, name="history"):
                                  "fraction, not a percentage)")
             acc_epochs.append(epoch)
             accs.append(acc)
-    return epochs, losses, acc_epochs, accs
+        part_losses = row.get("loss_curve")
+        if part_losses is not None:
+            if isinstance(part_losses, (str, bytes, Mapping)) or not hasattr(part_losses, "__iter__"):
+                raise TypeError(f"{fn}: {where}['loss_curve'] must be a list of numbers, got "
+                                f"{type(part_losses).__name__}")
+            part_losses = [_number(v, fn, f"{where}['loss_curve']", k)
+                           for k, v in enumerate(part_losses)]
+            k = len(part_losses)
+            curve_x.extend(epoch - 1 + (j + 1) / k for j in range(k))
+            curve_y.extend(part_losses)
+    return epochs, losses, acc_epochs, accs, (curve_x, curve_y)
+
+
+def _epoch_axis(ax, epochs, curve_x):
+    """Integer epoch ticks when the epochs are integers; a readable range for one epoch."""
+    from matplotlib.ticker import MaxNLocator
+
+    if all(float(e).is_integer() for e in epochs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    lo, hi = min(epochs), max(epochs)
+    if curve_x:  # the first epoch's curve starts just after epoch - 1
+        lo = min(lo - 1, min(curve_x))
+    elif hi - lo < 1:  # one epoch and no curve: not a dot on a 0.96..1.04 axis
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.04 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)
 
 
 def _style_axes(ax_loss, ax_acc):
@@ -80,15 +113,17 @@ def plot_history(history, path=None, *, title=None, dpi=100, figsize=(9.0, 3.5))
     Args:
         history: list of per-epoch dicts with ``"epoch"`` and ``"loss"`` (numbers) and
             optionally ``"val_acc"`` (a fraction in [0, 1], or None/missing when not
-            evaluated that epoch).
+            evaluated that epoch) and ``"loss_curve"`` (losses over equal parts of the epoch).
         path: where to save the picture (.png, .svg, .pdf), or None.
         title: optional title over both panels.
         dpi: resolution of the figure and of the saved file.
         figsize: (width, height) in inches.
 
     Returns:
-        matplotlib.figure.Figure with two Axes: ``fig.axes[0]`` holds one loss line,
-        ``fig.axes[1]`` one accuracy line (none, and a note, when no epoch has val_acc).
+        matplotlib.figure.Figure with two Axes: ``fig.axes[0]`` holds the per-epoch loss line
+        (first) and, when any epoch has a ``loss_curve``, a thin line through those values
+        placed inside each epoch; ``fig.axes[1]`` one accuracy line (none, and a note, when
+        no epoch has val_acc).
 
     Raises:
         TypeError: ``history`` is not a list of dicts.
@@ -96,16 +131,22 @@ def plot_history(history, path=None, *, title=None, dpi=100, figsize=(9.0, 3.5))
         ImportError: matplotlib is missing.
     """
     fn = "plot_history"
-    epochs, losses, acc_epochs, accs = _parse(history, fn)
+    epochs, losses, acc_epochs, accs, (curve_x, curve_y) = _parse(history, fn)
     fig = _new_figure(fn, figsize, dpi)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(epochs, losses, marker=_marker(len(epochs)), color="C0")
+    ax_loss.plot(epochs, losses, marker=_marker(len(epochs)), color="C0", label="epoch mean")
+    if curve_x:
+        ax_loss.plot(curve_x, curve_y, color="C0", alpha=0.45, linewidth=1.0,
+                     label="during the epoch")
+        ax_loss.legend(fontsize=8)
     if accs:
         ax_acc.plot(acc_epochs, accs, marker=_marker(len(accs)), color="C1")
     else:
         ax_acc.text(0.5, 0.5, "no validation accuracy recorded", ha="center", va="center",
                     transform=ax_acc.transAxes, color="gray")
     _style_axes(ax_loss, ax_acc)
+    for ax in (ax_loss, ax_acc):
+        _epoch_axis(ax, epochs, curve_x)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -144,12 +185,15 @@ def plot_histories(histories, path=None, *, title=None, dpi=100, figsize=(10.0, 
     parsed = {str(k): _parse(h, fn, f"histories[{k!r}]") for k, h in histories.items()}
     fig = _new_figure(fn, figsize, dpi)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    for i, (name, (epochs, losses, acc_epochs, accs)) in enumerate(parsed.items()):
+    for i, (name, (epochs, losses, acc_epochs, accs, _)) in enumerate(parsed.items()):
         color = f"C{i % 10}"
         ax_loss.plot(epochs, losses, marker=_marker(len(epochs)), color=color, label=name)
         if accs:
             ax_acc.plot(acc_epochs, accs, marker=_marker(len(accs)), color=color, label=name)
     _style_axes(ax_loss, ax_acc)
+    all_epochs = [e for p in parsed.values() for e in p[0]]
+    for ax in (ax_loss, ax_acc):
+        _epoch_axis(ax, all_epochs, [])
     ax_loss.legend(fontsize=8)
     if ax_acc.get_lines():
         ax_acc.legend(fontsize=8)
