@@ -102,3 +102,38 @@ def test_attention_to_text_tokens_and_errors():
         attention_to_text(np.ones((2, 2)), "abc", "xy")
     with pytest.raises(ValueError, match="shades"):
         attention_to_text(np.ones((1, 1)), "a", "b", shades="@")
+
+
+def test_show_padding_draws_and_marks_the_padding_columns(tmp_path):
+    from tinygrad_attn.viz import PAD_LABEL, padding_share
+
+    inp, out = "may 4, 21", "2021-05-04"
+    w = soft_diagonal(len(out), len(inp) + 5)  # 5 padding columns after the text
+    with pytest.raises(ValueError, match=r"crop the padding columns .* show_padding=True"):
+        plot_attention(w, inp, out)
+    fig = plot_attention(w, inp, out, tmp_path / "p.png", show_padding=True)
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    assert [t.get_text() for t in labels] == [*"may\u2423" "4,\u242321", *[PAD_LABEL] * 5]
+    assert {t.get_color() for t in labels[len(inp):]} == {"tab:red"}
+    assert labels[0].get_color() != "tab:red"
+    np.testing.assert_allclose(ax.images[0].get_array(), w)  # nothing cropped
+    assert [ln.get_xdata()[0] for ln in ax.get_lines()] == [len(inp) - 0.5]  # the boundary
+    assert any("padding (5)" in t.get_text() for t in ax.texts)
+    # no padding: same picture as without the option
+    plain = plot_attention(w[:, :len(inp)], inp, out, show_padding=True).axes[0]
+    assert len(plain.get_xticklabels()) == len(inp) and not plain.get_lines()
+    with pytest.raises(ValueError, match=r"at least len\(input_text\)"):
+        plot_attention(w[:, :3], inp, out, show_padding=True)
+    with pytest.raises(TypeError, match="show_padding must be True or False"):
+        plot_attention(w, inp, out, show_padding="yes")
+    grid = plot_attention_grid([(w, inp, out), (w[:, :len(inp)], inp, out)], show_padding=True)
+    assert len(grid.axes[0].get_xticklabels()) == len(inp) + 5
+    # padding_share: the summed weight of the columns after the text, per row
+    share = padding_share(w, len(inp))
+    np.testing.assert_allclose(share, w[:, len(inp):].sum(axis=1))
+    batch = np.stack([w, w])
+    np.testing.assert_allclose(padding_share(batch, [len(inp), 2]),
+                               [w[:, len(inp):].sum(1), w[:, 2:].sum(1)])
+    with pytest.raises(ValueError, match=r"input_len must be integers in 0..14"):
+        padding_share(w, 15)
