@@ -29,9 +29,9 @@ import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn import functions as F  # noqa: E402
 from tinygrad_attn import layers as L  # noqa: E402
 from tinygrad_attn.gradcheck import check_layer  # noqa: E402
-from tinygrad_attn.gradflow import (compare_skip_connections, grad_flow_table,  # noqa: E402
-                                    group_norms)
-from tinygrad_attn.teach import compare_attention, compare_lstm_step  # noqa: E402
+from tinygrad_attn.gradflow import grad_flow_table, group_norms  # noqa: E402
+from tinygrad_attn.lessons.skip_connections import compare_skip_connections  # noqa: E402
+from tinygrad_attn.lessons.hand_derived import compare_attention, compare_lstm_step  # noqa: E402
 
 
 def header(n, text):

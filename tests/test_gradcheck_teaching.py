@@ -13,7 +13,7 @@ from tinygrad_attn import layers as L
 from tinygrad_attn.cli import main
 from tinygrad_attn.functions import math as fmath
 from tinygrad_attn.gradcheck import check_layer, check_model
-from tinygrad_attn.teach import (attention_weight_manual, attention_weight_manual_backward,
+from tinygrad_attn.lessons.hand_derived import (attention_weight_manual, attention_weight_manual_backward,
                                  compare_attention, compare_lstm_step, lstm_step_manual,
                                  lstm_step_manual_backward, weight_sum_manual,
                                  weight_sum_manual_backward)

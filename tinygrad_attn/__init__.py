@@ -4,6 +4,9 @@ Typical imports::
 
     import tinygrad_attn as ta
     from tinygrad_attn import functions as F, layers as L
+
+The lessons (hand-derived backward passes, the skip-connection demo) are not imported
+here: ``ta.lessons`` (and its old name ``ta.teach``) load them on first use.
 """
 from . import backend
 from .backend import as_numpy, gpu_available, get_array_module
@@ -12,13 +15,24 @@ from .core import (Config, Function, OpError, Parameter, Variable, as_variable, 
 from . import functions
 from .gradcheck import check_layer, check_model, gradcheck, gradgradcheck, numerical_grad
 from .random import seed
-from . import layers, optim, gradflow, teach  # noqa: E402  (after functions: they use F)
+from . import layers, optim, gradflow  # noqa: E402  (after functions: they use F)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Config", "Function", "OpError", "Parameter", "Variable", "as_variable", "as_numpy",
-    "backend", "layers", "optim", "gradflow", "teach", "check_layer", "check_model", "detect_anomaly", "enable_grad", "functions",
+    "backend", "layers", "optim", "gradflow", "check_layer", "check_model", "detect_anomaly", "enable_grad", "functions",
     "get_array_module", "gpu_available", "gradcheck", "gradgradcheck", "is_grad_enabled",
     "name_scope", "no_grad", "numerical_grad", "seed", "test_mode", "train_mode",
 ]
+
+_LAZY_MODULES = {"lessons": "tinygrad_attn.lessons", "teach": "tinygrad_attn.teach"}
+
+
+def __getattr__(name):
+    """Load the lesson modules on first use (``ta.lessons``, ``ta.teach``)."""
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_MODULES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

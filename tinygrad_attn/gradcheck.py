@@ -24,9 +24,10 @@ import numpy as np
 from . import backend
 from .backend import get_array_module
 from .core import Variable, no_grad
+from .report import element_index, format_table, host_float64, named_variables, worst_element
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "check_layer", "check_model",
-           "GradcheckResult", "GradcheckEntry", "GradcheckError"]
+           "GradcheckResult", "GradcheckEntry", "GradcheckError", "join_outputs"]
 
 _PROMOTION_WHY = ("because a float32 central difference keeps at most 4-5 correct digits (about "
                   "1 at eps=1e-6); float64 keeps about 10")
@@ -146,15 +147,10 @@ class GradcheckResult:
         for e in self.entries:
             checked = str(e.checked) if e.checked == e.size else f"{e.checked}/{e.size}"
             verdict = "ok" if e.passed else f"FAIL ({e.n_failed})"
-            rows.append([e.name, str(e.shape), checked, f"{e.max_abs_err:.2e}",
-                         f"{e.max_rel_err:.2e}", f"{e.tol_used:.2g}", str(e.worst_index),
-                         f"{e.analytic:+.6e}",
+            rows.append([e.name, e.shape, checked, f"{e.max_abs_err:.2e}", f"{e.max_rel_err:.2e}",
+                         f"{e.tol_used:.2g}", e.worst_index, f"{e.analytic:+.6e}",
                          f"{e.numeric:+.6e}", verdict])
-        widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-        fmt = "  ".join("{:<%d}" % w for w in widths)
-        lines = [self.title] if self.title else []
-        lines += [fmt.format(*head).rstrip(), fmt.format(*["-" * w for w in widths])]
-        lines += [fmt.format(*r).rstrip() for r in rows]
+        lines = format_table(head, rows, self.title)
         for e in self.failures():
             lines.append(f"diagnosis: {e.name} {e.shape}: {e.hint}")
         lines += list(self.notes)
@@ -261,8 +257,7 @@ def _diagnose(da, dn, bad, sel, shape, atol):
             return (f"analytic = {k:.4g} x numeric everywhere: a constant factor is missing or "
                     "extra in backward (2? 1/N? 1/(1-p)?)")
     if nb <= max(3, total // 10):
-        first = [tuple(int(j) for j in np.unravel_index(int(sel[w]), shape)) if len(shape) else ()
-                 for w in np.flatnonzero(bad)[:3]]
+        first = [element_index(sel[w], shape) for w in np.flatnonzero(bad)[:3]]
         return (f"only {nb} of {total} elements fail (at {', '.join(map(str, first))}"
                 f"{', ...' if nb > 3 else ''}): suspect index arithmetic, broadcasting or a "
                 "non-differentiable point (kink, tie) at those elements")
@@ -284,9 +279,9 @@ def _compare(name, analytic, numeric, atol, rtol, indices, shape):
         np.where(err > 0, np.inf, 0.0)
     used = np.where(np.isnan(used), np.inf, used)  # NaN counts as a failure
     bad = ~(used <= 1)
-    w = int(np.argmax(used))
+    w = worst_element(used)
     flat_w = int(sel[w])
-    worst = tuple(int(i) for i in np.unravel_index(flat_w, shape)) if len(shape) else ()
+    worst = element_index(flat_w, shape)
     n_failed = int(bad.sum())
     hint = _diagnose(da, dn, bad, sel, tuple(shape), atol) if n_failed else ""
     return GradcheckEntry(name, tuple(shape), float(np.max(err)), float(rel.max()) if rel.size
@@ -325,12 +320,7 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
     """
     promoted = []
     xs = [Variable(_to_float64_variable(x, promoted, f"input {i}")) for i, x in enumerate(inputs)]
-    if params is None:
-        named = []
-    elif isinstance(params, dict):
-        named = list(params.items())
-    else:
-        named = [(getattr(p, "name", None) or f"param {i}", p) for i, p in enumerate(params)]
+    named = [] if params is None else named_variables(params, "gradcheck")
     saved = [(p, p.data, p.grad) for _, p in named]
     try:
         for label, p in named:
@@ -354,8 +344,8 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
         loss.backward()
         notes = _promotion_notes(promoted)
         result = GradcheckResult(eps=eps, atol=atol, rtol=rtol, notes=notes, title=title)
-        analytics = [np.zeros(v.shape) if v.grad is None
-                     else backend.as_numpy(v.grad.data).astype(np.float64) for _, v in targets]
+        analytics = [np.zeros(v.shape) if v.grad is None else host_float64(v.grad.data)
+                     for _, v in targets]
         sampled = 0
         for (label, v), analytic in zip(targets, analytics):
             idx = None
@@ -450,8 +440,19 @@ def _restore_state(snap):
             object.__setattr__(lay, k, v)
 
 
-def _flatten_output(out, who):
-    """A Variable, or the flattened concatenation of a tuple/list of Variables."""
+def join_outputs(out, who="join_outputs"):
+    """One Variable from a call's output, for checking a call with several outputs.
+
+    Args:
+        out: a Variable, or a tuple/list of Variables (``None`` entries are skipped).
+        who: the caller's name, for the error message.
+
+    Returns:
+        ``out`` itself, or the concatenation of every output flattened to 1-D.
+
+    Raises:
+        TypeError: ``out`` is neither.
+    """
     from . import functions as F
 
     if isinstance(out, Variable):
@@ -460,7 +461,7 @@ def _flatten_output(out, who):
         parts = [o for o in out if o is not None]
         if parts and all(isinstance(o, Variable) for o in parts):
             return F.concat([F.reshape(o, (-1,)) for o in parts], axis=0)
-    raise TypeError(f"{who}: the layer must return a Variable or a tuple of Variables, got "
+    raise TypeError(f"{who}: the call must return a Variable or a tuple of Variables, got "
                     f"{type(out).__name__}")
 
 
@@ -501,7 +502,7 @@ def _check_module(who, module, call, inputs, max_elements, seed, eps, atol, rtol
             args[pos] = v
         _restore_state(snap)                      # stateful layers start from the same state
         host_rng.bit_generator.state = rng_state  # dropout draws the same mask every time
-        return _flatten_output(call(*args), who)
+        return join_outputs(call(*args), who)
 
     try:
         result = gradcheck(fn, *[inputs[i] for i in float_pos], params=params, eps=eps,
@@ -567,17 +568,12 @@ def check_model(model, xs, ts, max_elements=50, seed=0, eps=1e-6, atol=1e-5, rto
     as are the model's recorded states (e.g. attention weights).
 
     Args:
-        model: a model whose call ``model(xs, ts)`` returns a scalar loss (e.g.
-            ``models.AttentionSeq2seq``).
+        model: a Layer whose call ``model(xs, ts)`` returns a scalar loss (e.g. an
+            ``AttentionSeq2seq``).
         xs: input ids, (N, T_in) integers.
         ts: target ids, (N, 1 + T_out) integers.
-        max_elements: elements compared per parameter at most (a random sample beyond it).
-        seed: seed of the projection direction and the samples.
-        eps: the central-difference step.
-        atol: absolute tolerance.
-        rtol: relative tolerance.
-        raise_on_failure: raise :class:`GradcheckError` when the check fails.
-        verbose: print the report.
+        max_elements, seed, eps, atol, rtol, raise_on_failure, verbose: as for
+            :func:`check_layer` (``max_elements`` counts per parameter, 50 by default).
 
     Returns:
         GradcheckResult: one entry per parameter, named ``"encoder.0.Wx"`` etc.

@@ -4,8 +4,10 @@ After ``loss.backward()``, :func:`grad_flow` lists every parameter with the L2 n
 weights and its gradient and their ratio; :func:`grad_flow_table` prints them and
 :func:`plot_grad_flow` draws the gradient norms as bars on a log scale. Gradients that
 shrink by orders of magnitude from the last layers to the first are *vanishing*; skip
-(residual) connections are the classic cure, which :func:`compare_skip_connections`
-demonstrates on a deep :class:`~tinygrad_attn.layers.StackedLSTM`.
+(residual) connections are the classic cure, which the lesson
+:func:`tinygrad_attn.lessons.skip_connections.compare_skip_connections` demonstrates on a
+deep :class:`~tinygrad_attn.layers.StackedLSTM` (``compare_skip_connections`` is still
+reachable from this module, loaded on first use).
 
 For the optimizer step itself, :func:`snapshot_params` + :func:`update_ratios` (or
 :func:`record_update_ratios`, which wraps ``optimizer.update()``) give the ratio
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import as_numpy, get_array_module
-from .core import Variable
+from .backend import get_array_module
+from .report import format_number, format_table, host_float64, named_variables
 
 __all__ = ["FlowRow", "UpdateRow", "grad_flow", "grad_flow_table", "group_norms",
            "snapshot_params", "update_ratios", "record_update_ratios", "update_ratio_table",
-           "plot_grad_flow", "compare_skip_connections"]
+           "plot_grad_flow"]
 
 
 @dataclass
@@ -76,31 +78,6 @@ def _ratio(num, den):
     return num / den if den > 0 else float("nan")
 
 
-def _named(model_or_params, fn):
-    """``[(name, Parameter)]`` from a Layer, a dict, or an iterable of Variables."""
-    if hasattr(model_or_params, "named_params") and callable(model_or_params.named_params):
-        pairs = list(model_or_params.named_params())
-    elif isinstance(model_or_params, dict):
-        pairs = list(model_or_params.items())
-    elif isinstance(model_or_params, Variable):
-        pairs = [(model_or_params.name or "param 0", model_or_params)]
-    else:
-        try:
-            items = list(model_or_params)
-        except TypeError:
-            raise TypeError(f"{fn}: expected a Layer, a dict of Variables or an iterable of "
-                            f"Variables, got {type(model_or_params).__name__}") from None
-        pairs = [(getattr(p, "name", None) or f"param {i}", p) for i, p in enumerate(items)]
-        counts = {}
-        for n, _ in pairs:
-            counts[n] = counts.get(n, 0) + 1
-        pairs = [(f"{n}#{i}" if counts[n] > 1 else n, p) for i, (n, p) in enumerate(pairs)]
-    for name, p in pairs:
-        if not isinstance(p, Variable):
-            raise TypeError(f"{fn}: {name!r} is a {type(p).__name__}, not a Variable/Parameter")
-    return pairs
-
-
 def grad_flow(model_or_params):
     """Weight and gradient norms of every parameter, after ``backward()``.
 
@@ -115,7 +92,7 @@ def grad_flow(model_or_params):
         TypeError: for anything else.
     """
     rows = []
-    for name, p in _named(model_or_params, "grad_flow"):
+    for name, p in named_variables(model_or_params, "grad_flow"):
         w = _norm(p.data)
         has = p.grad is not None
         g = _norm(p.grad.data) if has else 0.0
@@ -154,19 +131,6 @@ def group_norms(rows, depth=2, key=None):
     return out
 
 
-def _fmt(v):
-    return "n/a" if v != v else f"{v:.3e}"
-
-
-def _table(head, rows, title=None):
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    fmt = "  ".join("{:<%d}" % w for w in widths)
-    lines = [title] if title else []
-    lines += [fmt.format(*head).rstrip(), fmt.format(*["-" * w for w in widths])]
-    lines += [fmt.format(*r).rstrip() for r in rows]
-    return lines
-
-
 def grad_flow_table(rows_or_model, title=None) -> str:
     """The gradient flow as a text table.
 
@@ -181,10 +145,10 @@ def grad_flow_table(rows_or_model, title=None) -> str:
     rows = rows_or_model
     if not (isinstance(rows, list) and all(isinstance(r, FlowRow) for r in rows)):
         rows = grad_flow(rows_or_model)
-    body = [[r.name, str(r.shape), _fmt(r.weight_norm),
-             _fmt(r.grad_norm) if r.has_grad else "no grad", _fmt(r.ratio) if r.has_grad else "-"]
+    body = [[r.name, str(r.shape), format_number(r.weight_norm),
+             format_number(r.grad_norm) if r.has_grad else "no grad", format_number(r.ratio) if r.has_grad else "-"]
             for r in rows]
-    lines = _table(["parameter", "shape", "|W|", "|grad|", "|grad|/|W|"], body, title)
+    lines = format_table(["parameter", "shape", "|W|", "|grad|", "|grad|/|W|"], body, title)
     norms = [r.grad_norm for r in rows if r.has_grad and r.grad_norm > 0]
     if norms:
         lo, hi = min(norms), max(norms)
@@ -201,8 +165,8 @@ def snapshot_params(model_or_params) -> dict:
     Returns:
         ``{name: numpy array}``.
     """
-    return {name: np.array(as_numpy(p.data), copy=True)
-            for name, p in _named(model_or_params, "snapshot_params")}
+    return {name: np.array(host_float64(p.data), copy=True)
+            for name, p in named_variables(model_or_params, "snapshot_params")}
 
 
 def update_ratios(model_or_params, before_state):
@@ -220,12 +184,12 @@ def update_ratios(model_or_params, before_state):
         ValueError: a shape that changed.
     """
     rows = []
-    for name, p in _named(model_or_params, "update_ratios"):
+    for name, p in named_variables(model_or_params, "update_ratios"):
         if name not in before_state:
             raise KeyError(f"update_ratios: parameter {name!r} is not in before_state "
                            f"(has {sorted(before_state)[:8]})")
         before = before_state[name]
-        now = as_numpy(p.data).astype(np.float64)
+        now = host_float64(p.data)
         if before.shape != now.shape:
             raise ValueError(f"update_ratios: {name} was {before.shape}, is now {now.shape}")
         w = float(np.linalg.norm(before.astype(np.float64)))
@@ -259,9 +223,9 @@ def update_ratio_table(rows, title=None) -> str:
     Returns:
         One line per parameter (name, shape, |W|, |update|, |update|/|W|) and the rule of thumb.
     """
-    body = [[r.name, str(r.shape), _fmt(r.weight_norm), _fmt(r.update_norm), _fmt(r.ratio)]
+    body = [[r.name, str(r.shape), format_number(r.weight_norm), format_number(r.update_norm), format_number(r.ratio)]
             for r in rows]
-    lines = _table(["parameter", "shape", "|W|", "|update|", "|update|/|W|"], body, title)
+    lines = format_table(["parameter", "shape", "|W|", "|update|", "|update|/|W|"], body, title)
     lines.append("rule of thumb: |update|/|W| around 1e-3 per step; >> 1e-2: lr too high; "
                  "<< 1e-5: lr too low or gradients vanishing")
     return "\n".join(lines)
@@ -285,11 +249,8 @@ def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
         ImportError: matplotlib is missing (``pip install "tinygrad-attn[viz]"``).
         ValueError: no rows.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ImportError('plot_grad_flow needs matplotlib: '
-                          'pip install "tinygrad-attn[viz]"') from e
+    from .viz.common import new_figure, save_figure
+
     series = rows if isinstance(rows, dict) else {"": rows}
     if not series or not any(len(r) for r in series.values()):
         raise ValueError("plot_grad_flow: no rows to plot (run backward and grad_flow first)")
@@ -301,7 +262,7 @@ def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
     n, k = len(names), len(series)
     if figsize is None:
         figsize = (max(6.0, 0.35 * n * max(k, 1) + 2), 4.5)
-    fig = Figure(figsize=figsize, dpi=dpi)
+    fig = new_figure("plot_grad_flow", figsize, dpi)
     ax = fig.add_subplot(1, 1, 1)
     width = 0.8 / k
     floor = None
@@ -325,45 +286,15 @@ def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
     ax.set_title(title or "gradient flow")
     ax.grid(axis="y", which="major", alpha=0.3)
     fig.tight_layout()
-    from .viz.attention import _save
-
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
 
 
-def compare_skip_connections(num_layers=8, seq_len=50, batch=4, size=16, seed=0):
-    """One backward pass through a deep StackedLSTM, with and without residual connections.
+def __getattr__(name):
+    """``compare_skip_connections`` moved to :mod:`tinygrad_attn.lessons.skip_connections`;
+    it is loaded from there on first use, so importing this module loads no lesson code."""
+    if name == "compare_skip_connections":
+        from .lessons.skip_connections import compare_skip_connections
 
-    Both stacks get the same weights (same seed) and the same data; the loss is the mean
-    squared error of the top layer's outputs at every step against a random target.
-
-    Args:
-        num_layers: LSTM layers in the stack.
-        seq_len: T, the sequence length.
-        batch: N.
-        size: input and hidden width (equal, so the skips need no projection).
-        seed: seed of the weights, inputs and target.
-
-    Returns:
-        ``{"with skips": rows, "without skips": rows}``: :class:`FlowRow` lists per parameter
-        (names ``layers.<k>.Wx`` etc.); ``group_norms(rows)`` gives one row per layer.
-    """
-    from . import functions as F
-    from .layers import StackedLSTM
-
-    for name, v in (("num_layers", num_layers), ("seq_len", seq_len), ("batch", batch),
-                    ("size", size)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"compare_skip_connections: {name} must be a positive integer, "
-                             f"got {v!r}")
-    rng = np.random.default_rng(seed)
-    xs = rng.standard_normal((batch, seq_len, size))
-    target = rng.standard_normal((batch, seq_len, size))
-    out = {}
-    for label, residual in (("with skips", True), ("without skips", False)):
-        stack = StackedLSTM(size, size, num_layers=num_layers, residual=residual,
-                            dtype=np.float64, rng=np.random.default_rng(seed + 1))
-        loss = F.mean_squared_error(stack(Variable(xs)), Variable(target))
-        loss.backward()
-        out[label] = grad_flow(stack)
-    return out
+        return compare_skip_connections
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

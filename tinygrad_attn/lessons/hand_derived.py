@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import as_numpy, get_array_module
+from ..backend import get_array_module
+from ..report import array_diff, format_table
 
 __all__ = [
     "attention_weight_manual", "attention_weight_manual_backward",
@@ -85,17 +86,11 @@ def attention_weight_manual(hs, h):
 
 
 def attention_weight_manual_backward(da, cache):
-    """Backward pass of the AttentionWeight step, by hand.
+    """Backward pass of the AttentionWeight step, by hand: ``(dhs, dh)`` from ``da``.
 
-    Args:
-        da: upstream gradient of the weights, (N, T).
-        cache: the dict returned by :func:`attention_weight_manual`.
-
-    Returns:
-        ``(dhs, dh)``: (N, T, H) and (N, H).
-
-    Raises:
-        ValueError: ``da`` does not have the weights' shape.
+    ``da`` (N, T) is the upstream gradient of the weights and ``cache`` the dict that
+    :func:`attention_weight_manual` returned; the result holds dhs (N, T, H) and dh (N, H).
+    A ``da`` of any other shape raises ValueError.
     """
     hs, h, a = cache["hs"], cache["h"], cache["a"]
     _check("attention_weight_manual_backward", _shape(da) == _shape(a),
@@ -286,19 +281,8 @@ class GradComparison:
         Raises:
             ValueError: the shapes differ (a hand formula producing the wrong shape).
         """
-        hand = np.asarray(as_numpy(hand), dtype=np.float64)
-        engine = np.asarray(as_numpy(engine), dtype=np.float64)
-        if hand.shape != engine.shape:
-            raise ValueError(f"GradComparison.add: {step} {name}: hand-derived shape {hand.shape} "
-                             f"differs from the engine's {engine.shape}")
-        diff = np.abs(hand - engine)
-        diff = np.where(np.isnan(diff), np.inf, diff)
-        k = int(np.argmax(diff)) if diff.size else 0
-        idx = tuple(int(j) for j in np.unravel_index(k, hand.shape)) if hand.ndim else ()
-        self.rows.append(ComparisonRow(step, name, hand.shape, float(diff.max()) if diff.size
-                                       else 0.0, idx, float(hand.reshape(-1)[k]) if hand.size
-                                       else 0.0, float(engine.reshape(-1)[k]) if engine.size
-                                       else 0.0))
+        d = array_diff(hand, engine, f"GradComparison.add: {step} {name}: hand-derived vs engine")
+        self.rows.append(ComparisonRow(step, name, d.shape, d.max_abs_diff, d.index, d.a, d.b))
 
     def report(self) -> str:
         """The comparison as a table (one row per array) with the overall maximum.
@@ -307,12 +291,9 @@ class GradComparison:
             The multi-line table (also ``str(comparison)``).
         """
         head = ["step", "array", "shape", "max |hand - engine|", "at", "hand", "engine"]
-        rows = [[r.step, r.name, str(r.shape), f"{r.max_abs_diff:.2e}", str(r.index),
-                 f"{r.hand:+.12e}", f"{r.engine:+.12e}"] for r in self.rows]
-        widths = [max(len(x[i]) for x in rows + [head]) for i in range(len(head))]
-        fmt = "  ".join("{:<%d}" % w for w in widths)
-        lines = [self.title, fmt.format(*head).rstrip(), fmt.format(*["-" * w for w in widths])]
-        lines += [fmt.format(*r).rstrip() for r in rows]
+        rows = [[r.step, r.name, r.shape, f"{r.max_abs_diff:.2e}", r.index, f"{r.hand:+.12e}",
+                 f"{r.engine:+.12e}"] for r in self.rows]
+        lines = format_table(head, rows, self.title)
         lines.append(f"largest difference: {self.max_diff:.2e} (float64 round-off is ~1e-16 "
                      "per operation; a wrong formula gives differences of order 1e-2 to 1)")
         return "\n".join(lines)
@@ -321,11 +302,11 @@ class GradComparison:
 
 
 def _engine():
-    import tinygrad_attn as ta
-    from tinygrad_attn import functions as F
-    from tinygrad_attn import layers as L
+    from .. import functions as F
+    from .. import layers as L
+    from ..core import Variable
 
-    return ta, F, L
+    return Variable, F, L
 
 
 def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=None):
@@ -352,7 +333,7 @@ def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=
         GradComparison: ``print()`` it for the table; ``.max_diff`` and ``.diffs`` hold the
         numbers.
     """
-    ta, F, L = _engine()
+    Variable, F, L = _engine()
     weight_backward = weight_backward or attention_weight_manual_backward
     sum_backward = sum_backward or weight_sum_manual_backward
     rng = np.random.default_rng(seed)
@@ -365,9 +346,9 @@ def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=
 
     # AttentionWeight
     a_hand, cache_w = attention_weight_manual(hs, h)
-    hs_v, h_v = ta.Variable(hs), ta.Variable(h)
+    hs_v, h_v = Variable(hs), Variable(h)
     a = F.attention_weight(hs_v, h_v)
-    a.backward(grad=ta.Variable(da))
+    a.backward(grad=Variable(da))
     dhs_hand, dh_hand = weight_backward(da, cache_w)
     out.add("AttentionWeight", "forward a", a_hand, a.data)
     out.add("AttentionWeight", "dhs", dhs_hand, hs_v.grad.data)
@@ -375,18 +356,18 @@ def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=
 
     # WeightSum (a is an independent input here)
     c_hand, cache_s = weight_sum_manual(hs, a_hand)
-    hs_v, a_v = ta.Variable(hs), ta.Variable(a_hand)
+    hs_v, a_v = Variable(hs), Variable(a_hand)
     c = F.weight_sum(hs_v, a_v)
-    c.backward(grad=ta.Variable(dc))
+    c.backward(grad=Variable(dc))
     dhs_hand, da_hand = sum_backward(dc, cache_s)
     out.add("WeightSum", "forward c", c_hand, c.data)
     out.add("WeightSum", "dhs", dhs_hand, hs_v.grad.data)
     out.add("WeightSum", "da", da_hand, a_v.grad.data)
 
     # Both chained, as in the Attention layer: hs is used twice, its gradients add up.
-    hs_v, h_v = ta.Variable(hs), ta.Variable(h)
+    hs_v, h_v = Variable(hs), Variable(h)
     c = L.Attention()(hs_v, h_v)
-    c.backward(grad=ta.Variable(dc))
+    c.backward(grad=Variable(dc))
     dhs_ws, da_chain = sum_backward(dc, cache_s)
     dhs_aw, dh_chain = weight_backward(da_chain, cache_w)
     out.add("Attention (both)", "forward c", c_hand, c.data)
@@ -414,7 +395,7 @@ def compare_lstm_step(seed=0, N=3, D=4, H=5, backward=None):
     Returns:
         GradComparison: rows for the forward outputs and the six gradients.
     """
-    ta, F, L = _engine()
+    Variable, F, L = _engine()
     backward = backward or lstm_step_manual_backward
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N, D))
@@ -431,9 +412,9 @@ def compare_lstm_step(seed=0, N=3, D=4, H=5, backward=None):
 
     cell = L.LSTMCell(D, H, dtype=np.float64)
     cell.Wx.data, cell.Wh.data, cell.b.data = Wx.copy(), Wh.copy(), b.copy()
-    xv, hv, cv = ta.Variable(x), ta.Variable(h), ta.Variable(c)
+    xv, hv, cv = Variable(x), Variable(h), Variable(c)
     h_next, c_next = cell(xv, hv, cv)
-    loss = F.sum(h_next * ta.Variable(dh_next)) + F.sum(c_next * ta.Variable(dc_next))
+    loss = F.sum(h_next * Variable(dh_next)) + F.sum(c_next * Variable(dc_next))
     loss.backward()
 
     out = GradComparison(f"hand-derived vs engine: one LSTM step (float64, N={N}, D={D}, H={H}, "

@@ -11,19 +11,16 @@ positions too. By default the weights must match the text exactly (crop them, e.
 are drawn as well, labelled ``PAD_LABEL`` in red behind a dashed line, so that attention
 spent on the padding is visible instead of cropped away.
 
-Figures are made with ``matplotlib.figure.Figure`` directly, never through ``pyplot``:
-no display, no global backend switch (a notebook's figures stay as they are), and
-nothing kept alive in pyplot's figure list. Saving uses matplotlib's Agg/SVG/PDF
-writers, picked from the file extension.
+Figures are made and saved by :mod:`tinygrad_attn.viz.common` (no pyplot, format from
+the file extension).
 """
 from __future__ import annotations
 
-import math
-import os
 
 import numpy as np
 
 from ..backend import as_numpy
+from .common import new_figure, save_figure
 
 __all__ = ["plot_attention", "plot_attention_grid", "attention_to_text", "padding_share",
            "PAD_LABEL"]
@@ -33,33 +30,6 @@ PAD_LABEL = "\u00b7"
 _PAD_COLOR = "tab:red"
 
 _VISIBLE = {" ": "\u2423", "\t": "\u21e5", "\n": "\u23ce", "": "\u2205"}
-
-
-def _new_figure(fn, figsize, dpi):
-    """A pyplot-free matplotlib Figure; a clear error when matplotlib is missing."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ImportError(f"{fn} needs matplotlib: pip install \"tinygrad-attn[viz]\"") from e
-    if not (isinstance(dpi, (int, float)) and not isinstance(dpi, bool) and dpi > 0):
-        raise ValueError(f"{fn}: dpi must be a positive number, got {dpi!r}")
-    try:
-        w, h = (float(v) for v in figsize)
-    except (TypeError, ValueError):
-        raise ValueError(f"{fn}: figsize must be (width, height) in inches, "
-                         f"got {figsize!r}") from None
-    if not (w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h)):
-        raise ValueError(f"{fn}: figsize must be two positive numbers, got {figsize!r}")
-    return Figure(figsize=(w, h), dpi=dpi)
-
-
-def _save(fig, path, dpi):
-    if path is not None:
-        path = os.fspath(path)
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
 
 
 def _tokens(text, fn, what):
@@ -206,12 +176,12 @@ def plot_attention(weights, input_text, output_text, path=None, *, ax=None, titl
         if figsize is None:
             figsize = (max(3.5, 0.32 * (len(ins) + n_pad) + 2.2),
                        max(2.5, 0.32 * len(outs) + 1.4))
-        fig = _new_figure(fn, figsize, dpi)
+        fig = new_figure(fn, figsize, dpi)
         ax = fig.add_subplot()
     else:
         fig = ax.figure
     _draw(ax, a, ins, outs, title, cmap, n_pad)
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
 
 
@@ -260,14 +230,14 @@ def plot_attention_grid(items, path=None, ncols=2, *, titles=None, dpi=100, figs
         t_in = max(len(c[1]) + c[3] for c in checked)
         t_out = max(len(c[2]) for c in checked)
         figsize = (ncols * max(3.5, 0.32 * t_in + 2.2), nrows * max(2.5, 0.32 * t_out + 1.4))
-    fig = _new_figure(fn, figsize, dpi)
+    fig = new_figure(fn, figsize, dpi)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, (a, ins, outs, n_pad) in enumerate(checked):
         _draw(axes[i], a, ins, outs, titles[i] if titles else None, cmap, n_pad)
     for ax in axes[len(checked):]:
         ax.set_axis_off()
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from .attention import _new_figure, _save
+from .common import new_figure, save_figure
 
 __all__ = ["plot_history", "plot_histories"]
 
@@ -132,7 +132,7 @@ def plot_history(history, path=None, *, title=None, dpi=100, figsize=(9.0, 3.5))
     """
     fn = "plot_history"
     epochs, losses, acc_epochs, accs, (curve_x, curve_y) = _parse(history, fn)
-    fig = _new_figure(fn, figsize, dpi)
+    fig = new_figure(fn, figsize, dpi)
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(epochs, losses, marker=_marker(len(epochs)), color="C0", label="epoch mean")
     if curve_x:
@@ -150,7 +150,7 @@ def plot_history(history, path=None, *, title=None, dpi=100, figsize=(9.0, 3.5))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
 
 
@@ -183,7 +183,7 @@ def plot_histories(histories, path=None, *, title=None, dpi=100, figsize=(10.0, 
     if not histories:
         raise ValueError(f"{fn}: no runs to plot (empty dict)")
     parsed = {str(k): _parse(h, fn, f"histories[{k!r}]") for k, h in histories.items()}
-    fig = _new_figure(fn, figsize, dpi)
+    fig = new_figure(fn, figsize, dpi)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (name, (epochs, losses, acc_epochs, accs, _)) in enumerate(parsed.items()):
         color = f"C{i % 10}"
@@ -203,5 +203,5 @@ def plot_histories(histories, path=None, *, title=None, dpi=100, figsize=(10.0, 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig

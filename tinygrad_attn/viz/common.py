@@ -1,0 +1,60 @@
+"""What every picture shares: a matplotlib Figure made without pyplot, and saving it.
+
+Figures are ``matplotlib.figure.Figure`` objects made directly, never through ``pyplot``:
+no display, no global backend switch (a notebook's figures stay as they are), and nothing
+kept alive in pyplot's figure list. Saving picks matplotlib's Agg/SVG/PDF writer from the
+file extension. matplotlib is imported only when a figure is made.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+__all__ = ["new_figure", "save_figure"]
+
+
+def new_figure(fn, figsize, dpi):
+    """A pyplot-free matplotlib Figure, with clear errors for bad sizes or missing matplotlib.
+
+    Args:
+        fn: the calling function's name, for the error messages.
+        figsize: ``(width, height)`` in inches, two positive numbers.
+        dpi: dots per inch, a positive number.
+
+    Returns:
+        A new ``matplotlib.figure.Figure``.
+
+    Raises:
+        ImportError: matplotlib is not installed (names ``pip install "tinygrad-attn[viz]"``).
+        ValueError: a bad ``figsize`` or ``dpi``.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError(f"{fn} needs matplotlib: pip install \"tinygrad-attn[viz]\"") from e
+    if not (isinstance(dpi, (int, float)) and not isinstance(dpi, bool) and dpi > 0):
+        raise ValueError(f"{fn}: dpi must be a positive number, got {dpi!r}")
+    try:
+        w, h = (float(v) for v in figsize)
+    except (TypeError, ValueError):
+        raise ValueError(f"{fn}: figsize must be (width, height) in inches, "
+                         f"got {figsize!r}") from None
+    if not (w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h)):
+        raise ValueError(f"{fn}: figsize must be two positive numbers, got {figsize!r}")
+    return Figure(figsize=(w, h), dpi=dpi)
+
+
+def save_figure(fig, path, dpi):
+    """Write ``fig`` to ``path`` (format from the extension), making missing folders.
+
+    Args:
+        fig: a matplotlib Figure.
+        path: a file path (str or path-like), or None to save nothing.
+        dpi: dots per inch of raster formats.
+    """
+    if path is not None:
+        path = os.fspath(path)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
