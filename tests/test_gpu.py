@@ -28,7 +28,12 @@ def test_cuda_is_listed():
     assert "cuda" in DEVICES
 
 
-@pytest.mark.parametrize("case", OP_CASES, ids=[c.id for c in OP_CASES])
+# CuPy draws other random numbers than NumPy: cases that draw on the device are compared
+# on the strict stand-in only (tests/functions/test_ops_strict.py)
+GPU_CASES = [c for c in OP_CASES if not c.random_draws]
+
+
+@pytest.mark.parametrize("case", GPU_CASES, ids=[c.id for c in GPU_CASES])
 def test_op_matches_numpy_on_gpu(case):
     host = run_case(case, "cpu")
     dev = run_case(case, GPU)

@@ -1,6 +1,7 @@
 """Every op of F, forward, backward and double backward, on the strict stand-in device.
 
-Each case of ``tests.devices.OP_CASES`` runs on NumPy and on the stand-in; the numbers
+Each case of ``tinygrad_attn.opcases.OP_CASES`` (the table ``tinygrad-attn gradcheck op``
+checks too) runs on NumPy and on the stand-in; the numbers
 must agree and every array the stand-in produces must be a StrictArray (so no op
 silently fell back to the host). The stand-in raises TypeError on any host NumPy
 array mixed into device code, so passing here means the ops would not mix host and
@@ -24,7 +25,7 @@ def test_every_op_is_covered():
         assert not unknown, f"case {case.id} names ops not in F: {unknown}"
         covered |= set(case.covers)
     missing = sorted(ALL_OPS - covered)
-    assert not missing, f"ops without a strict-device case in tests/devices.py: {missing}"
+    assert not missing, f"ops without a case in tinygrad_attn/opcases.py: {missing}"
 
 
 def _assert_same(a, b, what):

@@ -1,8 +1,8 @@
 """``tinygrad-attn gradcheck``: check one op, layer or model against central differences.
 
 ``tinygrad-attn gradcheck op softmax`` checks ``F.softmax`` on representative float64
-inputs; ``layer lstm`` checks ``L.LSTM`` with respect to its input and every parameter;
-``model attention`` checks the loss of a tiny ``AttentionSeq2seq`` with respect to every
+inputs (the op cases of :mod:`tinygrad_attn.opcases`, shared with the tests); ``layer
+lstm`` checks ``L.LSTM`` with respect to its input and every parameter; ``model attention`` checks the loss of a tiny ``AttentionSeq2seq`` with respect to every
 parameter. The report table is printed; the exit status is 0 when the check passes and
 1 when it fails. ``all`` as the name runs every case of that kind.
 """
@@ -11,152 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..cli import CLIError
+from ..opcases import OP_CASES as ALL_OP_CASES
+from ..opcases import check_op_case, op_case
 
 __all__ = ["add_parser", "run", "OP_CASES", "LAYER_CASES", "MODEL_CASES", "build_case",
            "run_case"]
 
 
 # ----------------------------------------------------------------------------- op cases
-def _away(rng, shape, lo=0.2, hi=1.5):
-    """Random values with |x| in [lo, hi]: away from kinks at 0."""
-    return rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def _pos(rng, shape, lo=0.5, hi=2.0):
-    return rng.uniform(lo, hi, shape)
+OP_CASES = [c.id for c in sorted(ALL_OP_CASES, key=lambda c: c.id) if c.numeric]
+"""Names of the op cases this command checks (the table is :mod:`tinygrad_attn.opcases`)."""
 
 
 def _n(rng, *shape):
     return rng.standard_normal(shape)
-
-
-def _flat(F, ys):
-    """Join the outputs of a multi-output op into one Variable."""
-    return F.concat([F.reshape(y, (-1,)) for y in ys], axis=0)
-
-
-def _op_cases():
-    """``{name: (description, build(rng) -> (fn, inputs))}`` for every op of ``F``."""
-    from .. import functions as F
-
-    def clip_input(rng):
-        x = _n(rng, 3, 4)
-        return np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.2, x)  # not at the bounds
-
-    ids = np.array([[0, 3, 3], [5, 1, 0]])
-    labels = np.array([[1, 0, 4], [2, -1, 3]])  # -1: ignored
-    cond = np.array([[True, False, True, False]] * 3)
-    C = {
-        "abs": ("x (3, 4), |x| >= 0.2",
-                lambda r: (F.abs, [_away(r, (3, 4))])),
-        "add": ("(3, 4) + (4,) broadcast",
-                lambda r: (F.add, [_n(r, 3, 4), _n(r, 4)])),
-        "attention_weight": (
-            "hs (2, 5, 4) with h (2, 4) and with h (2, 3, 4)",
-            lambda r: (lambda hs, h1, h3: _flat(F, [F.attention_weight(hs, h1),
-                                                    F.attention_weight(hs, h3)]),
-                       [_n(r, 2, 5, 4), _n(r, 2, 4), _n(r, 2, 3, 4)])),
-        "broadcast_to": ("(1, 4) -> (3, 4)",
-                         lambda r: (lambda x: F.broadcast_to(x, (3, 4)), [_n(r, 1, 4)])),
-        "clip": ("x (3, 4) clipped to [-0.5, 0.5], not at the bounds",
-                 lambda r: (lambda x: F.clip(x, -0.5, 0.5), [clip_input(r)])),
-        "concat": ("(2, 3) and (2, 4) along axis 1",
-                   lambda r: (lambda a, b: F.concat([a, b], axis=1), [_n(r, 2, 3), _n(r, 2, 4)])),
-        "div": ("(3, 4) / (4,) broadcast, |divisor| >= 0.5",
-                lambda r: (F.div, [_n(r, 3, 4), _away(r, (4,), 0.5)])),
-        "dropout": ("p=0.3 with a fixed mask (same Generator seed every call)",
-                    lambda r: (lambda x: F.dropout(x, 0.3, rng=np.random.default_rng(0)),
-                               [_n(r, 3, 4)])),
-        "embedding": ("W (6, 3) at ids (2, 3) with a repeated id",
-                      lambda r: (lambda W: F.embedding(W, ids), [_n(r, 6, 3)])),
-        "exp": ("x (3, 4)",
-                lambda r: (F.exp, [_n(r, 3, 4)])),
-        "expand_dims": ("(3, 4) -> (3, 1, 4)",
-                        lambda r: (lambda x: F.expand_dims(x, 1), [_n(r, 3, 4)])),
-        "flatten": ("(2, 3, 4) -> (2, 12)",
-                    lambda r: (F.flatten, [_n(r, 2, 3, 4)])),
-        "flip": ("(2, 5) along axis 1",
-                 lambda r: (lambda x: F.flip(x, 1), [_n(r, 2, 5)])),
-        "get_item": ("x[1:, [0, 2, 2]] (a slice and a repeated index)",
-                     lambda r: (lambda x: F.get_item(x, (slice(1, None), np.array([0, 2, 2]))),
-                                [_n(r, 3, 4)])),
-        "linear": ("x (2, 5, 3) W (3, 4) b (4,)",
-                   lambda r: (F.linear, [_n(r, 2, 5, 3), _n(r, 3, 4), _n(r, 4)])),
-        "log": ("x (3, 4) in [0.5, 2]",
-                lambda r: (F.log, [_pos(r, (3, 4))])),
-        "log_softmax": ("(2, 3, 5) over the last axis",
-                        lambda r: (F.log_softmax, [_n(r, 2, 3, 5)])),
-        "logsumexp": ("(3, 5) over axis 1",
-                      lambda r: (lambda x: F.logsumexp(x, axis=1), [_n(r, 3, 5)])),
-        "matmul": ("(2, 3, 4) @ (4, 5) broadcast over the batch",
-                   lambda r: (F.matmul, [_n(r, 2, 3, 4), _n(r, 4, 5)])),
-        "max": ("(3, 5) over axis 1 (distinct values)",
-                lambda r: (lambda x: F.max(x, axis=1), [_n(r, 3, 5)])),
-        "mean": ("(3, 4) over axis 0, keepdims",
-                 lambda r: (lambda x: F.mean(x, axis=0, keepdims=True), [_n(r, 3, 4)])),
-        "mean_squared_error": ("(3, 4) vs (3, 4)",
-                               lambda r: (F.mean_squared_error, [_n(r, 3, 4), _n(r, 3, 4)])),
-        "min": ("(3, 5) over axis 0 (distinct values)",
-                lambda r: (lambda x: F.min(x, axis=0), [_n(r, 3, 5)])),
-        "mul": ("(3, 4) * (3, 1) broadcast",
-                lambda r: (F.mul, [_n(r, 3, 4), _n(r, 3, 1)])),
-        "neg": ("x (3, 4)",
-                lambda r: (F.neg, [_n(r, 3, 4)])),
-        "pow": ("x ** 3 (constant) and x ** y (x > 0, y (4,) broadcast)",
-                lambda r: (lambda x, y: _flat(F, [F.pow(x, 3), F.pow(x, y)]),
-                           [_pos(r, (3, 4)), _n(r, 4)])),
-        "rdiv": ("2 / x, |x| >= 0.5",
-                 lambda r: (lambda x: F.rdiv(x, 2.0), [_away(r, (3, 4), 0.5)])),
-        "relu": ("x (3, 4), |x| >= 0.2",
-                 lambda r: (F.relu, [_away(r, (3, 4))])),
-        "reshape": ("(2, 6) -> (3, 4)",
-                    lambda r: (lambda x: F.reshape(x, (3, 4)), [_n(r, 2, 6)])),
-        "rpow": ("c ** x with c (4,) > 0 broadcast",
-                 lambda r: (F.rpow, [_n(r, 3, 4), _pos(r, (4,))])),
-        "rsub": ("(4,) - (3, 4) broadcast",
-                 lambda r: (F.rsub, [_n(r, 3, 4), _n(r, 4)])),
-        "sigmoid": ("x (3, 4)",
-                    lambda r: (F.sigmoid, [_n(r, 3, 4)])),
-        "softmax": ("(2, 3, 5) over the last axis",
-                    lambda r: (F.softmax, [_n(r, 2, 3, 5)])),
-        "softmax_cross_entropy": ("logits (2, 3, 5), labels (2, 3) with one ignored (-1)",
-                                  lambda r: (lambda x: F.softmax_cross_entropy(x, labels),
-                                             [_n(r, 2, 3, 5)])),
-        "split": ("(2, 6) into 3 along axis 1",
-                  lambda r: (lambda x: _flat(F, F.split(x, 3, axis=1)), [_n(r, 2, 6)])),
-        "sqrt": ("x (3, 4) in [0.5, 2]",
-                 lambda r: (F.sqrt, [_pos(r, (3, 4))])),
-        "square": ("x (3, 4)",
-                   lambda r: (F.square, [_n(r, 3, 4)])),
-        "squeeze": ("(3, 1, 4) -> (3, 4)",
-                    lambda r: (lambda x: F.squeeze(x, 1), [_n(r, 3, 1, 4)])),
-        "stack": ("two (2, 3) along axis 1",
-                  lambda r: (lambda a, b: F.stack([a, b], axis=1), [_n(r, 2, 3), _n(r, 2, 3)])),
-        "sub": ("(3, 4) - (1, 4) broadcast",
-                lambda r: (F.sub, [_n(r, 3, 4), _n(r, 1, 4)])),
-        "sum": ("(2, 3, 4) over axes (0, 2)",
-                lambda r: (lambda x: F.sum(x, axis=(0, 2)), [_n(r, 2, 3, 4)])),
-        "sum_to": ("(2, 3, 4) -> (3, 1)",
-                   lambda r: (lambda x: F.sum_to(x, (3, 1)), [_n(r, 2, 3, 4)])),
-        "swapaxes": ("(2, 3, 4) axes 0 and 2",
-                     lambda r: (lambda x: F.swapaxes(x, 0, 2), [_n(r, 2, 3, 4)])),
-        "tanh": ("x (3, 4)",
-                 lambda r: (F.tanh, [_n(r, 3, 4)])),
-        "transpose": ("(2, 3, 4) axes (1, 2, 0)",
-                      lambda r: (lambda x: F.transpose(x, (1, 2, 0)), [_n(r, 2, 3, 4)])),
-        "unstack": ("(2, 3, 4) along axis 1",
-                    lambda r: (lambda x: _flat(F, F.unstack(x, axis=1)), [_n(r, 2, 3, 4)])),
-        "weight_sum": (
-            "hs (2, 5, 4) with a (2, 5) and with a (2, 3, 5)",
-            lambda r: (lambda hs, a2, a3: _flat(F, [F.weight_sum(hs, a2), F.weight_sum(hs, a3)]),
-                       [_n(r, 2, 5, 4), _n(r, 2, 5), _n(r, 2, 3, 5)])),
-        "where": ("where(cond (3, 4), x (3, 4), y (4,) broadcast)",
-                  lambda r: (lambda x, y: F.where(cond, x, y), [_n(r, 3, 4), _n(r, 4)])),
-    }
-    return C
-
-
-OP_CASES = sorted(_op_cases())
 
 
 # ----------------------------------------------------------------------------- layer cases
@@ -233,9 +101,8 @@ def build_case(kind, name, seed=0):
     rng = np.random.default_rng(seed)
     ta.seed(seed)
     if kind == "op":
-        desc, build = _op_cases()[name]
-        fn, inputs = build(rng)
-        return desc, fn, inputs
+        case = op_case(name)
+        return case.describe(), case.checkable(), case.arrays(seed)
     if kind == "layer":
         desc, build = _layer_cases()[name]
         layer, inputs = build(rng)
@@ -269,12 +136,12 @@ def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=No
     Raises:
         CLIError: an unknown kind or name.
     """
-    from ..gradcheck import check_layer, check_model, gradcheck
+    from ..gradcheck import check_layer, check_model
 
     desc, target, inputs = build_case(kind, name, seed)
     tol = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
     if kind == "op":
-        res = gradcheck(target, *inputs, max_elements=max_elements, **tol)
+        res = check_op_case(name, max_elements=max_elements, **tol)
     elif kind == "layer":
         res = check_layer(target, *inputs, max_elements=max_elements or 200, **tol)
     else:
