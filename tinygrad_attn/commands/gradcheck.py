@@ -152,14 +152,8 @@ def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=No
 
 # ----------------------------------------------------------------------------- command
 def add_parser(subparsers):
-    """Register the ``gradcheck`` sub-command.
-
-    Args:
-        subparsers: the ``add_subparsers()`` object of the main parser.
-
-    Returns:
-        The ``argparse.ArgumentParser`` of the sub-command.
-    """
+    """Add ``gradcheck`` to ``subparsers`` (the main parser's ``add_subparsers()``) and return
+    its ``argparse.ArgumentParser``."""
     p = subparsers.add_parser(
         "gradcheck", help="check an op, layer or model's gradients against central differences",
         description="Compare the engine's gradients with central differences in float64 and "

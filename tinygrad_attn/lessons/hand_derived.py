@@ -309,6 +309,19 @@ def _engine():
     return Variable, F, L
 
 
+def _add_step(out, step, engine_fn, inputs, upstream, forward, grads):
+    """Run ``engine_fn`` on Variables of ``inputs``, back-propagate ``upstream`` and add to
+    ``out`` the forward row ``forward = (name, hand value)`` and one row per input gradient
+    (``grads = [names, hand-derived gradients]``, in input order)."""
+    Variable, _, _ = _engine()
+    vs = [Variable(x) for x in inputs]
+    y = engine_fn(*vs)
+    y.backward(grad=Variable(upstream))
+    out.add(step, forward[0], forward[1], y.data)
+    for name, hand, v in zip(*grads, vs):
+        out.add(step, name, hand, v.grad.data)
+
+
 def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=None):
     """Run the hand-derived attention formulas and the engine on the same float64 data.
 
@@ -333,7 +346,7 @@ def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=
         GradComparison: ``print()`` it for the table; ``.max_diff`` and ``.diffs`` hold the
         numbers.
     """
-    Variable, F, L = _engine()
+    _, F, L = _engine()
     weight_backward = weight_backward or attention_weight_manual_backward
     sum_backward = sum_backward or weight_sum_manual_backward
     rng = np.random.default_rng(seed)
@@ -346,33 +359,17 @@ def compare_attention(seed=0, N=2, T=5, H=4, weight_backward=None, sum_backward=
 
     # AttentionWeight
     a_hand, cache_w = attention_weight_manual(hs, h)
-    hs_v, h_v = Variable(hs), Variable(h)
-    a = F.attention_weight(hs_v, h_v)
-    a.backward(grad=Variable(da))
-    dhs_hand, dh_hand = weight_backward(da, cache_w)
-    out.add("AttentionWeight", "forward a", a_hand, a.data)
-    out.add("AttentionWeight", "dhs", dhs_hand, hs_v.grad.data)
-    out.add("AttentionWeight", "dh", dh_hand, h_v.grad.data)
-
+    _add_step(out, "AttentionWeight", F.attention_weight, (hs, h), da,
+              ("forward a", a_hand), [("dhs", "dh"), weight_backward(da, cache_w)])
     # WeightSum (a is an independent input here)
     c_hand, cache_s = weight_sum_manual(hs, a_hand)
-    hs_v, a_v = Variable(hs), Variable(a_hand)
-    c = F.weight_sum(hs_v, a_v)
-    c.backward(grad=Variable(dc))
-    dhs_hand, da_hand = sum_backward(dc, cache_s)
-    out.add("WeightSum", "forward c", c_hand, c.data)
-    out.add("WeightSum", "dhs", dhs_hand, hs_v.grad.data)
-    out.add("WeightSum", "da", da_hand, a_v.grad.data)
-
+    _add_step(out, "WeightSum", F.weight_sum, (hs, a_hand), dc,
+              ("forward c", c_hand), [("dhs", "da"), sum_backward(dc, cache_s)])
     # Both chained, as in the Attention layer: hs is used twice, its gradients add up.
-    hs_v, h_v = Variable(hs), Variable(h)
-    c = L.Attention()(hs_v, h_v)
-    c.backward(grad=Variable(dc))
     dhs_ws, da_chain = sum_backward(dc, cache_s)
     dhs_aw, dh_chain = weight_backward(da_chain, cache_w)
-    out.add("Attention (both)", "forward c", c_hand, c.data)
-    out.add("Attention (both)", "dhs", dhs_ws + dhs_aw, hs_v.grad.data)
-    out.add("Attention (both)", "dh", dh_chain, h_v.grad.data)
+    _add_step(out, "Attention (both)", L.Attention(), (hs, h), dc,
+              ("forward c", c_hand), [("dhs", "dh"), (dhs_ws + dhs_aw, dh_chain)])
     return out
 
 
