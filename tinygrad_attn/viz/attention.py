@@ -16,7 +16,6 @@ the file extension).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..backend import as_numpy
