@@ -12,6 +12,7 @@ from tinygrad_attn import backend
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.data import load_dataset
+from tinygrad_attn.layercases import LAYER_CASES
 from tinygrad_attn.optim import SGD, AdaGrad, Adam, Momentum, clip_grads
 from tinygrad_attn.train import Trainer, Translator, load_checkpoint, save_checkpoint
 
@@ -24,24 +25,14 @@ def on(device, a):
     return ta.Variable(backend.as_device(np.asarray(a, dtype=np.float32), device))
 
 
-LAYERS = {
-    "linear": (lambda: L.Linear(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
-    "embedding": (lambda: L.Embedding(7, 3), lambda d: (backend.as_device(np.array([[1, 1, 6]]), d),)),
-    "dropout": (lambda: L.Dropout(0.3), lambda d: (on(d, R.standard_normal((4, 3))),)),
-    "lstmcell": (lambda: L.LSTMCell(3, 4), lambda d: (on(d, R.standard_normal((2, 3))),
-                                                        on(d, R.standard_normal((2, 4))),
-                                                        on(d, R.standard_normal((2, 4))))),
-    "lstm": (lambda: L.LSTM(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
-    "gru": (lambda: L.GRU(3, 4), lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
-    "bidirectional": (lambda: L.Bidirectional(L.LSTM(3, 2), L.LSTM(3, 2)),
-                      lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
-    "stacked": (lambda: L.StackedLSTM(3, [4, 5], residual=True),
-                lambda d: (on(d, R.standard_normal((2, 5, 3))),)),
-    "attention": (lambda: L.Attention(), lambda d: (on(d, R.standard_normal((2, 5, 4))),
-                                                     on(d, R.standard_normal((2, 4))))),
-    "timeattention": (lambda: L.TimeAttention(), lambda d: (on(d, R.standard_normal((2, 5, 4))),
-                                                             on(d, R.standard_normal((2, 3, 4))))),
-}
+def _device_inputs(case):
+    """The case's call arguments on the device: floating ones as float32 Variables."""
+    return lambda d: tuple(on(d, a) if a.dtype.kind == "f" else backend.as_device(a, d)
+                           for a in case.arrays())
+
+
+LAYERS = {c.id: (c.make, _device_inputs(c)) for c in LAYER_CASES}   # tinygrad_attn/layercases.py
+LAYERS["dropout"] = (lambda: L.Dropout(0.3), lambda d: (on(d, R.standard_normal((4, 3))),))
 
 
 def _out(y):

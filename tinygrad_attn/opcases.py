@@ -32,8 +32,8 @@ from .backend import get_array_module
 from .core import test_mode
 from .gradcheck import gradcheck, join_outputs
 
-__all__ = ["OpCase", "Draw", "normal", "positive", "away", "case", "OP_CASES", "op_case",
-           "op_case_ids", "check_op_case"]
+__all__ = ["OpCase", "Draw", "normal", "positive", "away", "draw_inputs", "describe_inputs",
+           "case", "OP_CASES", "find_case", "op_case", "op_case_ids", "check_op_case"]
 
 
 # ----------------------------------------------------------------------------- input draws
@@ -89,6 +89,19 @@ def away(*shape, lo=0.2, hi=1.5):
     return Draw(tuple(shape), "away", lo=lo, hi=hi)
 
 
+def draw_inputs(inputs, seed=0) -> list:
+    """Host arrays for a case's ``inputs``: each :class:`Draw` drawn in order from
+    ``numpy.random.default_rng(seed)``, each fixed array copied (its dtype kept)."""
+    rng = np.random.default_rng(seed)
+    return [x(rng) if isinstance(x, Draw) else np.array(x) for x in inputs]
+
+
+def describe_inputs(inputs) -> str:
+    """``"x0 (2, 3), x1 (3,)"``: the shapes of a case's inputs."""
+    shapes = [x.shape if isinstance(x, Draw) else np.shape(x) for x in inputs]
+    return ", ".join(f"x{i} {s}" for i, s in enumerate(shapes))
+
+
 # ----------------------------------------------------------------------------- cases
 @dataclass(frozen=True)
 class OpCase:
@@ -123,16 +136,11 @@ class OpCase:
 
     def arrays(self, seed=0) -> list:
         """The host float64 inputs, drawn from ``numpy.random.default_rng(seed)``."""
-        rng = np.random.default_rng(seed)
-        return [x(rng) if isinstance(x, Draw) else np.array(x, dtype=np.float64)
-                for x in self.inputs]
+        return draw_inputs(self.inputs, seed)
 
     def describe(self) -> str:
         """``about``, or the input shapes when it is empty."""
-        if self.about:
-            return self.about
-        shapes = [x.shape if isinstance(x, Draw) else np.shape(x) for x in self.inputs]
-        return ", ".join(f"x{i} {s}" for i, s in enumerate(shapes))
+        return self.about or describe_inputs(self.inputs)
 
     def call(self, *args) -> list:
         """Run ``fn(*args)`` (under test mode when set); the outputs as a list."""
@@ -306,40 +314,41 @@ OP_CASES = (
 """Every case; each op of ``F.__all__`` has one whose id is its name."""
 
 
+def find_case(cases, case_or_id, kind="op"):
+    """The case called ``case_or_id`` in ``cases`` (a case object is returned as it is).
+
+    Raises:
+        KeyError: no such case; the message lists the valid ids of that ``kind``.
+    """
+    if not isinstance(case_or_id, str):
+        return case_or_id
+    for c in cases:
+        if c.id == case_or_id:
+            return c
+    raise KeyError(f"no {kind} case {case_or_id!r}; valid names: "
+                   f"{', '.join(sorted(c.id for c in cases))}")
+
+
 def op_case_ids() -> list:
     """The ids of :data:`OP_CASES`, sorted."""
     return sorted(c.id for c in OP_CASES)
 
 
 def op_case(id) -> OpCase:
-    """The case called ``id``.
-
-    Raises:
-        KeyError: no such case (the message lists the valid ids).
-    """
-    for c in OP_CASES:
-        if c.id == id:
-            return c
-    raise KeyError(f"no op case {id!r}; valid names: {', '.join(op_case_ids())}")
+    """The op case called ``id`` (KeyError, listing the valid ids, when there is none)."""
+    return find_case(OP_CASES, id, "op")
 
 
 def check_op_case(op_case_or_id, seed=0, **gradcheck_options):
-    """Gradient-check one case in float64 against central differences (host arrays).
+    """Gradient-check one op case in float64 against central differences, on the host.
 
-    Args:
-        op_case_or_id: an :class:`OpCase` or its id.
-        seed: seed of the drawn inputs (and of gradcheck's projection).
-        **gradcheck_options: ``eps``, ``atol``, ``rtol``, ``max_elements``, ... passed to
-            :func:`~tinygrad_attn.gradcheck.gradcheck`.
-
-    Returns:
-        GradcheckResult: titled ``"op case <id>: <description>"``.
-
-    Raises:
-        KeyError: an unknown id.
-        ValueError: a case that is not ``numeric`` (placed on a tie or kink on purpose).
+    ``seed`` draws the inputs and gradcheck's projection; ``gradcheck_options`` (``eps``,
+    ``atol``, ``rtol``, ``max_elements``, ...) go to :func:`~tinygrad_attn.gradcheck.gradcheck`.
+    Returns its GradcheckResult titled ``"op case <id>: <description>"``. Raises KeyError
+    for an unknown id and ValueError for a case that is not ``numeric`` (placed on a tie or
+    kink on purpose).
     """
-    c = op_case(op_case_or_id) if isinstance(op_case_or_id, str) else op_case_or_id
+    c = find_case(OP_CASES, op_case_or_id, "op")
     if not c.numeric:
         raise ValueError(f"check_op_case: case {c.id!r} sits on a tie or kink on purpose; "
                          "central differences do not apply to it")

@@ -1,16 +1,16 @@
 """``tinygrad-attn gradcheck``: check one op, layer or model against central differences.
 
 ``tinygrad-attn gradcheck op softmax`` checks ``F.softmax`` on representative float64
-inputs (the op cases of :mod:`tinygrad_attn.opcases`, shared with the tests); ``layer
-lstm`` checks ``L.LSTM`` with respect to its input and every parameter; ``model attention`` checks the loss of a tiny ``AttentionSeq2seq`` with respect to every
-parameter. The report table is printed; the exit status is 0 when the check passes and
+inputs; ``layer lstm`` checks ``L.LSTM`` with respect to its input and every parameter
+(the cases of :mod:`tinygrad_attn.opcases` and :mod:`tinygrad_attn.layercases`, shared with
+the tests); ``model attention`` checks the loss of a tiny ``AttentionSeq2seq`` (built
+through the model registry) with respect to every parameter. The report table is printed; the exit status is 0 when the check passes and
 1 when it fails. ``all`` as the name runs every case of that kind.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..cli import CLIError
+from ..layercases import check_layer_case, layer_case, layer_case_ids
 from ..opcases import OP_CASES as ALL_OP_CASES
 from ..opcases import check_op_case, op_case
 
@@ -23,41 +23,10 @@ OP_CASES = [c.id for c in sorted(ALL_OP_CASES, key=lambda c: c.id) if c.numeric]
 """Names of the op cases this command checks (the table is :mod:`tinygrad_attn.opcases`)."""
 
 
-def _n(rng, *shape):
-    return rng.standard_normal(shape)
-
-
 # ----------------------------------------------------------------------------- layer cases
-def _layer_cases():
-    """``{name: (description, build(rng) -> (layer, inputs))}``."""
-    from .. import layers as L
+LAYER_CASES = layer_case_ids()
+"""Names of the layer cases (the table is :mod:`tinygrad_attn.layercases`)."""
 
-    C = {
-        "linear": ("Linear(3, 4) on x (2, 5, 3)",
-                   lambda r: (L.Linear(3, 4), [_n(r, 2, 5, 3)])),
-        "embedding": ("Embedding(7, 3) on ids (2, 4) with repeats",
-                      lambda r: (L.Embedding(7, 3), [np.array([[0, 6, 6, 2], [1, 0, 2, 2]])])),
-        "lstmcell": ("LSTMCell(3, 4) on x (2, 3), h (2, 4), c (2, 4); output (h, c) concatenated",
-                     lambda r: (L.LSTMCell(3, 4), [_n(r, 2, 3), _n(r, 2, 4), _n(r, 2, 4)])),
-        "lstm": ("LSTM(3, 4) on xs (2, 5, 3), h0 (2, 4), c0 (2, 4)",
-                 lambda r: (L.LSTM(3, 4), [_n(r, 2, 5, 3), _n(r, 2, 4), _n(r, 2, 4)])),
-        "gru": ("GRU(3, 4) on xs (2, 5, 3), h0 (2, 4)",
-                lambda r: (L.GRU(3, 4), [_n(r, 2, 5, 3), _n(r, 2, 4)])),
-        "bidirectional": ("Bidirectional(LSTM(3, 2), LSTM(3, 2)) on xs (2, 4, 3)",
-                          lambda r: (L.Bidirectional(L.LSTM(3, 2), L.LSTM(3, 2)),
-                                     [_n(r, 2, 4, 3)])),
-        "stacked": ("StackedLSTM(3, [4, 4, 5], residual, dropout 0.2) on xs (2, 4, 3)",
-                    lambda r: (L.StackedLSTM(3, [4, 4, 5], residual=True, dropout=0.2),
-                               [_n(r, 2, 4, 3)])),
-        "attention": ("Attention() on hs (2, 5, 4), h (2, 4)",
-                      lambda r: (L.Attention(), [_n(r, 2, 5, 4), _n(r, 2, 4)])),
-        "timeattention": ("TimeAttention() on hs_enc (2, 5, 4), hs_dec (2, 3, 4)",
-                          lambda r: (L.TimeAttention(), [_n(r, 2, 5, 4), _n(r, 2, 3, 4)])),
-    }
-    return C
-
-
-LAYER_CASES = sorted(_layer_cases())
 
 # ----------------------------------------------------------------------------- model cases
 def model_cases():
@@ -74,6 +43,14 @@ def model_cases():
 MODEL_CASES = model_cases()
 
 _KINDS = {"op": OP_CASES, "layer": LAYER_CASES, "model": MODEL_CASES}
+
+
+def _check_name(kind, name):
+    if kind not in _KINDS:
+        raise CLIError(f"gradcheck: unknown kind {kind!r}; choose one of {sorted(_KINDS)}")
+    if name not in _KINDS[kind]:
+        raise CLIError(f"gradcheck: unknown {kind} {name!r}; valid names: "
+                       f"{', '.join(_KINDS[kind])} (or 'all')")
 
 
 def build_case(kind, name, seed=0):
@@ -93,20 +70,14 @@ def build_case(kind, name, seed=0):
     """
     import tinygrad_attn as ta
 
-    if kind not in _KINDS:
-        raise CLIError(f"gradcheck: unknown kind {kind!r}; choose one of {sorted(_KINDS)}")
-    if name not in _KINDS[kind]:
-        raise CLIError(f"gradcheck: unknown {kind} {name!r}; valid names: "
-                       f"{', '.join(_KINDS[kind])} (or 'all')")
-    rng = np.random.default_rng(seed)
+    _check_name(kind, name)
     ta.seed(seed)
     if kind == "op":
         case = op_case(name)
         return case.describe(), case.checkable(), case.arrays(seed)
     if kind == "layer":
-        desc, build = _layer_cases()[name]
-        layer, inputs = build(rng)
-        return desc, layer, inputs
+        case = layer_case(name)
+        return case.describe(), case.make(), case.arrays(seed)
     from .. import registry
     from .graph import model_example
 
@@ -136,16 +107,19 @@ def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=No
     Raises:
         CLIError: an unknown kind or name.
     """
-    from ..gradcheck import check_layer, check_model
+    from ..gradcheck import check_model
 
-    desc, target, inputs = build_case(kind, name, seed)
+    _check_name(kind, name)
     tol = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
     if kind == "op":
+        desc = op_case(name).describe()
         res = check_op_case(name, max_elements=max_elements, **tol)
     elif kind == "layer":
-        res = check_layer(target, *inputs, max_elements=max_elements or 200, **tol)
+        desc = layer_case(name).describe()
+        res = check_layer_case(name, max_elements=max_elements or 200, **tol)
     else:
-        res = check_model(target, *inputs, max_elements=max_elements or 50, **tol)
+        desc, model, batch = build_case(kind, name, seed)
+        res = check_model(model, *batch, max_elements=max_elements or 50, **tol)
     res.title = f"gradcheck {kind} {name}: {desc}"
     return res
 
