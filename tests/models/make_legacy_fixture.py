@@ -52,10 +52,6 @@ def main():
         out[f"{name}/beam"] = ids
         out[f"{name}/beam_logp"] = logp
         meta[name] = m.config
-    out["configs"] = np.array(json.dumps(meta))
-    path = os.path.join(os.path.dirname(__file__), "fixtures", "attention_legacy.npz")
-    np.savez_compressed(path, **out)
-    print(path, os.path.getsize(path), "bytes")
     # a whole checkpoint file as the CLI writes it (float32, a real vocabulary)
     from tinygrad_attn.data import Vocabulary
     from tinygrad_attn.train import save_checkpoint
@@ -65,6 +61,14 @@ def main():
     ckpt = os.path.join(os.path.dirname(__file__), "fixtures", "attention_legacy_checkpoint.npz")
     save_checkpoint(ckpt, m, vocab, reversed_input=True, in_width=5, out_width=3)
     print(ckpt, os.path.getsize(ckpt), "bytes")
+    cx = np.random.default_rng(1).integers(0, len(vocab), (4, 5))
+    out["checkpoint/xs"] = cx
+    out["checkpoint/generate"] = m.generate(cx, vocab.start_id, 3)
+    out["checkpoint/generate_attention"] = m.attention_weights
+    out["configs"] = np.array(json.dumps(meta))
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "attention_legacy.npz")
+    np.savez_compressed(path, **out)
+    print(path, os.path.getsize(path), "bytes")
 
 
 if __name__ == "__main__":
