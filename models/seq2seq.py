@@ -1,6 +1,8 @@
 """Seq2seq, PeekySeq2seq and AttentionSeq2seq (compositions of layers; no hand-written backward)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tinygrad_attn import functions as F
@@ -218,7 +220,7 @@ class Seq2seq(Seq2seqBase):
         N = ids.shape[0]
         emb = self.dec_embed(ids.reshape(N, 1))                  # (N, 1, D)
         x = self._peek_in(emb, h_enc)[:, 0, :]
-        h, c = self.decoder.step(F.linear(x, self.decoder.Wx, self.decoder.b), h, c)
+        h, c = self.decoder.step_input(x, h, c)
         score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
         return F.reshape(score, (N, -1)), (h_enc, h, c), None
 
@@ -246,10 +248,17 @@ class PeekySeq2seq(Seq2seq):
 
 
 ATTENTION_FEEDS = ("affine", "lstm", "both")
+ATTENTION_SCORES = L.ATTENTION_SCORES
+_LEGACY_NAME = re.compile(r"^(encoder|decoder)\.(\d+)\.")
 
 
 class AttentionSeq2seq(Seq2seqBase):
     """Attention seq2seq: the decoder attends to all encoder hidden states at every step.
+
+    Composition: ``enc_embed`` -> ``encoder`` (:class:`~tinygrad_attn.layers.StackedLSTM`) gives
+    hs_enc; ``dec_embed`` -> ``decoder`` (a StackedLSTM started from the encoder's final h per
+    layer) gives the decoder states; ``attention`` (:class:`~tinygrad_attn.layers.Attention`)
+    turns each decoder state into a context vector; ``out`` (Affine) scores ``[c_t; h_t]``.
 
     Args:
         vocab_size: V. wordvec_size: embedding width D. hidden_size: H (decoder width).
@@ -268,14 +277,25 @@ class AttentionSeq2seq(Seq2seqBase):
             0.01; the default 1.0 (PyTorch's) makes the encoder states depend on the input from
             the first step, and on the date task it changes validation accuracy after one
             epoch from 0 % to about 99 % (docs/results.md).
+        score: the attention score (:class:`~tinygrad_attn.layers.Attention`): ``"dot"`` (the
+            chapter), ``"scaled"``, ``"general"`` (bilinear) or ``"additive"`` (Bahdanau).
+        mask_padding: give the input's padding positions (id ``pad_id``) attention weight 0.
+            Off by default, as in the book.
+        pad_id: the padding id of the vocabulary (0 for every vocabulary that
+            :mod:`tinygrad_attn.data` builds: the pad character comes first).
+        attention_form: ``"matmul"`` or ``"book"`` (the book's Repeat -> x -> Sum graphs; same
+            values, slower; for drawing and teaching).
 
     After a forward pass or ``generate``, :attr:`attention_weights` is (N, T_out, T_in).
+    Checkpoints written before the layers were composed from ``StackedLSTM`` (parameter names
+    ``encoder.0.Wx``) load unchanged: :meth:`load_state_dict` maps them to ``encoder.layers.0.Wx``.
     """
 
     kind = "attention"
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
+                 score="dot", mask_padding=False, pad_id=0, attention_form="matmul",
                  dtype=np.float32, rng=None):
         super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
         if attention_feed not in ATTENTION_FEEDS:
@@ -285,112 +305,103 @@ class AttentionSeq2seq(Seq2seqBase):
             raise ValueError(f"AttentionSeq2seq: num_layers must be an integer >= 1, got {num_layers!r}")
         if bidirectional and hidden_size % 2:
             raise ValueError(f"AttentionSeq2seq: bidirectional needs an even hidden_size, got {hidden_size}")
+        if score not in ATTENTION_SCORES:
+            raise ValueError(f"AttentionSeq2seq: score must be one of {ATTENTION_SCORES}, got {score!r}")
+        if not isinstance(pad_id, (int, np.integer)) or not 0 <= pad_id < vocab_size:
+            raise ValueError(f"AttentionSeq2seq: pad_id must be an id in [0, {vocab_size}), got {pad_id!r}")
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.bidirectional = bool(bidirectional)
         self.attention_feed = attention_feed
         self.num_layers = num_layers
         self.dropout = float(dropout)
+        self.score = score
+        self.mask_padding = bool(mask_padding)
+        self.pad_id = int(pad_id)
         kw = dict(dtype=dtype, rng=rng)
         self.enc_embed = L.Embedding(V, D, std=self.embed_std, **kw)
-        first = (L.Bidirectional(L.LSTM(D, H // 2, **kw), L.LSTM(D, H // 2, **kw))
-                 if bidirectional else L.LSTM(D, H, **kw))
-        self.encoder = [first] + [L.LSTM(H, H, **kw) for _ in range(num_layers - 1)]
+        self.encoder = L.StackedLSTM(D, H, num_layers, residual=True, dropout=self.dropout,
+                                     bidirectional=self.bidirectional, **kw)
         self.dec_embed = L.Embedding(V, D, std=self.embed_std, **kw)
-        feed_lstm = attention_feed in ("lstm", "both")
-        self.decoder = [L.LSTM(D + (H if feed_lstm else 0), H, **kw)] + \
-            [L.LSTM(H, H, **kw) for _ in range(num_layers - 1)]
-        self.attention = L.TimeAttention()
-        self.step_attention = L.Attention()
+        self._feed_lstm = attention_feed in ("lstm", "both")
+        self.decoder = L.StackedLSTM(D + (H if self._feed_lstm else 0), H, num_layers, residual=True,
+                                     dropout=self.dropout, **kw)
+        self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
 
     @property
     def config(self):
         c = super().config
         c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
-                 num_layers=self.num_layers, dropout=self.dropout)
+                 num_layers=self.num_layers, dropout=self.dropout, score=self.score,
+                 mask_padding=self.mask_padding, pad_id=self.pad_id,
+                 attention_form=self.attention.form)
         return c
+
+    def load_state_dict(self, arrays, source="state dict"):
+        """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
+        (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for ``decoder``)."""
+        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): v for k, v in arrays.items()}
+        return super().load_state_dict(arrays, source)
 
     # --- encoder
     def encode(self, xs):
         """Encoder: ids (N, T_in) -> all hidden states hs (N, T_in, H) and final h per layer."""
-        x = self.enc_embed(xs)
-        finals = []
-        for k, layer in enumerate(self.encoder):
-            inp = x
-            if k > 0 and self.dropout:
-                inp = F.dropout(inp, self.dropout)
-            y = layer(inp)
-            x = y + inp if k > 0 else y  # skip connection from the second layer on
-            finals.append(layer.h)
-        return x, finals
+        hs = self.encoder(self.enc_embed(xs))
+        return hs, [h for h, _ in self.encoder.states]
+
+    def key_mask(self, xs):
+        """The attention mask for input ids ``xs``: ``xs != pad_id`` (True = attend), or None
+        when ``mask_padding`` is off."""
+        return (xs != self.pad_id) if self.mask_padding else None
 
     # --- decoder
     def logits(self, xs, dec_in):
         hs_enc, finals = self.encode(xs)
+        mask = self.key_mask(xs)
         emb = self.dec_embed(dec_in)
-        if self.attention_feed == "affine":
-            hs = emb
-            for k, layer in enumerate(self.decoder):
-                inp = hs
-                if k > 0 and self.dropout:
-                    inp = F.dropout(inp, self.dropout)
-                y = layer(inp, h0=finals[k])
-                hs = y + inp if k > 0 else y
-            ctx = self.attention(hs_enc, hs)              # all decoder steps at once
+        states = [(h, None) for h in finals]
+        if not self._feed_lstm:
+            hs = self.decoder(emb, states)
+            ctx = self.attention(hs_enc, hs, mask)          # all decoder steps at once
             self._attn = self.attention.weights
             return self.out(F.concat([ctx, hs], axis=-1))
-        outs, weights = self._decode_steps(hs_enc, finals, emb)
+        proj_emb, proj_ctx = self.decoder.part_projections([self.wordvec_size, self.hidden_size])
+        steps = F.unstack(proj_emb(emb), axis=1)            # all steps' embeddings in one GEMM
+        ctx = None
+        outs, weights = [], []
+        for t in range(emb.shape[1]):
+            with name_scope(f"t={t}"):
+                out, ctx, states = self._feed_step(steps[t], ctx, proj_ctx, states, hs_enc, mask)
+            outs.append(out)
+            weights.append(self.attention.weights)
         self._attn = get_array_module(weights[0]).stack(weights, axis=1)
         return self.out(F.stack(outs, axis=1))
 
-    def _decode_steps(self, hs_enc, finals, emb):
-        """Step-by-step decoding with the context fed into the next LSTM input."""
-        first = self.decoder[0]
-        D = self.wordvec_size
-        T = emb.shape[1]
-        Wx_emb, Wx_ctx = F.split(first.Wx, [D], axis=0)
-        steps = F.unstack(F.linear(emb, Wx_emb, first.b), axis=1)
-        states = [(finals[k], None) for k in range(len(self.decoder))]
-        ctx = None
-        outs, weights = [], []
-        for t in range(T):
-            with name_scope(f"t={t}"):
-                out, ctx, states = self._step(steps[t], ctx, Wx_ctx, states, hs_enc)
-            outs.append(out)
-            weights.append(self.step_attention.weights)
-        return outs, weights
-
-    def _step(self, a, ctx, Wx_ctx, states, hs_enc):
+    def _feed_step(self, a, ctx, proj_ctx, states, hs_enc, mask):
+        """One decoder step with the previous context fed into the LSTM input (``a``: the
+        projected embedding)."""
         if ctx is not None:
-            a = F.linear(ctx, Wx_ctx, a)
-        new = []
-        h, c = self.decoder[0].step(a, *states[0])
-        new.append((h, c))
-        x = h
-        for k in range(1, len(self.decoder)):
-            layer = self.decoder[k]
-            inp = F.dropout(x, self.dropout) if self.dropout else x
-            h, c = layer.step(F.linear(inp, layer.Wx, layer.b), *states[k])
-            new.append((h, c))
-            x = h + inp
-        ctx = self.step_attention(hs_enc, x)
+            a = proj_ctx(ctx, add=a)
+        x, states = self.decoder.step(None, states, projected=a)
+        ctx = self.attention(hs_enc, x, mask)
         out = x if self.attention_feed == "lstm" else F.concat([ctx, x], axis=-1)
-        return out, ctx, new
+        return out, ctx, states
 
     def _decode_start(self, xs):
         hs_enc, finals = self.encode(xs)
-        return (hs_enc, None, [(finals[k], None) for k in range(len(self.decoder))])
+        return (hs_enc, None, [(h, None) for h in finals], self.key_mask(xs))
 
     def _decode_step(self, ids, state):
-        hs_enc, ctx, states = state
-        first = self.decoder[0]
-        if self.attention_feed in ("lstm", "both"):
-            Wx_emb, Wx_ctx = F.split(first.Wx, [self.wordvec_size], axis=0)
+        hs_enc, ctx, states, mask = state
+        emb = self.dec_embed(ids)
+        if self._feed_lstm:
+            proj_emb, proj_ctx = self.decoder.part_projections([self.wordvec_size, self.hidden_size])
+            out, ctx, states = self._feed_step(proj_emb(emb), ctx, proj_ctx, states, hs_enc, mask)
         else:
-            Wx_emb, Wx_ctx = first.Wx, None
-        a = F.linear(self.dec_embed(ids), Wx_emb, first.b)
-        out, ctx, states = self._step(a, ctx if Wx_ctx is not None else None, Wx_ctx, states, hs_enc)
-        return self.out(out), (hs_enc, ctx, states), self.step_attention.weights
+            x, states = self.decoder.step(emb, states)
+            ctx = self.attention(hs_enc, x, mask)
+            out = F.concat([ctx, x], axis=-1)
+        return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
 
 
 def _take_rows(state, n, rows):
@@ -401,6 +412,8 @@ def _take_rows(state, n, rows):
         return Variable(state.data[rows]) if state.shape and state.shape[0] == n else state
     if isinstance(state, (tuple, list)):
         return type(state)(_take_rows(v, n, rows) for v in state)
+    if getattr(state, "ndim", 0) and state.shape[0] == n:  # a plain array, e.g. a mask
+        return state[rows]
     return state
 
 

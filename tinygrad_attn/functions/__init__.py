@@ -10,7 +10,8 @@ Importing this package also gives :class:`~tinygrad_attn.Variable` its operators
 (``+ - * / ** @``, ``x[...]``).
 """
 from .. import core as _core
-from .attention import attention_weight, weight_sum
+from .attention import (additive_score, attention_weight, dot_score, general_score, masked_softmax,
+                        weight_sum)
 from .linalg import linear, matmul
 from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpow, rsub,
                    sigmoid, sqrt, square, sub, tanh, where)
@@ -21,9 +22,9 @@ from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, 
                     squeeze, stack, sum_to, swapaxes, transpose, unstack)
 
 __all__ = [
-    "abs", "add", "attention_weight", "broadcast_to", "clip", "concat", "div", "dropout",
-    "embedding", "exp", "expand_dims", "flatten", "flip", "get_item", "linear", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "mean", "mean_squared_error", "min", "mul",
+    "abs", "add", "additive_score", "attention_weight", "broadcast_to", "clip", "concat", "div", "dot_score", "dropout",
+    "embedding", "exp", "expand_dims", "flatten", "flip", "general_score", "get_item", "linear", "log",
+    "log_softmax", "logsumexp", "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul",
     "neg", "pow", "rdiv", "relu", "reshape", "rpow", "rsub", "sigmoid", "softmax",
     "softmax_cross_entropy", "split", "sqrt", "square", "squeeze", "stack", "sub", "sum",
     "sum_to", "swapaxes", "tanh", "transpose", "unstack", "weight_sum", "where",

@@ -1,9 +1,10 @@
 """Layers (conventionally imported as ``L``): compositions of engine ops, no hand-written backward."""
 from . import init
-from .attention import Attention, TimeAttention
+from .attention import ATTENTION_SCORES, Attention, TimeAttention
 from .base import Layer, LayerList
 from .basic import Dropout, Embedding, Linear
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, StackedLSTM, lstm_update
 
 __all__ = ["Layer", "LayerList", "Linear", "Embedding", "Dropout", "LSTMCell", "LSTM", "GRUCell",
-           "GRU", "Bidirectional", "StackedLSTM", "Attention", "TimeAttention", "lstm_update", "init"]
+           "GRU", "Bidirectional", "StackedLSTM", "Attention", "TimeAttention", "ATTENTION_SCORES", "lstm_update",
+           "init"]

@@ -147,14 +147,59 @@ class LSTM(_RecurrentBase):
         """Input projection of all steps at once: (N, T, D) -> (N, T, 4H)."""
         return F.linear(xs, self.Wx, self.b)
 
+    def part_projections(self, sizes):
+        """The input projection split by the parts of a concatenated input.
+
+        For an input made of parts, e.g. ``[embedding; context]`` with widths ``(D, H)``, each
+        part can be projected on its own, when it becomes known: the embeddings of all steps
+        at once, the context one step at a time. The parts' projections add up to
+        :meth:`project` of the concatenated input, without building the concatenation.
+
+        Args:
+            sizes: the parts' widths, summing to ``input_size``.
+
+        Returns:
+            One function per part, ``proj(x, add=None)``: x (..., size) -> (..., 4H), i.e.
+            ``x @ Wx[rows of the part] (+ b for the first part) (+ add)`` in one ``F.linear``
+            node (``add``: e.g. another part's projection). One split node serves all parts.
+        """
+        sizes = [int(n) for n in sizes]
+        if not sizes or any(n <= 0 for n in sizes) or sum(sizes) != self.input_size:
+            raise OpError(f"LSTM.part_projections: part widths {sizes} must be positive and sum "
+                          f"to the input size {self.input_size}")
+        bounds = list(np.cumsum(sizes)[:-1])
+        pieces = F.split(self.Wx, bounds, axis=0) if bounds else [self.Wx]
+
+        def make(k, W):
+            def proj(x, add=None):
+                if k == 0:
+                    return F.linear(x, W, self.b if add is None else self.b + add)
+                return F.linear(x, W, add)
+            return proj
+        return [make(k, W) for k, W in enumerate(pieces)]
+
     def step(self, a, h, c):
         """One step from a projected input ``a`` (N, 4H): returns ``(h, c)``.
 
+        ``a`` comes from :meth:`project` (all steps at once) or :meth:`part_projections`;
+        :meth:`step_input` projects a raw input itself.
         ``h @ Wh + a`` is one fused ``F.linear`` node (one GEMM, one output array).
         """
         if h is not None:
             a = F.linear(h, self.Wh, a)
         return lstm_update(a, c)
+
+    def step_input(self, x, h=None, c=None):
+        """One step from a raw input ``x`` (N, D): project it, then :meth:`step`; returns ``(h, c)``.
+
+        ``h``, ``c`` (N, H) or None (zeros). For decoders that produce their input one step at a
+        time (greedy or beam-search decoding).
+        """
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise OpError(f"LSTM.step_input: expected x of shape (N, {self.input_size}), got {x.shape}")
+        _check_state("LSTM.step_input", h, x.shape[0], self.hidden_size, "h")
+        _check_state("LSTM.step_input", c, x.shape[0], self.hidden_size, "c")
+        return self.step(self.project(x), h, c)
 
     def forward(self, xs, h0=None, c0=None):
         _check_seq("LSTM", xs, self.input_size)
@@ -276,27 +321,41 @@ class StackedLSTM(Layer):
         num_layers: how many layers (ignored when ``hidden_size`` is a list).
         residual: from the second layer on, add each layer's input to its output (GNMT);
             when the widths differ, the input goes through a bias-free Linear projection.
-        dropout: dropout probability between layers (0 = none).
+        dropout: dropout probability on each layer's input from the second layer on (0 = none),
+            in :meth:`forward` and in :meth:`step` alike.
+        bidirectional: the first layer is a :class:`Bidirectional` LSTM with H/2 units per
+            direction (H even), so its output is still H wide (GNMT's encoder). Such a stack
+            reads whole sequences only (no :meth:`step`).
 
     Call: ``hs = stack(xs, states=None)``, xs (N, T, D) -> (N, T, H_last). ``states`` is a
-    list of (h, c) per layer; after a call ``self.states`` holds the final (h, c) per layer.
-    ``step(x, states)`` runs one time step of every layer (for decoders).
+    list of (h, c) per layer (either may be None: zeros); after a call ``self.states`` holds the
+    final (h, c) per layer (for a bidirectional first layer, both directions concatenated).
+
+    Decoding one step at a time: ``out, states = stack.step(x, states)`` with x (N, D), or
+    with the first layer's input already projected (:meth:`project`, :meth:`part_projections`)
+    ``stack.step(None, states, projected=a)``. ``stack.layers`` are the LSTMs, bottom first.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=2, residual=True, dropout=0.0,
-                 dtype=np.float32, rng=None):
+                 bidirectional=False, dtype=np.float32, rng=None):
         super().__init__()
         sizes = list(hidden_size) if isinstance(hidden_size, (list, tuple)) else [hidden_size] * num_layers
         if not sizes:
             raise ValueError("StackedLSTM: needs at least one layer")
+        if bidirectional and sizes[0] % 2:
+            raise ValueError(f"StackedLSTM: a bidirectional first layer needs an even width, got {sizes[0]}")
         self.sizes = sizes
         self.residual = residual
         self.dropout = dropout
+        self.bidirectional = bool(bidirectional)
         ins = [input_size] + sizes[:-1]
-        self.layers = [LSTM(i, o, dtype=dtype, rng=rng) for i, o in zip(ins, sizes)]
+        kw = dict(dtype=dtype, rng=rng)
+        first = (Bidirectional(LSTM(input_size, sizes[0] // 2, **kw), LSTM(input_size, sizes[0] // 2, **kw))
+                 if bidirectional else LSTM(input_size, sizes[0], **kw))
+        self.layers = [first] + [LSTM(i, o, **kw) for i, o in zip(ins[1:], sizes[1:])]
         needs = [k for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o]
         self._proj_index = {k: n for n, k in enumerate(needs)}  # layer k -> its projection
-        projs = [Linear(ins[k], sizes[k], bias=False, dtype=dtype, rng=rng) for k in needs]
+        projs = [Linear(ins[k], sizes[k], bias=False, **kw) for k in needs]
         self.projections = projs if projs else None
         self.states = None
 
@@ -307,27 +366,65 @@ class StackedLSTM(Layer):
             x = self.projections[self._proj_index[k]](x)
         return y + x
 
+    def _layer_input(self, k, x):
+        return F.dropout(x, self.dropout) if k > 0 and self.dropout else x
+
     def forward(self, xs, states=None):
         out = xs
         finals = []
         for k, layer in enumerate(self.layers):
-            h0, c0 = (None, None) if states is None else states[k]
-            x_in = out
-            if k > 0 and self.dropout:
-                x_in = F.dropout(x_in, self.dropout)
-            y = layer(x_in, h0, c0)
+            h0, c0 = (None, None) if states is None or states[k] is None else states[k]
+            x_in = self._layer_input(k, out)
+            if k == 0 and self.bidirectional:
+                if h0 is not None or c0 is not None:
+                    raise OpError("StackedLSTM: a bidirectional first layer starts from zeros "
+                                  "(pass None as its state)")
+                y = layer(x_in)
+            else:
+                y = layer(x_in, h0, c0)
             out = self._skip(k, x_in, y)
             finals.append((layer.h, layer.c))
         self.states = finals
         return out
 
-    def step(self, x, states):
-        """One step of every layer: x (N, D), states list of (h, c) -> (top output, new states)."""
+    def project(self, xs):
+        """The first layer's input projection (all steps at once): (N, T, D) -> (N, T, 4H_0)."""
+        return self._first_lstm("project").project(xs)
+
+    def part_projections(self, sizes):
+        """The first layer's input projection split by input parts (see :meth:`LSTM.part_projections`)."""
+        return self._first_lstm("part_projections").part_projections(sizes)
+
+    def _first_lstm(self, what):
+        if self.bidirectional:
+            raise OpError(f"StackedLSTM.{what}: not available with a bidirectional first layer")
+        return self.layers[0]
+
+    def step(self, x, states=None, projected=None):
+        """One time step of every layer (for decoders).
+
+        Args:
+            x: the first layer's input (N, D); None when ``projected`` is given.
+            states: list of (h, c) per layer, or None (zeros everywhere).
+            projected: the first layer's input already projected, (N, 4H_0).
+
+        Returns:
+            ``(out, states)``: the top output (N, H_last) (after the skip connection) and the
+            new (h, c) per layer. Dropout and skip connections as in :meth:`forward`.
+        """
+        first = self._first_lstm("step")
+        if (x is None) == (projected is None):
+            raise OpError("StackedLSTM.step: give exactly one of x and projected")
         new = []
         out = x
         for k, layer in enumerate(self.layers):
-            h, c = states[k] if states is not None else (None, None)
-            h, c = layer.step(F.linear(out, layer.Wx, layer.b), h, c)
-            out = self._skip(k, out, h)
+            h, c = (None, None) if states is None or states[k] is None else states[k]
+            if k == 0:
+                h, c = first.step(projected, h, c) if x is None else first.step_input(x, h, c)
+                out = h
+            else:
+                x_in = self._layer_input(k, out)
+                h, c = layer.step(layer.project(x_in), h, c)
+                out = self._skip(k, x_in, h)
             new.append((h, c))
         return out, new
