@@ -490,8 +490,8 @@ class BookAttentionSeq2seq:
     """
 
     #: names of ``params`` in the naming of ``models.AttentionSeq2seq.named_params()``
-    PARAM_NAMES = ("enc_embed.W", "encoder.0.Wx", "encoder.0.Wh", "encoder.0.b",
-                   "dec_embed.W", "decoder.0.Wx", "decoder.0.Wh", "decoder.0.b",
+    PARAM_NAMES = ("enc_embed.W", "encoder.layers.0.Wx", "encoder.layers.0.Wh", "encoder.layers.0.b",
+                   "dec_embed.W", "decoder.layers.0.Wx", "decoder.layers.0.Wh", "decoder.layers.0.b",
                    "out.W", "out.b")
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, dtype=np.float32, seed=0):

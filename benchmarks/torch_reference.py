@@ -92,7 +92,7 @@ def load_from_ours(tmodel, state):
 
     Args:
         tmodel: a model from :func:`build_torch_model`.
-        state: ``{name: array}`` with our names (``enc_embed.W``, ``encoder.0.Wx``, ...).
+        state: ``{name: array}`` with our names (``enc_embed.W``, ``encoder.layers.0.Wx``, ...).
     """
     torch = _torch()
     H = tmodel.encoder.hidden_size
@@ -102,7 +102,7 @@ def load_from_ours(tmodel, state):
         with torch.no_grad():
             param.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=p.dtype, device=p.device))
 
-    for ours, layer in (("encoder.0", tmodel.encoder), ("decoder.0", tmodel.decoder)):
+    for ours, layer in (("encoder.layers.0", tmodel.encoder), ("decoder.layers.0", tmodel.decoder)):
         put(layer.weight_ih_l0, _gates_to_torch(np.asarray(state[f"{ours}.Wx"]), H).T)
         put(layer.weight_hh_l0, _gates_to_torch(np.asarray(state[f"{ours}.Wh"]), H).T)
         put(layer.bias_ih_l0, _gates_to_torch(np.asarray(state[f"{ours}.b"]), H))
@@ -126,7 +126,7 @@ def torch_grads_as_ours(tmodel):
 
     out = {"enc_embed.W": g(tmodel.enc_embed.weight), "dec_embed.W": g(tmodel.dec_embed.weight),
            "out.W": g(tmodel.out.weight).T, "out.b": g(tmodel.out.bias)}
-    for ours, layer in (("encoder.0", tmodel.encoder), ("decoder.0", tmodel.decoder)):
+    for ours, layer in (("encoder.layers.0", tmodel.encoder), ("decoder.layers.0", tmodel.decoder)):
         out[f"{ours}.Wx"] = _gates_from_torch(g(layer.weight_ih_l0).T, H)
         out[f"{ours}.Wh"] = _gates_from_torch(g(layer.weight_hh_l0).T, H)
         out[f"{ours}.b"] = _gates_from_torch(g(layer.bias_ih_l0), H)

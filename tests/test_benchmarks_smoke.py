@@ -162,12 +162,12 @@ def test_book_reference_detects_a_different_model():
     """Same check, one weight changed: the gradients must then disagree (the check can fail)."""
     _, xs, ts, _, grads, state = _ours_float64()
     state = dict(state)
-    state["decoder.0.Wh"] = state["decoder.0.Wh"] * 1.5
+    state["decoder.layers.0.Wh"] = state["decoder.layers.0.Wh"] * 1.5
     book = br.BookAttentionSeq2seq(V, D, H, dtype=np.float64)
     book.load_from(state)
     book.forward(xs, ts)
     book.backward()
-    assert not np.allclose(book.named_grads()["decoder.0.Wh"], grads["decoder.0.Wh"], rtol=1e-6)
+    assert not np.allclose(book.named_grads()["decoder.layers.0.Wh"], grads["decoder.layers.0.Wh"], rtol=1e-6)
 
 
 def test_book_reference_training_step_is_float32_and_lowers_the_loss():
@@ -193,8 +193,8 @@ def test_book_reference_load_from_errors():
     del bad["out.b"]
     with pytest.raises(ValueError, match=r"load_from: missing weight 'out.b'"):
         book.load_from(bad)
-    bad = dict(state, **{"encoder.0.Wh": np.zeros((H, H))})
-    with pytest.raises(ValueError, match=r"load_from: encoder.0.Wh has shape \(5, 5\), expected \(5, 20\)"):
+    bad = dict(state, **{"encoder.layers.0.Wh": np.zeros((H, H))})
+    with pytest.raises(ValueError, match=r"load_from: encoder.layers.0.Wh has shape \(5, 5\), expected \(5, 20\)"):
         book.load_from(bad)
 
 

@@ -372,7 +372,7 @@ def test_cli_all_ops_and_all_layers_pass(capsys):
 def test_cli_model(capsys):
     assert main(["gradcheck", "model", "attention-deep", "--max-elements", "10"]) == 0
     out = capsys.readouterr().out
-    assert "decoder.1.Wh" in out and "gradcheck PASSED" in out
+    assert "decoder.layers.1.Wh" in out and "gradcheck PASSED" in out
 
 
 # ----------------------------------------------------------------------------- the lesson

@@ -175,6 +175,7 @@ def _dropout_fixed_mask(x):
 _IDS = np.array([[1, 3, 1], [0, 3, 3]])               # repeated ids: gradients accumulate
 _LABELS = np.array([[0, 2, -1, 1], [3, -1, 2, 2]])     # -1: ignored
 _MASK = np.random.default_rng(7).random((3, 4)) < 0.5
+_KEYMASK = np.array([[True, False, True, True], [False, False, False, False]])  # row 2: all masked
 _TIES = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, 0.5, -1.0, 0.5], [2.0, -1.0, 0.0, 1.0]])
 
 OP_CASES = (
@@ -310,6 +311,20 @@ OP_CASES = (
          lambda hs, h: [F.weight_sum(hs, F.attention_weight(hs, h)), F.attention_weight(hs, h)],
          [normal(2, 4, 3), normal(2, 5, 3)], covers=("attention_weight", "weight_sum"),
          about="all 5 decoder steps at once, context and weights"),
+    case("dot_score", lambda hs, h1, h3: [F.dot_score(hs, h1, scale=True), F.dot_score(hs, h3, form="book")],
+         [normal(2, 5, 4), normal(2, 4), normal(2, 3, 4)],
+         about="hs (2, 5, 4) with h (2, 4) scaled, and with h (2, 3, 4) in the book's form"),
+    case("general_score", F.general_score, [normal(2, 5, 4), normal(2, 3), normal(3, 4)],
+         about="hs (2, 5, 4), h (2, 3), W (3, 4)"),
+    case("additive_score", F.additive_score,
+         [normal(2, 5, 4), normal(2, 3, 4), normal(4, 3), normal(4, 3), normal(3)],
+         about="hs (2, 5, 4), h (2, 3, 4), W_query (4, 3), W_key (4, 3), v (3,)"),
+    case("masked_softmax", lambda s, m: F.masked_softmax(s, m) * s, [normal(2, 3, 4)],
+         consts=[_KEYMASK], about="s (2, 3, 4), key mask (2, 4) with a fully masked row"),
+    case("attention-book-form",
+         lambda hs, h, m: F.weight_sum(hs, F.attention_weight(hs, h, mask=m, form="book"), form="book"),
+         [normal(2, 4, 3), normal(2, 2, 3)], consts=[_KEYMASK], covers=("attention_weight", "weight_sum"),
+         about="the book's Repeat -> x -> Sum graphs, 2 decoder steps, key mask"),
 )
 """Every case; each op of ``F.__all__`` has one whose id is its name."""
 

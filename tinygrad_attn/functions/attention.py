@@ -155,8 +155,9 @@ def masked_softmax(s, mask=None, axis=-1):
     Args:
         s: scores, (N, T_enc) or (N, T_dec, T_enc).
         mask: None, or a boolean array, True where attention is allowed: (N, T_enc) (a key
-            mask, e.g. ``xs != pad_id``; for 3-D scores the same for every query) or any shape
-            broadcastable to ``s`` (e.g. a causal (T_dec, T_enc) mask).
+            mask, e.g. ``xs != pad_id``; for 3-D scores the same for every query) or an array
+            with the scores' number of axes that broadcasts to them (e.g. a causal mask
+            (1, T_dec, T_enc)).
         axis: must be the last axis (the keys).
 
     Returns:

@@ -1,0 +1,124 @@
+"""AttentionSeq2seq's attention options: score variants, key-padding mask, the book's form;
+config round trip through checkpoints; teacher forcing agrees with step-by-step decoding."""
+import numpy as np
+import pytest
+
+import tinygrad_attn as ta
+from models import AttentionSeq2seq, build_model
+from tinygrad_attn.data import Vocabulary
+from tinygrad_attn.train import load_checkpoint, save_checkpoint
+
+V, PAD = 13, 0
+SCORES = ("dot", "scaled", "general", "additive")
+
+
+def padded_batch(rng, n=5, tin=7, tout=4):
+    xs = rng.integers(1, V, (n, tin))
+    for i in range(n):                       # reversed input: padding comes first
+        xs[i, : rng.integers(0, tin - 1)] = PAD
+    ts = rng.integers(1, V, (n, tout + 1))
+    ts[:, 0] = 1
+    return xs, ts
+
+
+def make(dtype=np.float64, **kw):
+    return AttentionSeq2seq(V, 5, 6, dtype=dtype, **kw)
+
+
+@pytest.mark.parametrize("score", SCORES)
+@pytest.mark.parametrize("feed", ["affine", "both"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_decoding_agrees_with_teacher_forcing_and_masks_padding(score, feed, masked):
+    ta.seed(3)
+    rng = np.random.default_rng(4)
+    m = make(score=score, attention_feed=feed, mask_padding=masked)
+    xs, ts = padded_batch(rng)
+    loss = m(xs, ts)
+    loss.backward()
+    assert np.isfinite(float(loss.data))
+    assert all(p.grad is not None for p in m.params())
+    pad = np.broadcast_to((xs == PAD)[:, None, :], m.attention_weights.shape)
+    assert np.all(m.attention_weights[pad] == 0) == masked
+    gen = m.generate(xs, 1, 5)
+    w_gen = m.attention_weights
+    assert np.all(w_gen[np.broadcast_to((xs == PAD)[:, None, :], w_gen.shape)] == 0) == masked
+    dec_in = np.concatenate([np.ones((5, 1), np.int64), gen[:, :-1]], axis=1)
+    with ta.no_grad():
+        logits = m.logits(xs, dec_in)
+    np.testing.assert_array_equal(logits.data.argmax(-1), gen)
+    np.testing.assert_allclose(m.attention_weights, w_gen, rtol=1e-9, atol=1e-15)
+    ids, _ = m.beam_search(xs, 1, 5, beam_width=3)
+    assert ids.shape == (5, 5)
+    if masked:
+        w = m.attention_weights
+        assert np.all(w[np.broadcast_to((xs == PAD)[:, None, :], w.shape)] == 0)
+
+
+def test_mask_makes_padding_content_irrelevant_to_attention():
+    """With the mask the contexts do not depend on the encoder states at padding positions
+    (their gradient through the attention is exactly zero); without it they do."""
+    rng = np.random.default_rng(1)
+    xs, _ = padded_batch(rng)
+    h = ta.Variable(rng.standard_normal((5, 4, 6)))
+    for masked in (True, False):
+        ta.seed(0)
+        m = make(mask_padding=masked)
+        hs, _ = m.encode(xs)
+        hv = ta.Variable(hs.data)
+        ta.functions.sum(m.attention(hv, h, m.key_mask(xs))).backward()
+        assert np.any(hv.grad.data[xs != PAD] != 0)
+        assert np.all(hv.grad.data[xs == PAD] == 0) == masked
+
+
+def test_model_gradcheck_with_every_option():
+    ta.seed(2)
+    m = AttentionSeq2seq(V, 3, 4, score="additive", mask_padding=True, attention_feed="both",
+                         num_layers=2, dtype=np.float64)
+    xs, ts = padded_batch(np.random.default_rng(2), n=2, tin=4, tout=3)
+    res = ta.gradcheck(lambda: m(xs, ts), params=dict(m.named_params()), max_elements=8)
+    assert res.passed, res.report()
+    assert {"attention.W_query", "attention.W_key", "attention.v"} <= {e.name for e in res.entries}
+
+
+@pytest.mark.parametrize("feed", ["affine", "lstm"])
+def test_book_form_model_equals_matmul_form(feed):
+    xs, ts = padded_batch(np.random.default_rng(6))
+    out = []
+    for form in ("matmul", "book"):
+        ta.seed(8)
+        m = make(score="general", mask_padding=True, attention_feed=feed, attention_form=form)
+        loss = m(xs, ts)
+        loss.backward()
+        out.append((float(loss.data), {n: p.grad.data for n, p in m.named_params()},
+                    m.generate(xs, 1, 4)))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-12)
+    for n, g in out[0][1].items():
+        np.testing.assert_allclose(out[1][1][n], g, rtol=1e-9, atol=1e-13, err_msg=n)
+    np.testing.assert_array_equal(out[0][2], out[1][2])
+
+
+def test_config_round_trips_through_a_checkpoint(tmp_path):
+    ta.seed(0)
+    m = AttentionSeq2seq(V, 5, 6, score="general", mask_padding=True, pad_id=2, attention_form="book")
+    c = m.config
+    assert (c["score"], c["mask_padding"], c["pad_id"], c["attention_form"]) == ("general", True, 2, "book")
+    vocab = Vocabulary.from_texts(["abcdefghijk"])
+    assert len(vocab) == V
+    save_checkpoint(tmp_path / "m.npz", m, vocab)
+    back, meta = load_checkpoint(tmp_path / "m.npz")
+    assert back.config == c
+    for (n, p), (n2, q) in zip(m.named_params(), back.named_params()):
+        assert n == n2 and np.array_equal(p.data, q.data)
+    assert "attention.W" in dict(back.named_params())
+    old = {k: v for k, v in c.items() if k not in ("score", "mask_padding", "pad_id", "attention_form")}
+    d = build_model(old).config
+    assert (d["score"], d["mask_padding"], d["pad_id"], d["attention_form"]) == ("dot", False, 0, "matmul")
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="score must be one of"):
+        make(score="cosine")
+    with pytest.raises(ValueError, match=r"pad_id must be an id in \[0, 13\)"):
+        make(pad_id=13)
+    with pytest.raises(ValueError, match="form must be one of"):
+        make(attention_form="loop")
