@@ -438,10 +438,16 @@ SPECS = (
                choices=ATTENTION_FEEDS),
         Option("layers", int, 1, "stacked LSTM layers with skip connections",
                config="num_layers", low=1, high=64),
-        Option("dropout", float, 0.0, "dropout between stacked layers", low=0.0, high=0.99)),
+        Option("dropout", float, 0.0, "dropout between stacked layers", low=0.0, high=0.99),
+        Option("score", str, "dot", "attention score: dot (the chapter), scaled (dot / sqrt(H)), "
+               "general (bilinear h W hs), additive (Bahdanau v.tanh(h Wq + hs Wk))",
+               choices=ATTENTION_SCORES),
+        Option("mask-padding", bool, False, "give the input's padding positions zero attention "
+               "weight (the book attends to them)")),
         "the chapter's attention seq2seq (and its GNMT-style variants)", tiny=_TINY,
         variants={"bi": {"bidirectional": True}, "lstm-feed": {"attention_feed": "lstm"},
-                  "deep": {"num_layers": 2, "attention_feed": "both", "dropout": 0.2}}),
+                  "deep": {"num_layers": 2, "attention_feed": "both", "dropout": 0.2},
+                  "additive-masked": {"score": "additive", "mask_padding": True}}),
 )
 for _spec in SPECS:
     register_model(_spec)

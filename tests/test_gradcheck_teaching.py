@@ -358,7 +358,8 @@ def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
     assert set(cmd.LAYER_CASES) == {"linear", "embedding", "lstmcell", "lstm", "gru",
                                     "bidirectional", "stacked", "attention", "timeattention"}
     assert set(cmd.MODEL_CASES) == {"seq2seq", "peeky", "attention", "attention-bi",
-                                    "attention-lstm-feed", "attention-deep"}
+                                    "attention-lstm-feed", "attention-deep",
+                                    "attention-additive-masked"}
 
 
 def test_cli_all_ops_and_all_layers_pass(capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from models import AttentionSeq2seq, build_model
+from tinygrad_attn_models import AttentionSeq2seq, build_model
 from tinygrad_attn.data import Vocabulary
 from tinygrad_attn.train import load_checkpoint, save_checkpoint
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from models import AttentionSeq2seq, build_model
+from tinygrad_attn_models import AttentionSeq2seq, build_model
 from tinygrad_attn.train import load_checkpoint
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")

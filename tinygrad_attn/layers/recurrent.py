@@ -353,6 +353,8 @@ class StackedLSTM(Layer):
         first = (Bidirectional(LSTM(input_size, sizes[0] // 2, **kw), LSTM(input_size, sizes[0] // 2, **kw))
                  if bidirectional else LSTM(input_size, sizes[0], **kw))
         self.layers = [first] + [LSTM(i, o, **kw) for i, o in zip(ins[1:], sizes[1:])]
+        for k, layer in enumerate(self.layers):  # graph scopes "stack/0", "stack/1", ...
+            object.__setattr__(layer, "_scope_name", str(k))
         needs = [k for k, (i, o) in enumerate(zip(ins, sizes)) if residual and k > 0 and i != o]
         self._proj_index = {k: n for n, k in enumerate(needs)}  # layer k -> its projection
         projs = [Linear(ins[k], sizes[k], bias=False, **kw) for k in needs]
