@@ -71,6 +71,13 @@ LAYER_CASES = (
               "Attention() on hs (2, 5, 4), h (2, 4)"),
     LayerCase("timeattention", lambda: L.TimeAttention(), (normal(2, 5, 4), normal(2, 3, 4)),
               "TimeAttention() on hs_enc (2, 5, 4), hs_dec (2, 3, 4)"),
+    LayerCase("attention-general", lambda: L.Attention("general", hidden_size=4),
+              (normal(2, 5, 4), normal(2, 3, 4), np.array([[True, False, True, True, True]] * 2)),
+              "Attention('general', 4) on hs (2, 5, 4), h (2, 3, 4), key mask (2, 5)"),
+    LayerCase("attention-additive", lambda: L.Attention("additive", hidden_size=4, attention_size=3),
+              (normal(2, 5, 4), normal(2, 4), np.array([[False, False, True, True, True],
+                                                       [False, False, False, False, False]])),
+              "Attention('additive', 4, A=3) on hs (2, 5, 4), h (2, 4), key mask with an empty row"),
 )
 """Every layer case, one per layer of ``L`` that has parameters or attention."""
 
