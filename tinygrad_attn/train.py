@@ -20,6 +20,7 @@ from .data import Vocabulary, decode_answers, encode_questions
 from .io import CheckpointError, load_npz, save_npz
 from .optim import Adam, clip_grads
 from .registry import build_model
+from .threads import check_threads, limit_threads
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate", "save_checkpoint", "load_checkpoint",
            "Translator", "CHECKPOINT_FORMAT"]
@@ -170,12 +171,18 @@ class Trainer:
         val_samples: validate on at most this many examples (None = all).
         checkpoint: path written after every epoch and on Ctrl-C (None = no file).
         progress: show a tqdm bar (falls back to a plain line when tqdm is missing).
+        threads: BLAS threads during :meth:`fit` (a positive integer; see
+            :mod:`tinygrad_attn.threads`). None (the default) changes nothing: the
+            libraries' default, one thread per core unless ``OPENBLAS_NUM_THREADS`` /
+            ``OMP_NUM_THREADS`` say otherwise. On a machine that other jobs keep busy, 1 is
+            steadier and often faster; on an idle one, one per core is faster.
     """
 
     def __init__(self, model, data, optimizer=None, batch_size=128, max_grad=5.0, lr=0.001,
-                 seed=0, val_samples=None, checkpoint=None, progress=True):
+                 seed=0, val_samples=None, checkpoint=None, progress=True, threads=None):
         if batch_size <= 0:
             raise ValueError(f"Trainer: batch_size must be positive, got {batch_size}")
+        self.threads = check_threads(threads, "Trainer: threads")
         self.model, self.data = model, data
         self.optimizer = optimizer if optimizer is not None else Adam(model, lr=lr)
         if self.optimizer.target is None and self.optimizer._params is None:  # not set up yet
@@ -232,12 +239,17 @@ class Trainer:
         Each history entry holds ``epoch``, ``loss`` (mean training loss), ``loss_curve`` (the
         mean training loss over each of up to 20 consecutive, equal parts of the epoch, so one
         epoch still draws a curve), ``val_acc``, ``train_time`` and ``time`` (seconds,
-        including validation).
+        including validation). Training and validation run under the ``threads`` limit
+        given to the constructor.
 
         Raises:
             TrainingDiverged: the loss became NaN or Inf (the message says where and what to try).
             KeyboardInterrupt: after writing the checkpoint, when one is configured.
         """
+        with limit_threads(self.threads):
+            return self._fit(epochs, callback)
+
+    def _fit(self, epochs, callback):
         d = self.data
         n = len(d.x_train)
         steps = max(1, math.ceil(n / self.batch_size))
