@@ -243,6 +243,103 @@ def build_contender(name, hidden, batches, device, seed=0, threads=None):
     raise ValueError(f"build_contender: unknown contender {name!r}; expected one of {CONTENDERS}")
 
 
+def gemm_list(batch, hidden, t_in=T_IN, t_out=T_OUT, vocab=VOCAB, wordvec=WORDVEC):
+    """The matrix products of one training step of the chapter's model, forward and backward.
+
+    The model's arithmetic, independent of any framework: per LSTM the input projection of
+    all steps at once and one recurrent product per step (the encoder's first step has no
+    hidden state), the two batched attention products of all decoder steps, the output
+    layer; the backward pass needs two products for each (the input's and the weight's
+    gradient; the embedding's gradient comes from the input projection's input gradient).
+
+    Args:
+        batch: N. hidden: H. t_in, t_out: encoder and decoder steps. vocab: V. wordvec: D.
+
+    Returns:
+        list of ``(a_shape, b_shape, transpose_a, transpose_b, count)``: ``count`` products
+        ``op(a) @ op(b)`` where ``op`` transposes the last two axes when asked (as a view,
+        the way the frameworks pass transposed operands to the BLAS).
+    """
+    N, H, D, V = batch, hidden, wordvec, vocab
+    G = 4 * H
+    out = []
+    for T, recurrent in ((t_in, t_in - 1), (t_out, t_out)):
+        out += [((N * T, D), (D, G), False, False, 1),      # x @ Wx, all steps
+                ((N * T, G), (D, G), False, True, 1),       # gx = g @ Wx^T
+                ((N * T, D), (N * T, G), True, False, 1),   # gWx = x^T @ g
+                ((N, H), (H, G), False, False, recurrent),  # h @ Wh per step
+                ((N, G), (H, G), False, True, recurrent),   # gh = gA @ Wh^T
+                ((N, H), (N, G), True, False, recurrent)]   # gWh = h^T @ gA
+    out += [((N, t_out, H), (N, t_in, H), False, True, 1),      # scores
+            ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # context
+            ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # g scores -> decoder states
+            ((N, t_out, t_in), (N, t_out, H), True, False, 1),  # g scores -> encoder states
+            ((N, t_out, H), (N, t_in, H), False, True, 1),      # g context -> weights
+            ((N, t_out, t_in), (N, t_out, H), True, False, 1),  # g context -> encoder states
+            ((N * t_out, 2 * H), (2 * H, V), False, False, 1),  # output layer
+            ((N * t_out, V), (2 * H, V), False, True, 1),
+            ((N * t_out, 2 * H), (N * t_out, V), True, False, 1)]
+    return out
+
+
+def gemm_flops(products):
+    """Floating-point operations (2 per multiply-add) of a :func:`gemm_list`."""
+    total = 0
+    for a, b, ta_, tb, count in products:
+        m = a[-1] if ta_ else a[-2]
+        k = a[-2] if ta_ else a[-1]
+        n = b[-2] if tb else b[-1]
+        lead = 1
+        for s in a[:-2]:
+            lead *= s
+        total += 2 * lead * m * k * n * count
+    return total
+
+
+def gemm_numpy_fn(products, seed=0):
+    """Return ``step()`` computing every product of ``products`` with NumPy (float32), nothing else.
+
+    The operands are made once, up front; each call runs the products in order, writing into
+    fresh result arrays as a framework does. This is the **GEMM floor** of our step: the
+    time no implementation on this BLAS can go below without removing products.
+    """
+    rng = np.random.default_rng(seed)
+    work = []
+    for a, b, ta_, tb, count in products:
+        A = rng.standard_normal(a, dtype=np.float32)
+        B = rng.standard_normal(b, dtype=np.float32)
+        A = np.swapaxes(A, -1, -2) if ta_ else A
+        B = np.swapaxes(B, -1, -2) if tb else B
+        work.append((A, B, count))
+
+    def step():
+        for A, B, count in work:
+            mm = np.dot if A.ndim == 2 else np.matmul
+            for _ in range(count):
+                mm(A, B)
+
+    return step
+
+
+def gemm_torch_fn(products, seed=0):
+    """The same products with ``torch.matmul`` on CPU float32 (PyTorch's own GEMM floor)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    work = []
+    for a, b, ta_, tb, count in products:
+        A = torch.from_numpy(rng.standard_normal(a, dtype=np.float32))
+        B = torch.from_numpy(rng.standard_normal(b, dtype=np.float32))
+        work.append((A.transpose(-1, -2) if ta_ else A, B.transpose(-1, -2) if tb else B, count))
+
+    def step():
+        for A, B, count in work:
+            for _ in range(count):
+                torch.matmul(A, B)
+
+    return step
+
+
 def process_peak_rss_mb():
     """Peak resident memory of this process's own address space, in MiB (None when unknown).
 
@@ -327,6 +424,46 @@ def run_only(args):
     return 0
 
 
+def time_phase(steps, args, limit, torch_default):
+    """Time ``steps`` interleaved under a thread limit; return times, medians and ratios.
+
+    Args:
+        steps: name -> step callable (contenders and GEMM floors).
+        args: the parsed options (steps, warmup).
+        limit: BLAS/OpenMP threads for this phase (threadpoolctl, and ``torch.set_num_threads``),
+            or None for the libraries' defaults (PyTorch back to ``torch_default``).
+        torch_default: PyTorch's thread count at start (None without PyTorch).
+
+    Returns:
+        dict with ``times`` (name -> Timings), ``ms`` and ``cpu_ms`` (medians), ``ratios``.
+    """
+    from tinygrad_attn.threads import limit_threads
+
+    if torch_default is not None:
+        import torch
+
+        if limit is not None:
+            torch.set_num_threads(limit)
+        elif not args.threads:
+            torch.set_num_threads(torch_default)
+    with limit_threads(limit):
+        times = time_interleaved(steps, args.steps, args.warmup)
+    ms = {n: 1000 * median(wall_times(t)) for n, t in times.items()}
+    cpu_ms = {n: 1000 * median(cpu_times(t)) for n, t in times.items() if cpu_times(t)}
+    return {"times": times, "ms": ms, "cpu_ms": cpu_ms, "ratios": phase_ratios(ms),
+            "torch_threads": (None if torch_default is None else __import__("torch").get_num_threads())}
+
+
+def phase_ratios(ms):
+    """Ratios of one phase: ours/torch, book/ours, ours/GEMM floor, torch/its GEMM floor, ..."""
+    def r(a, b):
+        return ms[a] / ms[b] if a in ms and b in ms and ms[b] > 0 else None
+
+    return {"ours_torch": r("ours", "torch"), "book_ours": r("book", "ours"),
+            "ours_floor": r("ours", "gemm"), "torch_floor": r("torch", "gemm_torch"),
+            "torch_numpy_floor": r("torch", "gemm"), "floor_numpy_torch": r("gemm", "gemm_torch")}
+
+
 def run_main(args):
     """Interleaved timing of all contenders, then one memory subprocess per contender."""
     names = ["ours"]
@@ -343,10 +480,30 @@ def run_main(args):
                                                                 args.device, args.seed, args.threads)
     ref = loss0["ours"]
     agree = all(abs(v - ref) <= 1e-3 * max(1.0, abs(ref)) for v in loss0.values())
-    times = time_interleaved(steps, args.steps, args.warmup)
+    floor_names = []
+    if not args.no_floor:
+        products = gemm_list(args.batch, args.hidden)
+        if args.device == "cpu":
+            steps["gemm"] = gemm_numpy_fn(products, args.seed)
+            floor_names.append("gemm")
+            if has_torch:
+                steps["gemm_torch"] = gemm_torch_fn(products, args.seed)
+                floor_names.append("gemm_torch")
+    torch_default = None
+    if has_torch:
+        import torch
+
+        torch_default = torch.get_num_threads()
+    if args.compare_threads:
+        plan = [("1", 1), ("default", None)]
+    else:
+        plan = [(str(args.threads) if args.threads else "default", None)]
+    phases = {}
+    for label, limit in plan:
+        phases[label] = time_phase(steps, args, limit, torch_default)
+    first = phases[plan[0][0]]
+    times, ms, cpu_ms = first["times"], first["ms"], first["cpu_ms"]
     load_after = load_average()
-    ms = {n: 1000 * median(wall_times(t)) for n, t in times.items()}
-    cpu_ms = {n: 1000 * median(cpu_times(t)) for n, t in times.items() if cpu_times(t)}
 
     alone, alone_cpu, peak, base = {}, {}, {}, {}
     if not args.no_rss:
@@ -360,8 +517,8 @@ def run_main(args):
             alone[name], alone_cpu[name] = rec["ms"], rec.get("cpu_ms")
             peak[name], base[name] = rec["peak_rss_mb"], rec["import_rss_mb"]
 
-    ratio_ours_torch = ms["ours"] / ms["torch"] if "torch" in ms else None
-    ratio_book_ours = ms["book"] / ms["ours"] if "book" in ms else None
+    ratios = first["ratios"]
+    ratio_ours_torch, ratio_book_ours = ratios["ours_torch"], ratios["book_ours"]
     threads = None
     if has_torch:
         import torch_reference as tr
@@ -373,11 +530,18 @@ def run_main(args):
         "t_in": T_IN, "t_out": T_OUT, "dtype": "float32", "steps": args.steps,
         "warmup": args.warmup,
         "ours_ms": ms.get("ours"), "torch_ms": ms.get("torch"), "book_ms": ms.get("book"),
+        "gemm_ms": ms.get("gemm"), "gemm_torch_ms": ms.get("gemm_torch"),
         "ratio_ours_torch": ratio_ours_torch, "ratio_book_ours": ratio_book_ours,
+        "ratio_ours_floor": ratios["ours_floor"], "ratio_torch_floor": ratios["torch_floor"],
+        "gemm_gflop": (gemm_flops(gemm_list(args.batch, args.hidden)) / 1e9
+                       if floor_names else None),
+        "phases": {label: {"ms": ph["ms"], "cpu_ms": ph["cpu_ms"], "ratios": ph["ratios"],
+                           "torch_threads": ph["torch_threads"]}
+                   for label, ph in phases.items()},
         "cpu_ms": cpu_ms or None, "alone_ms": alone or None, "alone_cpu_ms": alone_cpu or None,
         "peak_rss_mb": peak or None, "import_rss_mb": base or None,
         "initial_loss": loss0, "losses_agree": agree,
-        "torch_threads": None if threads is None else threads["torch_threads"],
+        "torch_threads": first["torch_threads"],
         "threads_option": args.threads, "thread_env": thread_settings(),
         "cpu_count": os.cpu_count(), "load_avg_before": load_before, "load_avg_after": load_after,
     }
@@ -385,21 +549,33 @@ def run_main(args):
         print(f"train_step: attention seq2seq, float32, batch {args.batch}, V={VOCAB} D={WORDVEC} "
               f"H={args.hidden}, T_in={T_IN} T_out={T_OUT}, Adam + clip {MAX_GRAD}; "
               f"{args.steps} interleaved steps after {args.warmup} warm-up")
-        rows = []
-        for n in names:
-            t = [1000 * v for v in wall_times(times[n])]
-            rows.append([n, where[n], ms[n], min(t), max(t), cpu_ms.get(n), alone.get(n),
-                         alone_cpu.get(n), peak.get(n), base.get(n), loss0[n]])
-        print_table(["contender", "device", "ms/step (median)", "min", "max", "cpu ms",
-                     "alone ms", "alone cpu ms", "peak RSS MiB", "import RSS MiB",
-                     "initial loss"], rows)
+        for label, ph in phases.items():
+            if len(phases) > 1 or label != "default":
+                print(f"\n-- threads: {label} (torch threads {ph['torch_threads']})")
+            rows = []
+            for n in names + floor_names:
+                t = [1000 * v for v in wall_times(ph["times"][n])]
+                rows.append([n, where.get(n, "cpu"), ph["ms"][n], min(t), max(t),
+                             ph["cpu_ms"].get(n), alone.get(n), alone_cpu.get(n), peak.get(n),
+                             base.get(n), loss0.get(n)])
+            print_table(["contender", "device", "ms/step (median)", "min", "max", "cpu ms",
+                         "alone ms", "alone cpu ms", "peak RSS MiB", "import RSS MiB",
+                         "initial loss"], rows)
+            r = ph["ratios"]
+            for key, text in (("ours_torch", "ours/torch (below 1: ours faster)"),
+                              ("book_ours", "book/ours (above 1: ours faster)"),
+                              ("ours_floor", "ours/GEMM floor (NumPy's BLAS)"),
+                              ("torch_floor", "torch/GEMM floor (torch.matmul)"),
+                              ("floor_numpy_torch", "GEMM floor NumPy/torch")):
+                if r[key] is not None:
+                    print(f"ratio {text}: {r[key]:.2f}x")
         print("(ms: wall clock, interleaved in one process; cpu ms: this process's CPU time, all "
               "threads; alone: a subprocess running only that contender, which also gives the "
-              "peak RSS; import RSS: the same process before building the model)")
-        if ratio_ours_torch is not None:
-            print(f"ratio ours/torch: {ratio_ours_torch:.2f}x (below 1: ours faster)")
-        if ratio_book_ours is not None:
-            print(f"ratio book/ours:  {ratio_book_ours:.2f}x (above 1: ours faster)")
+              "peak RSS; import RSS: the same process before building the model; gemm: the "
+              "step's matrix products alone, same shapes, NumPy; gemm_torch: the same with "
+              "torch.matmul)")
+        if floor_names:
+            print(f"GEMM work per step: {record['gemm_gflop']:.2f} GFLOP")
         if threads is not None:
             how = f"--threads {args.threads}" if args.threads else "PyTorch's default"
             print(f"torch threads: {threads['torch_threads']} ({how}; interop "
@@ -432,10 +608,17 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     p.add_argument("--no-book", action="store_true", help="skip the book-style reference")
     p.add_argument("--no-rss", action="store_true", help="skip the memory subprocesses")
+    p.add_argument("--no-floor", action="store_true",
+                   help="skip the GEMM floor (the step's matrix products alone)")
+    p.add_argument("--compare-threads", action="store_true",
+                   help="time everything twice in this run: on one thread, then with the "
+                        "libraries' default threads (threadpoolctl; needs no --threads)")
     p.add_argument("--json", action="store_true", help="print only the JSON line")
     args = p.parse_args(argv)
     if args.warmup < 0:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.compare_threads and args.threads:
+        p.error("--compare-threads measures 1 and the default threads itself: drop --threads")
     if args.only == "torch" and not torch_available():
         p.error("--only torch: PyTorch is not installed")
     return args

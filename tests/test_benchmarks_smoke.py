@@ -64,6 +64,10 @@ def test_train_step_json():
     assert rec["ours_ms"] > 0 and rec["book_ms"] > 0
     assert rec["ratio_book_ours"] == pytest.approx(rec["book_ms"] / rec["ours_ms"], rel=1e-3)
     assert rec["thread_env"]["OPENBLAS_NUM_THREADS"] == "1"
+    # the GEMM floor: the step's matrix products alone, timed in the same run
+    assert rec["gemm_ms"] > 0 and rec["gemm_gflop"] > 0
+    assert rec["ratio_ours_floor"] == pytest.approx(rec["ours_ms"] / rec["gemm_ms"], rel=1e-3)
+    assert set(rec["phases"]) == {"1"}
     if HAS_TORCH:
         assert rec["torch_ms"] > 0 and rec["torch_threads"] == 1
         assert rec["ratio_ours_torch"] == pytest.approx(rec["ours_ms"] / rec["torch_ms"], rel=1e-3)
@@ -72,6 +76,50 @@ def test_train_step_json():
     else:
         assert rec["torch_ms"] is None and rec["ratio_ours_torch"] is None
     assert "ms/step" in out  # the human table came first
+
+
+def test_train_step_compare_threads_times_both_settings():
+    argv = TINY + ["--no-rss", "--no-book", "--compare-threads"] + ([] if HAS_TORCH else ["--no-torch"])
+    code, out, err = run_script("train_step.py", *argv)
+    assert code == 0, err
+    rec = last_json(out)
+    assert set(rec["phases"]) == {"1", "default"}
+    for ph in rec["phases"].values():
+        assert ph["ms"]["ours"] > 0 and ph["ms"]["gemm"] > 0
+        assert ph["ratios"]["ours_floor"] == pytest.approx(ph["ms"]["ours"] / ph["ms"]["gemm"],
+                                                           rel=1e-3)
+    if HAS_TORCH:
+        assert rec["phases"]["1"]["torch_threads"] == 1
+        assert rec["phases"]["1"]["ratios"]["torch_floor"] > 0
+    code, _, err = run_script("train_step.py", "--compare-threads", "--threads", "1")
+    assert code == 2 and "--compare-threads" in err
+
+
+def test_gemm_floor_counts_the_products_our_step_computes(monkeypatch):
+    """The floor's list of products has exactly the multiply-adds of our engine's step."""
+    import train_step as tsb
+
+    from tinygrad_attn.functions import linalg
+
+    flops = []
+    orig_linear, orig_matmul = linalg.Linear.forward, linalg.MatMul.forward
+
+    def linear(self, x, W, b=None):
+        flops.append(2 * (x.size // x.shape[-1]) * W.shape[0] * W.shape[1])
+        return orig_linear(self, x, W, b)
+
+    def matmul(self, a, b):
+        lead = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+        flops.append(2 * lead * a.shape[-2] * a.shape[-1] * b.shape[-1])
+        return orig_matmul(self, a, b)
+
+    monkeypatch.setattr(linalg.Linear, "forward", linear)
+    monkeypatch.setattr(linalg.MatMul, "forward", matmul)
+    N, H = 3, 4
+    step = tsb.ours_step_fn(tsb.build_ours(H), tsb.make_batches(N, count=1))
+    step()
+    assert sum(flops) == tsb.gemm_flops(tsb.gemm_list(N, H))
+    tsb.gemm_numpy_fn(tsb.gemm_list(N, H))()  # every product's shapes fit
 
 
 def test_train_step_only_mode_and_json_flag():
