@@ -42,6 +42,10 @@ def add_parser(subparsers):
                    help="do not group nodes by layer scope")
     p.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB",
                    help="layout direction (default: TB)")
+    p.add_argument("--fused", action="store_true",
+                   help="draw the fused ops the model runs for speed (one LSTMCell node per "
+                        "step) instead of their compositions (gates as separate nodes, the "
+                        "default)")
     p.add_argument("--seq-len", type=int, default=5,
                    help="input sequence length of the random batch (default: 5)")
     p.add_argument("--out", required=True, metavar="FILE",
@@ -141,14 +145,20 @@ def run(args) -> int:
         raise CLIError(f"graph: --seq-len must be >= 1, got {args.seq_len}")
     if args.model == "example":
         loss, what = example_loss(seq_len=args.seq_len), "built-in LSTM example"
+        if args.show_grad:
+            loss.backward()
     else:
         try:
             model, batch = model_example(args.model, seq_len=args.seq_len)
         except ValueError as e:
             raise CLIError(str(e)) from e
-        loss, what = model(*batch), f"model {args.model} ({type(model).__name__})"
-    if args.show_grad:
-        loss.backward()
+        from .. import functions as F
+
+        with F.fused_ops(args.fused):  # the compositions teach more than one fused node
+            loss = model(*batch)
+            if args.show_grad:
+                loss.backward()
+        what = f"model {args.model} ({type(model).__name__})"
     try:
         plot_graph(loss, args.out, show_grad=args.show_grad, cluster=args.cluster,
                    collapse_steps=args.collapse, rankdir=args.rankdir)

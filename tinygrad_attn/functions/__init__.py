@@ -2,7 +2,8 @@
 
 Primitives (each a :class:`~tinygrad_attn.Function` with its own forward and backward)
 are grouped by theme: :mod:`.math` (element-wise), :mod:`.shape`, :mod:`.reduce`,
-:mod:`.linalg` and :mod:`.nn`. Composed helpers (``mean``, ``mean_squared_error``,
+:mod:`.linalg`, :mod:`.nn` and :mod:`.fused` (one op doing several ops' work, beside its
+composed reference; :class:`fused_ops` switches). Composed helpers (``mean``, ``mean_squared_error``,
 ``dropout``, ``logsumexp``, the attention functions) are plain Python functions of
 primitives and need no backward of their own.
 
@@ -12,6 +13,7 @@ Importing this package also gives :class:`~tinygrad_attn.Variable` its operators
 from .. import core as _core
 from .attention import (additive_score, attention_weight, dot_score, general_score, masked_softmax,
                         weight_sum)
+from .fused import fused_ops, lstm_cell, lstm_cell_composed
 from .linalg import linear, matmul
 from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpow, rsub,
                    sigmoid, sqrt, square, sub, tanh, where)
@@ -23,7 +25,8 @@ from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, 
 
 __all__ = [
     "abs", "add", "additive_score", "attention_weight", "broadcast_to", "clip", "concat", "div", "dot_score", "dropout",
-    "embedding", "exp", "expand_dims", "flatten", "flip", "general_score", "get_item", "linear", "log",
+    "embedding", "exp", "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "linear", "log",
+    "lstm_cell", "lstm_cell_composed",
     "log_softmax", "logsumexp", "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul",
     "neg", "pow", "rdiv", "relu", "reshape", "rpow", "rsub", "sigmoid", "softmax",
     "softmax_cross_entropy", "split", "sqrt", "square", "squeeze", "stack", "sub", "sum",

@@ -26,18 +26,11 @@ def lstm_update(A, c):
     """The LSTM update from the pre-activation ``A`` (N, 4H), gate order f, g, i, o.
 
     ``c`` may be None (a zero initial cell). Returns ``(h, c)``, each (N, H).
-    Cost: one split node and 4 activations, 3 element-wise products, 1 sum, 1 tanh.
+    This is :func:`F.lstm_cell <tinygrad_attn.functions.lstm_cell>`: one fused node by
+    default; inside ``F.fused_ops(False)`` the composition of one split node, 4 activations,
+    3 element-wise products, 1 sum and 1 tanh (what graph pictures show).
     """
-    f, g, i, o = F.split(A, 4, axis=-1)
-    g = F.tanh(g)
-    i = F.sigmoid(i)
-    o = F.sigmoid(o)
-    if c is None:
-        c = g * i
-    else:
-        c = F.sigmoid(f) * c + g * i
-    h = o * F.tanh(c)
-    return h, c
+    return F.lstm_cell(A, c)
 
 
 def _check_seq(name, xs, D):
