@@ -103,6 +103,12 @@ def describe_inputs(inputs) -> str:
 
 
 # ----------------------------------------------------------------------------- cases
+@F.fused_ops(False)
+def _composed_lstm_cell(A, c):
+    """``F.lstm_cell`` with the fused ops switched off."""
+    return F.lstm_cell(A, c)
+
+
 @dataclass(frozen=True)
 class OpCase:
     """One call of one or more ops of ``F``, runnable on any device.
@@ -325,6 +331,19 @@ OP_CASES = (
          lambda hs, h, m: F.weight_sum(hs, F.attention_weight(hs, h, mask=m, form="book"), form="book"),
          [normal(2, 4, 3), normal(2, 2, 3)], consts=[_KEYMASK], covers=("attention_weight", "weight_sum"),
          about="the book's Repeat -> x -> Sum graphs, 2 decoder steps, key mask"),
+    case("lstm_cell", lambda A, c: list(F.lstm_cell(A, c)), [normal(3, 8, scale=1.5), normal(3, 2)],
+         about="fused: pre-activations A (3, 8), previous cell (3, 2) -> h, c"),
+    case("lstm-cell-zero-c", lambda A: list(F.lstm_cell(A)), [normal(3, 8, scale=1.5)],
+         covers="lstm_cell", about="fused, no previous cell"),
+    case("lstm-cell-h-only", lambda A, c: F.lstm_cell(A, c)[0], [normal(2, 12), normal(2, 3)],
+         covers="lstm_cell", about="fused, the cell output unused (its gradient is None)"),
+    case("lstm-cell-c-only", lambda A, c: F.lstm_cell(A, c)[1], [normal(2, 12), normal(2, 3)],
+         covers="lstm_cell", about="fused, the hidden output unused"),
+    case("lstm_cell_composed", lambda A, c: list(F.lstm_cell_composed(A, c)),
+         [normal(3, 8, scale=1.5), normal(3, 2)], about="the composed reference of lstm_cell"),
+    case("fused_ops", lambda A, c: list(_composed_lstm_cell(A, c)),
+         [normal(3, 8, scale=1.5), normal(3, 2)], covers=("fused_ops", "lstm_cell"),
+         about="lstm_cell inside fused_ops(False): the composition"),
 )
 """Every case; each op of ``F.__all__`` has one whose id is its name."""
 
