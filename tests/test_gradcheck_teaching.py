@@ -130,8 +130,29 @@ def test_check_layer_detects_wrong_backward_inside_a_layer(monkeypatch):
 
     monkeypatch.setattr(fmath.Sigmoid, "backward", wrong)
     cell = L.LSTMCell(3, 4, dtype=np.float64)
-    res = check_layer(cell, R.standard_normal((2, 3)), R.standard_normal((2, 4)),
-                      R.standard_normal((2, 4)))
+    with ta.functions.fused_ops(False):  # the composed cell, whose gates use Sigmoid
+        res = check_layer(cell, R.standard_normal((2, 3)), R.standard_normal((2, 4)),
+                          R.standard_normal((2, 4)))
+    assert not res.passed
+    assert {"Wx", "Wh", "b"} <= {e.name for e in res.failures()}
+
+
+def test_check_layer_detects_a_wrong_fused_backward(monkeypatch):
+    from tinygrad_attn.functions import fused
+
+    orig = fused.LSTMCellGrad.forward
+
+    def wrong(self, *arrays):
+        out = orig(self, *arrays)
+        gA = out[0] if isinstance(out, tuple) else out
+        gA[:, : gA.shape[1] // 4] *= 0.5  # a wrong forget-gate gradient
+        return out
+
+    cell = L.LSTMCell(3, 4, dtype=np.float64)
+    args = R.standard_normal((2, 3)), R.standard_normal((2, 4)), R.standard_normal((2, 4))
+    assert check_layer(cell, *args).passed
+    monkeypatch.setattr(fused.LSTMCellGrad, "forward", wrong)
+    res = check_layer(cell, *args)
     assert not res.passed
     assert {"Wx", "Wh", "b"} <= {e.name for e in res.failures()}
 
@@ -337,7 +358,8 @@ def test_cli_fails_with_exit_1_on_a_wrong_backward(monkeypatch, capsys):
     assert main(["gradcheck", "op", "tanh", "--seed", "3"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "gradcheck FAILED" in out and "diagnosis: input 0" in out
-    assert main(["gradcheck", "layer", "lstmcell"]) == 1   # tanh is inside the cell
+    with F.fused_ops(False):  # tanh is inside the composed cell
+        assert main(["gradcheck", "layer", "lstmcell"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
 

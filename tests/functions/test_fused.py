@@ -173,9 +173,11 @@ def test_bad_shapes_are_one_clear_error(A_shape, c_shape, match):
         F.lstm_cell(np.zeros(A_shape), c)
 
 
-def test_dtype_mismatch_is_an_error():
-    with pytest.raises(ta.OpError, match="lstm_cell: c_prev has dtype float32, A has float64"):
-        F.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2), np.float32))
+def test_mixed_dtypes_promote_like_the_composition(rng):
+    A, c = _inputs(rng)
+    h, cn = F.lstm_cell(A, c.astype(np.float32))
+    assert h.dtype == cn.dtype == np.float64 and "LSTMCell" not in _creators(h)
+    np.testing.assert_allclose(h.data, F.lstm_cell(A, c.astype(np.float32).astype(np.float64))[0].data)
 
 
 def test_float32_stays_float32(rng):

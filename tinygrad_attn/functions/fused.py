@@ -260,10 +260,11 @@ def lstm_cell(A, c_prev=None):
 
     One fused node (:class:`LSTMCell`) while :class:`fused_ops` is enabled (the default),
     else the composition :func:`lstm_cell_composed`. Both give the same values and gradients
-    of every order.
+    of every order. When ``c_prev`` and ``A`` differ in dtype (e.g. a float32 carried state
+    in a float64 check) the composition runs, promoting as NumPy does.
 
     Raises:
-        OpError: ``A`` is not (N, 4H), or ``c_prev`` is not (N, H) of ``A``'s dtype.
+        OpError: ``A`` is not (N, 4H), or ``c_prev`` is not (N, H).
     """
     A = as_variable(A)
     if A.ndim != 2 or A.shape[1] % 4 or A.shape[1] == 0:
@@ -274,10 +275,8 @@ def lstm_cell(A, c_prev=None):
         if c_prev.shape != (N, H):
             raise OpError(f"lstm_cell: c_prev must have shape ({N}, {H}) for A of shape "
                           f"{A.shape}, got {c_prev.shape}")
-        if c_prev.dtype != A.dtype:
-            raise OpError(f"lstm_cell: c_prev has dtype {c_prev.dtype}, A has {A.dtype}")
-    if not fused_ops.enabled:
-        return lstm_cell_composed(A, c_prev)
+    if not fused_ops.enabled or (c_prev is not None and c_prev.dtype != A.dtype):
+        return lstm_cell_composed(A, c_prev)  # mixed dtypes: promote as NumPy does
     if c_prev is None:
         return tuple(LSTMCell(False)(A))
     return tuple(LSTMCell(True)(A, c_prev))
