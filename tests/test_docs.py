@@ -129,10 +129,14 @@ def docs_env(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     import tinygrad_attn as ta
 
-    saved = {k: getattr(ta.Config, k) for k in ("enable_backprop", "train", "anomaly", "scope")}
+    from tinygrad_attn import anomaly
+
+    saved = {k: getattr(ta.Config, k) for k in ("enable_backprop", "train", "scope")}
+    saved_hook = anomaly.hook
     yield tmp_path
     for k, v in saved.items():
         setattr(ta.Config, k, v)
+    anomaly.hook = saved_hook
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
 

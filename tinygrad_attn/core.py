@@ -11,19 +11,23 @@ be differentiated again (higher-order gradients).
 A Function holds its inputs strongly (the graph must reach the leaves) and its
 outputs only weakly: once the last Variable of a graph is dropped, the whole
 graph is freed by reference counting.
+
+Diagnostics live beside the engine, in :mod:`tinygrad_attn.anomaly`: the error an op
+raises when its forward fails (:func:`~tinygrad_attn.anomaly.op_error`) and the hook
+that anomaly mode (:class:`detect_anomaly`) plugs into every op.
 """
 from __future__ import annotations
 
 import functools
 import heapq
-import itertools
-import traceback
 import weakref
 
 import numpy as np
 
+from . import anomaly as _anomaly
 from . import backend
-from .backend import get_array_module
+from .anomaly import OpError, OpTypeError, detect_anomaly, op_error  # noqa: F401  (re-exported)
+from .backend import as_array, get_array_module
 
 __all__ = [
     "Config", "Variable", "Parameter", "Function", "no_grad", "enable_grad", "test_mode",
@@ -32,22 +36,22 @@ __all__ = [
 ]
 
 
+# ----------------------------------------------------------------------------- grad mode
 class Config:
     """Global switches. Use the context managers rather than setting these directly.
 
     Attributes:
         enable_backprop: record graphs (grad mode). Off inside :class:`no_grad`.
         train: training behaviour (dropout active). Off inside :class:`test_mode`.
-        anomaly: record creation stack traces and check for NaN/Inf (:class:`detect_anomaly`).
         scope: name of the Layer (and time step) currently running, stored on each Function
             for graph drawing; maintained by :class:`name_scope`.
+
+    Anomaly mode is switched by :class:`detect_anomaly` (see :mod:`tinygrad_attn.anomaly`).
     """
 
     enable_backprop = True
     train = True
-    anomaly = False
     scope = None
-    _backward_of = None  # in anomaly mode: the Function whose backward is running
 
 
 def is_grad_enabled() -> bool:
@@ -56,16 +60,23 @@ def is_grad_enabled() -> bool:
 
 
 class _Mode:
-    """A config switch usable as ``with mode():``, ``@mode()`` and ``@mode``."""
+    """Sets ``Config.<_attr>`` to ``_value`` inside: ``with mode():``, ``@mode()`` or ``@mode``."""
 
     _attr = ""
     _value = None
 
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+
+        @functools.wraps(func)  # used bare, as @mode: wrap func
+        def wrapper(*args, **kwargs):
+            with cls():
+                return func(*args, **kwargs)
+        return wrapper
+
     def __init__(self, func=None):
-        self._func = func
         self._prev = []
-        if func is not None:
-            functools.update_wrapper(self, func)
 
     def __enter__(self):
         self._prev.append(getattr(Config, self._attr))
@@ -76,23 +87,9 @@ class _Mode:
         setattr(Config, self._attr, self._prev.pop())
         return False
 
-    def __call__(self, *args, **kwargs):
-        if self._func is None:  # used as @mode(): args[0] is the function to wrap
-            func = args[0]
-            mode = type(self)
-
-            @functools.wraps(func)
-            def wrapper(*a, **k):
-                with mode():
-                    return func(*a, **k)
-            return wrapper
-        with type(self)():
-            return self._func(*args, **kwargs)
-
-    def __get__(self, obj, objtype=None):  # so @no_grad works on methods too
-        if obj is None or self._func is None:
-            return self
-        return functools.partial(self.__call__, obj)
+    def __call__(self, func):
+        """Wrap ``func`` (``@mode()``) so that it runs in this mode."""
+        return type(self)(func)
 
 
 class no_grad(_Mode):
@@ -125,18 +122,6 @@ class train_mode(_Mode):
     _attr, _value = "train", True
 
 
-class detect_anomaly(_Mode):
-    """Check every forward and backward result for NaN/Inf and name the culprit.
-
-    Inside this context each Function remembers the user's source line that
-    created it; when an op produces NaN or Inf (forward or backward), a
-    ``FloatingPointError`` names the op, its input shapes, and that line.
-    Normal runs pay nothing for this: stacks are recorded only in this mode.
-    """
-
-    _attr, _value = "anomaly", True
-
-
 class name_scope:
     """Label the Functions created inside with ``name`` (used to cluster graph drawings).
 
@@ -159,63 +144,6 @@ class name_scope:
         return False
 
 
-class OpError(ValueError):
-    """Bad input to an op: the message names the op and the shapes/dtypes involved."""
-
-
-class OpTypeError(OpError, TypeError):
-    """Bad input type to an op (also a ``TypeError``)."""
-
-
-def _describe(x) -> str:
-    d = x.data if isinstance(x, Variable) else x
-    shape = getattr(d, "shape", None)
-    dtype = getattr(d, "dtype", None)
-    if shape is None:
-        return repr(x)
-    return f"{tuple(shape)} {dtype}"
-
-
-def _raise_op_error(f, inputs, err):
-    shapes = ", ".join(_describe(x) for x in inputs)
-    cls = OpTypeError if isinstance(err, TypeError) else OpError
-    raise cls(f"{type(f).__name__}{f._describe_args()}: inputs ({shapes}): {err}") from err
-
-
-# ----------------------------------------------------------------------------- data checks
-_NUMERIC_KINDS = "biuf"
-
-
-def as_array(x, xp=np, dtype=None):
-    """Turn ``x`` (array, scalar or nested list of numbers) into an array of module ``xp``.
-
-    Raises:
-        TypeError: for None, strings, objects or anything non-numeric.
-    """
-    if x is None:
-        raise TypeError("Variable data must be an array or a number, got None")
-    if hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, np.generic):
-        a = x
-    else:
-        if isinstance(x, (str, bytes)):
-            raise TypeError(f"Variable data must be numeric, got the string {x!r}")
-        try:
-            a = xp.asarray(x) if dtype is None else xp.asarray(x, dtype=dtype)
-        except (ValueError, TypeError) as e:
-            raise TypeError(f"cannot make an array of {type(x).__name__} {x!r:.60}: {e}") from e
-    if a.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(f"Variable data must be numeric (bool/int/float), got dtype {a.dtype}"
-                        + (f" from {x!r:.60}" if not hasattr(x, "shape") else ""))
-    return a
-
-
-# Module-level aliases used by the hot paths (a global lookup instead of attribute chains).
-_ndarray = np.ndarray
-_np_generic = np.generic
-_weakref = weakref.ref
-_new_variable = object.__new__
-
-
 # ----------------------------------------------------------------------------- Variable
 class Variable:
     """A node of the graph: an array plus what autograd needs.
@@ -236,8 +164,7 @@ class Variable:
     __array_priority__ = 200
 
     def __init__(self, data, name=None):
-        t = type(data)
-        if t is not np.ndarray or data.dtype.kind not in _NUMERIC_KINDS:
+        if type(data) is not np.ndarray or data.dtype.kind not in "biuf":
             data = as_array(data)
         self.data = data
         self.name = name
@@ -246,21 +173,10 @@ class Variable:
         self.generation = 0
 
     # --- array-like properties
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def ndim(self):
-        return self.data.ndim
-
-    @property
-    def size(self):
-        return self.data.size
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+    shape = property(lambda self: self.data.shape, doc="The shape of the data.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes of the data.")
+    size = property(lambda self: self.data.size, doc="The number of elements of the data.")
+    dtype = property(lambda self: self.data.dtype, doc="The dtype of the data.")
 
     def __len__(self):
         return len(self.data)
@@ -296,19 +212,15 @@ class Variable:
 
     def unchain_backward(self):
         """Cut every creator link upstream of this Variable (truncated backprop)."""
-        if self.creator is None:
-            return
-        stack = [self.creator]
-        seen = set()
+        stack, seen = [self.creator] if self.creator is not None else [], set()
         while stack:
             f = stack.pop()
-            if id(f) in seen:
-                continue
-            seen.add(id(f))
-            for x in f.inputs:
-                if x.creator is not None:
-                    stack.append(x.creator)
-                    x.unchain()
+            if f not in seen:
+                seen.add(f)
+                for x in f.inputs:
+                    if x.creator is not None:
+                        stack.append(x.creator)
+                        x.unchain()
         self.unchain()
 
     def item(self):
@@ -349,108 +261,33 @@ class Variable:
             create_graph: record the backward pass itself, so the gradients are Variables with
                 creators and can be differentiated again (higher-order gradients).
         """
+        grad = self._seed(grad)
+        if self.creator is None:  # a leaf: accumulates like every other leaf
+            self.grad = grad if self.grad is None else Variable(self.grad.data + grad.data)
+            return
+        self.grad = grad
+        prev = Config.enable_backprop
+        Config.enable_backprop = create_graph  # record the backward pass only if asked
+        try:
+            _backprop(self, retain_grad, create_graph)
+        finally:
+            Config.enable_backprop = prev
+
+    def _seed(self, grad):
+        """The gradient that starts backward: ``grad`` checked, or ones for a one-element loss."""
         xp = get_array_module(self.data)
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"backward() needs an explicit grad for a non-scalar Variable of shape "
                     f"{self.shape}: pass grad=ones of that shape, or reduce it (e.g. .sum()) first")
-            grad = Variable(xp.ones_like(self.data))
-        else:
-            if not isinstance(grad, Variable):
-                grad = Variable(as_array(grad, xp, dtype=self.data.dtype))
-            if grad.shape != self.shape:
-                raise OpError(f"backward(): grad of shape {grad.shape} does not match the "
-                              f"Variable's shape {self.shape}")
-        if self.creator is None:  # a leaf: accumulates like every other leaf
-            self.grad = grad if self.grad is None else Variable(self.grad.data + grad.data)
-            return
-        self.grad = grad
-
-        # The loop below is the backward hot path: locals instead of globals and
-        # attributes, the push of a creator inlined, and the one-output case first.
-        heap = [(-self.creator.generation, 0, self.creator)]
-        seen = {self.creator}
-        counter = itertools.count(1)
-        heappush, heappop = heapq.heappush, heapq.heappop
-        anomaly = Config.anomaly
-        # Without create_graph (and outside anomaly mode, which checks every op's
-        # result) gradients are summed as raw arrays: no graph would be recorded
-        # anyway, so going through the Add Function would only add overhead.
-        raw_accumulate = not create_graph and not anomaly
-        owned = {}  # Variable -> the gradient Variable this pass summed for it alone
-        # Non-leaf Variables that received a gradient in this pass: a .grad left on an
-        # intermediate by an earlier backward(retain_grad=True) must not be sent upstream again.
-        fresh = {self}
-        prev = Config.enable_backprop
-        Config.enable_backprop = create_graph
-        try:
-            while heap:
-                f = heappop(heap)[2]
-                if anomaly:
-                    Config._backward_of = f
-                refs = f.outputs
-                if len(refs) == 1:
-                    o = refs[0]()
-                    if o is None:
-                        gxs = f.backward(None)
-                    else:
-                        gxs = f.backward(o.grad)
-                        if not retain_grad:
-                            o.grad = None
-                    outs = ()  # its grad is already handled
-                else:
-                    outs = [r() for r in refs]
-                    gxs = f.backward(*[o.grad if o is not None and o in fresh else None
-                                       for o in outs])
-                if type(gxs) is not tuple:
-                    gxs = (gxs,)
-                for x, gx in zip(f.inputs, gxs):
-                    if gx is None:
-                        continue
-                    gdata = gx.data
-                    if gdata.shape != x.data.shape:
-                        raise OpError(f"{type(f).__name__}.backward returned a gradient of shape "
-                                      f"{gx.shape} for an input of shape {x.shape}")
-                    if anomaly:
-                        _check_finite(f, gdata, "backward")
-                    xg = x.grad
-                    if xg is not None and x.creator is not None and x not in fresh:
-                        xg = None  # stale, from an earlier backward(retain_grad=True)
-                    if xg is None:
-                        x.grad = gx
-                        if x.creator is not None:
-                            fresh.add(x)
-                    elif raw_accumulate:
-                        if owned.get(x) is xg:
-                            # An array this pass allocated for x alone: add in place. Only x
-                            # holds it until x's creator reads it, after every consumer of x.
-                            xg.data += gdata
-                            continue
-                        gsum = xg.data + gdata
-                        if type(gsum) is not _ndarray and isinstance(gsum, _np_generic):
-                            gsum = np.asarray(gsum)  # 0-d arrays add up to a NumPy scalar
-                        v = _new_variable(Variable)  # Variable(gsum), inlined
-                        v.data = gsum
-                        v.name = None
-                        v.grad = None
-                        v.creator = None
-                        v.generation = 0
-                        x.grad = v
-                        owned[x] = v
-                    else:
-                        x.grad = xg + gx
-                    c = x.creator
-                    if c is not None and c not in seen:
-                        seen.add(c)
-                        heappush(heap, (-c.generation, next(counter), c))
-                if not retain_grad:
-                    for o in outs:
-                        if o is not None:
-                            o.grad = None
-        finally:
-            Config.enable_backprop = prev
-            Config._backward_of = None
+            return Variable(xp.ones_like(self.data))
+        if not isinstance(grad, Variable):
+            grad = Variable(as_array(grad, xp, dtype=self.data.dtype))
+        if grad.shape != self.shape:
+            raise OpError(f"backward(): grad of shape {grad.shape} does not match the "
+                          f"Variable's shape {self.shape}")
+        return grad
 
     # --- shape helpers as methods (the ops live in tinygrad_attn.functions)
     def reshape(self, *shape):
@@ -467,9 +304,7 @@ class Variable:
             axes = axes[0]
         return _F.transpose(self, axes)
 
-    @property
-    def T(self):
-        return _F.transpose(self)
+    T = property(lambda self: _F.transpose(self), doc="The transpose (axes reversed).")
 
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (all axes when None)."""
@@ -501,49 +336,32 @@ def as_variable(x, like=None):
     """Return ``x`` as a Variable; numbers adopt the dtype and device of ``like`` (a Variable)."""
     if isinstance(x, Variable):
         return x
-    if like is not None:
+    if like is not None and (backend.is_scalar(x) or isinstance(x, (list, tuple))):
         ld = like.data
-        xp = get_array_module(ld)
-        if backend.is_scalar(x) or isinstance(x, (list, tuple)):
-            dtype = ld.dtype if ld.dtype.kind == "f" else None
-            return Variable(as_array(x, xp, dtype))
+        return Variable(as_array(x, get_array_module(ld), ld.dtype if ld.dtype.kind == "f" else None))
     return Variable(x)
 
 
-def _check_finite(f, arr, phase, inputs=None):
-    xp = get_array_module(arr)
-    if arr.dtype.kind == "f" and not bool(xp.isfinite(arr).all()):
-        n_nan = int(xp.isnan(arr).sum())
-        n_inf = int(xp.isinf(arr).sum())
-        outer = Config._backward_of
-        if phase == "forward" and outer is not None:  # an op run inside some backward()
-            where = getattr(outer, "_creation_site", None) or "(creation site unknown)"
-            phase = f"backward (inside {type(outer).__name__}.backward)"
-            culprit = type(outer).__name__
-        else:
-            where = getattr(f, "_creation_site", None) or "(creation site unknown)"
-            culprit = type(f).__name__
-        ins = getattr(f, "inputs", ()) if inputs is None else inputs
-        shapes = ", ".join(_describe(x) for x in ins)
-        raise FloatingPointError(
-            f"{type(f).__name__} produced {n_nan} NaN and {n_inf} Inf values in {phase} "
-            f"(inputs: {shapes}); {culprit} was created at {where}")
+_new, _weakref = object.__new__, weakref.ref
+_ndarray, _np_generic = np.ndarray, np.generic
 
 
-def _user_frame():
-    """The innermost stack frame outside this package, as 'file:line in func: code'."""
-    import os
+def _output(data, creator=None, generation=0):
+    """A new Variable holding ``data``, an array the engine computed (an op's result or a sum
+    of gradients), made by ``creator`` (None: a leaf) at ``generation``.
 
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    for fr in reversed(traceback.extract_stack()[:-2]):
-        if not os.path.abspath(fr.filename).startswith(pkg):
-            return f"{fr.filename}:{fr.lineno} in {fr.name}: {(fr.line or '').strip()}"
-    return None
-
-
-def _as_variables(inputs):
-    """Return the tuple ``inputs`` with every non-Variable wrapped by :func:`as_variable`."""
-    return tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
+    The engine's one way to make such a Variable: it skips the checks of
+    ``Variable.__init__``, which computed arrays do not need.
+    """
+    if type(data) is not _ndarray and isinstance(data, _np_generic):
+        data = np.asarray(data)  # NumPy reductions of 0-d arrays return scalars
+    v = _new(Variable)
+    v.data = data
+    v.name = None
+    v.grad = None
+    v.creator = creator
+    v.generation = generation
+    return v
 
 
 # ----------------------------------------------------------------------------- Function
@@ -572,98 +390,49 @@ class Function:
     scope = None
 
     def __call__(self, *inputs):
-        # Hot path: this runs for every op, forward and backward. Kept free of
-        # comprehensions and repeated global/attribute lookups; the common cases
-        # (one or two Variable inputs, one output) take the shortest route.
+        # Runs for every op, forward and backward: the one- and two-input cases are spelled
+        # out, as loops, comprehensions and star-calls cost more than a small op's arithmetic.
         n = len(inputs)
         if n == 2:
             x0, x1 = inputs
             if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
-                inputs = _as_variables(inputs)
-                x0, x1 = inputs
+                inputs = x0, x1 = as_variable(x0), as_variable(x1)
         elif n == 1:
-            x0 = inputs[0]
+            x0, = inputs
             if not isinstance(x0, Variable):
-                x0 = as_variable(x0)
-                inputs = (x0,)
+                inputs = x0, = (as_variable(x0),)
         else:
-            inputs = _as_variables(inputs)
-        try:
-            if n == 2:
-                ys = self.forward(x0.data, x1.data)
-            elif n == 1:
-                ys = self.forward(x0.data)
-            else:
-                ys = self.forward(*[x.data for x in inputs])
+            inputs = tuple([as_variable(x) for x in inputs])
+        try:  # 1. forward on the raw arrays
+            ys = (self.forward(x0.data, x1.data) if n == 2 else self.forward(x0.data) if n == 1
+                  else self.forward(*[x.data for x in inputs]))
         except OpError:
             raise
         except Exception as e:
-            _raise_op_error(self, inputs, e)
-        config = Config
-        if type(ys) is not tuple:  # one output
-            if type(ys) is not _ndarray and isinstance(ys, _np_generic):
-                ys = np.asarray(ys)
-            v = _new_variable(Variable)
-            v.data = ys
-            v.name = None
-            v.grad = None
-            if config.enable_backprop:
-                if n == 2:
-                    gen = x0.generation
-                    g1 = x1.generation
-                    if g1 > gen:
-                        gen = g1
-                elif n == 1:
-                    gen = x0.generation
-                else:
-                    gen = 0
-                    for x in inputs:
-                        if x.generation > gen:
-                            gen = x.generation
-                self.generation = gen
-                v.creator = self
-                v.generation = gen + 1
-                self.inputs = inputs
-                self.outputs = (_weakref(v),)
-                self.scope = config.scope
-                if config.anomaly:
-                    self._creation_site = _user_frame()
-                    _check_finite(self, ys, "forward", inputs)
+            raise op_error(self, inputs, e) from e
+        creator, gen = None, 0
+        if Config.enable_backprop:  # 2. in grad mode, record the call; outputs will point here
+            if n == 2:
+                gen = x0.generation if x0.generation > x1.generation else x1.generation
+            elif n == 1:
+                gen = x0.generation
             else:
-                v.creator = None
-                v.generation = 0
-                if config.anomaly:
-                    self._creation_site = _user_frame()
-                    _check_finite(self, ys, "forward", inputs)
-            return v
-        outputs = []
-        for y in ys:
-            if type(y) is not _ndarray and isinstance(y, _np_generic):
-                y = np.asarray(y)
-            v = _new_variable(Variable)
-            v.data = y
-            v.name = None
-            v.grad = None
-            v.creator = None
-            v.generation = 0
-            outputs.append(v)
-        if config.enable_backprop:
-            gen = 0
-            for x in inputs:
-                if x.generation > gen:
-                    gen = x.generation
-            self.generation = gen
-            for v in outputs:
-                v.creator = self
-                v.generation = gen + 1
-            self.inputs = inputs
-            self.outputs = tuple([_weakref(v) for v in outputs])
-            self.scope = config.scope
-        if config.anomaly:
-            self._creation_site = _user_frame()
-            for y in ys:
-                _check_finite(self, y, "forward", inputs)
-        return outputs if len(outputs) > 1 else outputs[0]
+                gen = max([x.generation for x in inputs], default=0)
+            self.generation, self.inputs, self.scope = gen, inputs, Config.scope
+            creator, gen = self, gen + 1
+        if type(ys) is not tuple:  # 3. wrap the result(s)
+            y = _output(ys, creator, gen)
+            if creator is not None:
+                self.outputs = (_weakref(y),)
+            if _anomaly.hook is not None:  # detect_anomaly(): check the result
+                _anomaly.hook.forward(self, inputs, (y,))
+            return y
+        outputs = [_output(y, creator, gen) for y in ys]
+        if creator is not None:
+            self.outputs = tuple([_weakref(y) for y in outputs])
+        if _anomaly.hook is not None:
+            _anomaly.hook.forward(self, inputs, outputs)
+        return outputs
 
     def forward(self, *xs):
         """Compute the outputs from raw input arrays."""
@@ -679,3 +448,60 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}{self._describe_args()} gen={self.generation}>"
+
+
+# ----------------------------------------------------------------------------- backward
+def _backprop(root, retain_grad, create_graph):
+    """Send ``root.grad`` back through the graph to every Variable ``root`` depends on.
+
+    Functions are popped from a heap, latest generation first, so each runs only after
+    every consumer of its outputs has delivered its gradient. A Variable used several
+    times gets the sum of its gradients: as raw arrays (in place when this pass owns the
+    sum) unless ``create_graph`` asks for the summing to be recorded too.
+    """
+    hook = _anomaly.hook  # detect_anomaly(): run each backward through the checking hook
+    sum_with_ops = create_graph or hook is not None  # record (and check) the sums too
+    push, pop = heapq.heappush, heapq.heappop
+    heap = [(-root.creator.generation, 0, root.creator)]  # ties: first queued, first run
+    queued = {root.creator}
+    fresh = {root}  # non-leaves given a gradient in this pass (an older retained .grad is stale)
+    owned = {}  # Variable -> the gradient Variable this pass summed for it alone
+    while heap:
+        f = pop(heap)[2]
+        # 1. f's backward on its outputs' gradients (None for an output gone or without one)
+        if len(f.outputs) == 1:  # the usual case; f was queued for this output's gradient
+            y = f.outputs[0]()
+            gy = None if y is None else y.grad
+            gxs = f.backward(gy) if hook is None else hook.backward(f, (gy,))
+            if y is not None and not retain_grad:
+                y.grad = None  # an intermediate's gradient is dropped once used
+        else:
+            ys = [r() for r in f.outputs]
+            gys = [y.grad if y is not None and y in fresh else None for y in ys]
+            gxs = f.backward(*gys) if hook is None else hook.backward(f, gys)
+            for y in ys:
+                if y is not None and not retain_grad:
+                    y.grad = None
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        # 2. add each input's gradient to its .grad; queue its creator on its first one
+        for x, gx in zip(f.inputs, gxs):
+            if gx is None:
+                continue
+            if gx.data.shape != x.data.shape:
+                raise OpError(f"{type(f).__name__}.backward returned a gradient of shape "
+                              f"{gx.shape} for an input of shape {x.shape}")
+            c, xg = x.creator, x.grad
+            if xg is None or (c is not None and x not in fresh):
+                x.grad = gx  # the first gradient x gets in this pass
+                if c is not None:
+                    fresh.add(x)
+                    if c not in queued:
+                        queued.add(c)
+                        push(heap, (-c.generation, len(queued), c))
+            elif sum_with_ops:
+                x.grad = xg + gx
+            elif owned.get(x) is xg:
+                xg.data += gx.data  # an array this pass made for x alone: add in place
+            else:
+                x.grad = owned[x] = _output(xg.data + gx.data)
