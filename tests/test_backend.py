@@ -392,3 +392,40 @@ def test_real_gpu_path_without_cupy():
     with pytest.raises(GPUUnavailableError) as excinfo:
         ta.Variable(np.ones(2)).to_gpu()
     _assert_gpu_error(excinfo, "CuPy is not installed")
+
+
+# ----------------------------------------------------------------------------- module layout
+def _package_imports(module):
+    """The tinygrad_attn modules that ``module``'s source imports (relative or absolute)."""
+    import ast
+    import inspect
+
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                found.update([node.module] if node.module else [a.name for a in node.names])
+            elif node.module and node.module.startswith("tinygrad_attn"):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("tinygrad_attn"))
+    return found
+
+
+def test_dispatch_and_the_strict_device_are_separate_modules():
+    from tinygrad_attn import strict as strict_module
+
+    assert backend.StrictArray is strict_module.StrictArray
+    assert backend.strict is strict_module.strict
+    assert _package_imports(strict_module) == set()  # the stand-in knows nothing of the library
+    assert _package_imports(backend) == {"strict"}  # dispatch: never the engine
+
+
+def test_as_array_lives_in_the_backend_and_stays_in_core():
+    from tinygrad_attn import core
+
+    assert core.as_array is backend.as_array
+    a = backend.as_array([1, 2], strict, dtype=np.float32)
+    assert type(a) is StrictArray and a.dtype == np.float32
+    with pytest.raises(TypeError, match="numeric"):
+        backend.as_array(np.array(["a"]))

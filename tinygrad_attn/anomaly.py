@@ -24,7 +24,7 @@ and knows Variables and Functions by their attributes (``data``, ``inputs``).
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import os
 import traceback
 
@@ -47,7 +47,7 @@ class OpTypeError(OpError, TypeError):
 
 def describe(x) -> str:
     """Shape and dtype of a Variable or array as ``"(2, 3) float64"`` (``repr`` otherwise)."""
-    d = getattr(x, "data", x)
+    d = x.data if hasattr(x, "creator") else x  # a Variable (an ndarray's .data is its buffer)
     shape = getattr(d, "shape", None)
     if shape is None:
         return repr(x)
@@ -129,27 +129,17 @@ hook = None
 """The engine's hook: an :class:`AnomalyHook` inside :class:`detect_anomaly`, else None."""
 
 
-class detect_anomaly:
+class detect_anomaly(contextlib.ContextDecorator):
     """Check every forward and backward result for NaN/Inf and name the culprit.
 
     Inside this context each Function remembers the user's source line that
     created it; when an op produces NaN or Inf (forward or backward), a
     ``FloatingPointError`` names the op, its input shapes, and that line.
     Normal runs pay nothing for this: stacks are recorded only in this mode.
-    Usable as ``with ta.detect_anomaly():``, ``@ta.detect_anomaly()`` and ``@ta.detect_anomaly``.
+    Usable as ``with ta.detect_anomaly():`` and as a decorator, ``@ta.detect_anomaly()``.
     """
 
-    def __new__(cls, func=None):
-        if func is None:
-            return super().__new__(cls)
-
-        @functools.wraps(func)  # used bare, as @detect_anomaly: wrap func
-        def wrapper(*args, **kwargs):
-            with cls():
-                return func(*args, **kwargs)
-        return wrapper
-
-    def __init__(self, func=None):
+    def __init__(self):
         self._prev = []
 
     def __enter__(self):
@@ -162,7 +152,3 @@ class detect_anomaly:
         global hook
         hook = self._prev.pop()
         return False
-
-    def __call__(self, func):
-        """Wrap ``func`` (``@detect_anomaly()``) so that it runs in anomaly mode."""
-        return detect_anomaly(func)

@@ -1,24 +1,19 @@
 """The engine: Variable, Function, backward, and the grad-mode switches.
 
-Define-by-run: every call of a :class:`Function` on :class:`Variable` inputs
-computes its result at once and, in grad mode, records itself as the result's
-``creator``. ``loss.backward()`` then walks those records in reverse order of
-*generation* (a node's distance from the leaves), calling each Function's
-``backward``. Backward methods are written with the same ops as the forward
-pass, so with ``create_graph=True`` the backward pass is itself recorded and can
-be differentiated again (higher-order gradients).
+Define-by-run: every call of a :class:`Function` on :class:`Variable` inputs computes
+its result at once and, in grad mode, records itself as the result's ``creator``.
+``loss.backward()`` walks those records back, latest *generation* (distance from the
+leaves) first, calling each Function's ``backward``. Backward methods are written with
+ops, so with ``create_graph=True`` the backward pass is recorded too and can be
+differentiated again. A Function holds its inputs strongly and its outputs weakly: a
+graph is freed with its last Variable.
 
-A Function holds its inputs strongly (the graph must reach the leaves) and its
-outputs only weakly: once the last Variable of a graph is dropped, the whole
-graph is freed by reference counting.
-
-Diagnostics live beside the engine, in :mod:`tinygrad_attn.anomaly`: the error an op
-raises when its forward fails (:func:`~tinygrad_attn.anomaly.op_error`) and the hook
-that anomaly mode (:class:`detect_anomaly`) plugs into every op.
+Op errors and anomaly mode live beside the engine in :mod:`tinygrad_attn.anomaly`; the
+operators and array methods of Variable are the ops of :mod:`tinygrad_attn.functions`.
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import heapq
 import weakref
 
@@ -45,8 +40,6 @@ class Config:
         train: training behaviour (dropout active). Off inside :class:`test_mode`.
         scope: name of the Layer (and time step) currently running, stored on each Function
             for graph drawing; maintained by :class:`name_scope`.
-
-    Anomaly mode is switched by :class:`detect_anomaly` (see :mod:`tinygrad_attn.anomaly`).
     """
 
     enable_backprop = True
@@ -59,21 +52,11 @@ def is_grad_enabled() -> bool:
     return Config.enable_backprop
 
 
-class _Mode:
+class _Mode(contextlib.ContextDecorator):
     """Sets ``Config.<_attr>`` to ``_value`` inside: ``with mode():``, ``@mode()`` or ``@mode``."""
 
-    _attr = ""
-    _value = None
-
     def __new__(cls, func=None):
-        if func is None:
-            return super().__new__(cls)
-
-        @functools.wraps(func)  # used bare, as @mode: wrap func
-        def wrapper(*args, **kwargs):
-            with cls():
-                return func(*args, **kwargs)
-        return wrapper
+        return super().__new__(cls) if func is None else cls()(func)  # @mode: wrap func
 
     def __init__(self, func=None):
         self._prev = []
@@ -87,17 +70,10 @@ class _Mode:
         setattr(Config, self._attr, self._prev.pop())
         return False
 
-    def __call__(self, func):
-        """Wrap ``func`` (``@mode()``) so that it runs in this mode."""
-        return type(self)(func)
-
 
 class no_grad(_Mode):
-    """Do not record graphs: ``with ta.no_grad(): ...`` or as a decorator.
-
-    Inside, results have no creator and ``backward`` cannot reach past them.
-    Use it for evaluation and generation; it saves memory and time.
-    """
+    """Do not record graphs (evaluation, generation): results get no creator, ``backward``
+    stops at them. ``with ta.no_grad(): ...`` or as a decorator."""
 
     _attr, _value = "enable_backprop", False
 
@@ -125,8 +101,7 @@ class train_mode(_Mode):
 class name_scope:
     """Label the Functions created inside with ``name`` (used to cluster graph drawings).
 
-    Nested scopes join with ``/``. Layers open a scope named after their
-    attribute path automatically.
+    Nested scopes join with ``/``. Layers open one named after their attribute path.
     """
 
     __slots__ = ("name", "_prev")
@@ -183,14 +158,10 @@ class Variable:
 
     def __repr__(self):
         cls = type(self).__name__.lower()
-        if self.data is None:
-            return f"{cls}(None)"
         body = str(backend.as_numpy(self.data)).replace("\n", "\n" + " " * (len(cls) + 1))
-        extra = f", name={self.name!r}" if self.name else ""
         dev = backend.device_of(self.data)
-        if dev != "cpu":
-            extra += f", device={dev!r}"
-        return f"{cls}({body}{extra})"
+        return (f"{cls}({body}" + (f", name={self.name!r}" if self.name else "")
+                + (f", device={dev!r}" if dev != "cpu" else "") + ")")
 
     # --- graph bookkeeping
     def set_creator(self, func):
@@ -263,7 +234,7 @@ class Variable:
         """
         grad = self._seed(grad)
         if self.creator is None:  # a leaf: accumulates like every other leaf
-            self.grad = grad if self.grad is None else Variable(self.grad.data + grad.data)
+            self.grad = grad if self.grad is None else _output(self.grad.data + grad.data)
             return
         self.grad = grad
         prev = Config.enable_backprop
@@ -285,51 +256,15 @@ class Variable:
         if not isinstance(grad, Variable):
             grad = Variable(as_array(grad, xp, dtype=self.data.dtype))
         if grad.shape != self.shape:
-            raise OpError(f"backward(): grad of shape {grad.shape} does not match the "
-                          f"Variable's shape {self.shape}")
+            raise OpError(f"backward(): grad of shape {grad.shape} does not match the Variable's "
+                          f"shape {self.shape}")
         return grad
-
-    # --- shape helpers as methods (the ops live in tinygrad_attn.functions)
-    def reshape(self, *shape):
-        """Return this Variable reshaped (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return _F.reshape(self, shape)
-
-    def transpose(self, *axes):
-        """Permute axes (no axes: reverse them)."""
-        if len(axes) == 0:
-            axes = None
-        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
-            axes = axes[0]
-        return _F.transpose(self, axes)
-
-    T = property(lambda self: _F.transpose(self), doc="The transpose (axes reversed).")
-
-    def sum(self, axis=None, keepdims=False):
-        """Sum over ``axis`` (all axes when None)."""
-        return _F.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        """Mean over ``axis`` (all axes when None)."""
-        return _F.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        """Maximum over ``axis``."""
-        return _F.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        """Minimum over ``axis``."""
-        return _F.min(self, axis, keepdims)
 
 
 class Parameter(Variable):
     """A Variable that a Layer owns and an optimizer updates."""
 
     __slots__ = ()
-
-
-_F = None  # set by tinygrad_attn.functions at import (breaks the import cycle)
 
 
 def as_variable(x, like=None):
@@ -368,16 +303,12 @@ def _output(data, creator=None, generation=0):
 class Function:
     """Base class of every differentiable operation.
 
-    Subclasses implement:
-
-    * ``forward(*arrays)`` on raw arrays, returning an array or a tuple of arrays;
-    * ``backward(*grads)`` on Variables (one per output, None for outputs that got no
-      gradient), returning one Variable (or None) per input, built from ops so that it is
-      differentiable itself.
-
-    Inside ``backward`` the inputs are ``self.inputs`` and the outputs
-    ``self.outputs[i]()`` (weak references). Save anything else the backward
-    pass needs on ``self`` during ``forward``, and nothing more.
+    Subclasses implement ``forward(*arrays)`` on raw arrays (returning an array or a tuple
+    of arrays) and ``backward(*grads)`` on Variables (one per output, None for an output
+    without a gradient), returning one Variable (or None) per input, built from ops so that
+    it is differentiable itself. Inside ``backward`` the inputs are ``self.inputs`` and the
+    outputs ``self.outputs[i]()`` (weak references); save on ``self`` during ``forward``
+    anything else backward needs, and nothing more.
 
     Attributes (set when the call is recorded, i.e. in grad mode):
         inputs (tuple of Variable): the inputs, held strongly.
@@ -452,12 +383,11 @@ class Function:
 
 # ----------------------------------------------------------------------------- backward
 def _backprop(root, retain_grad, create_graph):
-    """Send ``root.grad`` back through the graph to every Variable ``root`` depends on.
+    """Send ``root.grad`` back to every Variable ``root`` depends on.
 
-    Functions are popped from a heap, latest generation first, so each runs only after
-    every consumer of its outputs has delivered its gradient. A Variable used several
-    times gets the sum of its gradients: as raw arrays (in place when this pass owns the
-    sum) unless ``create_graph`` asks for the summing to be recorded too.
+    Functions run latest generation first (a heap), so each runs after every consumer of
+    its outputs delivered its gradient. A Variable used twice gets the sum of its gradients:
+    raw arrays (added in place when this pass owns the sum) unless ``create_graph``.
     """
     hook = _anomaly.hook  # detect_anomaly(): run each backward through the checking hook
     sum_with_ops = create_graph or hook is not None  # record (and check) the sums too

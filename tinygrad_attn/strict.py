@@ -266,17 +266,22 @@ class StrictArray:
             raise AttributeError(f"StrictArray has no host-memory attribute {name!r}; "
                                  "use tinygrad_attn.backend.as_numpy() to copy to the host")
         attr = getattr(self._a, name)
-        if callable(attr):
-            def method(*args, **kwargs):
-                return _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))
-            return method
-        return _wrap(attr)
+        return _on_device(attr, name) if callable(attr) else _wrap(attr)
 
     def __repr__(self):
         return "strict_" + repr(self._a)
 
     def __reduce__(self):
         raise TypeError("strict device arrays cannot be pickled")
+
+
+def _on_device(func, name):
+    """``func`` made a device function: StrictArray arguments unwrapped (host arrays refused,
+    naming ``name``), array results wrapped as StrictArrays."""
+    def fn(*args, **kwargs):
+        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)))
+    fn.__name__ = name
+    return fn
 
 
 class _StrictModule:
@@ -324,33 +329,25 @@ class _StrictObject:
         if name.startswith("__") or name == "_obj":
             raise AttributeError(name)
         attr = getattr(self._obj, name)
-        if not callable(attr):
-            return _wrap(attr)
-
-        def fn(*args, **kwargs):
-            return _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))
-        fn.__name__ = name
-        return fn
+        return _on_device(attr, name) if callable(attr) else _wrap(attr)
 
     def __repr__(self):
         return f"<strict stand-in {type(self._obj).__name__}>"
 
 
 class _StrictUfunc:
+    """A proxy of a NumPy ufunc: calls and methods (``strict.add.at``) on StrictArrays."""
+
     def __init__(self, uf):
         self._uf = uf
         self.__name__ = uf.__name__
+        self._call = _on_device(uf, uf.__name__)
 
     def __call__(self, *args, **kwargs):
-        return _wrap(self._uf(*_unwrap(args, self.__name__), **_unwrap(kwargs, self.__name__)))
+        return self._call(*args, **kwargs)
 
     def __getattr__(self, method):
-        m = getattr(self._uf, method)
-
-        def fn(*args, **kwargs):
-            return _wrap(m(*_unwrap(args, f"{self.__name__}.{method}"),
-                           **_unwrap(kwargs, f"{self.__name__}.{method}")))
-        return fn
+        return _on_device(getattr(self._uf, method), f"{self.__name__}.{method}")
 
 
 strict = _StrictModule(np, "strict")

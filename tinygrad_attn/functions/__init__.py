@@ -8,7 +8,8 @@ composed reference; :class:`fused_ops` switches). Composed helpers (``mean``, ``
 primitives and need no backward of their own.
 
 Importing this package also gives :class:`~tinygrad_attn.Variable` its operators
-(``+ - * / ** @``, ``x[...]``).
+(``+ - * / ** @``, ``x[...]``) and its array-like methods (``reshape``, ``transpose``,
+``T``, ``sum``, ``mean``, ``max``, ``min``), all of them the ops below.
 """
 from .. import core as _core
 from .attention import (additive_score, attention_weight, dot_score, general_score, masked_softmax,
@@ -51,5 +52,32 @@ def _install_operators(V):
     V.__getitem__ = get_item
 
 
+def _reshape_method(self, *shape):
+    """Return this Variable reshaped (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return reshape(self, shape)
+
+
+def _transpose_method(self, *axes):
+    """Permute axes (``x.transpose(1, 0, 2)`` or ``x.transpose((1, 0, 2))``; none: reverse them)."""
+    if len(axes) == 0:
+        axes = None
+    elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
+        axes = axes[0]
+    return transpose(self, axes)
+
+
+def _install_methods(V):
+    """The array-like methods of Variable: ``x.reshape``, ``x.T``, ``x.sum(axis)``, ..."""
+    V.reshape = _reshape_method
+    V.transpose = _transpose_method
+    V.T = property(transpose, doc="The transpose (axes reversed).")
+    V.sum = sum
+    V.mean = mean
+    V.max = max
+    V.min = min
+
+
 _install_operators(_core.Variable)
-_core._F = __import__(__name__, fromlist=["*"])
+_install_methods(_core.Variable)
