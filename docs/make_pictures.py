@@ -7,6 +7,14 @@ Writes into docs/assets/:
 * ``history.png`` — the checkpoint's training curves;
 * ``graph.svg`` — one training step of a small attention seq2seq, time steps collapsed;
 * ``compare-date.png`` — the model comparison curves, when ``--compare`` is given.
+
+    python docs/make_pictures.py --tutorial
+
+runs the tutorial notebook (docs/tutorial.ipynb, generated from docs/tutorial.md) in a
+temporary folder, prints what its cells print (the figures quoted on the page), and copies
+the pictures it draws to ``tutorial-history.png``, ``tutorial-attention.png``,
+``tutorial-attention-padding.png``, ``graph-book.svg`` and ``graph-matmul.svg``, so the
+pictures on the tutorial page are exactly what its code draws (needs the dev extra).
 """
 from __future__ import annotations
 
@@ -26,13 +34,47 @@ from tinygrad_attn.train import Translator, load_checkpoint  # noqa: E402
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
 
 
+TUTORIAL_PICTURES = {"history.png": "tutorial-history.png",
+                     "attention.png": "tutorial-attention.png",
+                     "attention-padding.png": "tutorial-attention-padding.png",
+                     "graph-book.svg": "graph-book.svg", "graph-matmul.svg": "graph-matmul.svg"}
+
+
+def tutorial_pictures(out):
+    """Execute the tutorial notebook in a temporary folder; print its output, copy its pictures."""
+    import shutil
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(os.path.join(HERE, "tutorial.ipynb"), as_version=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        NotebookClient(nb, timeout=1200, kernel_name="python3",
+                       resources={"metadata": {"path": tmp}}).execute()
+        for i, cell in enumerate(nb.cells):
+            text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                           if o.output_type == "stream")
+            if text:
+                print(f"--- cell {i}\n{text}", end="" if text.endswith("\n") else "\n")
+        for src, dst in TUTORIAL_PICTURES.items():
+            shutil.copyfile(os.path.join(tmp, src), os.path.join(out, dst))
+    print("tutorial pictures written to", out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=os.path.join("runs", "date", "model.npz"))
     p.add_argument("--compare", nargs="*", default=[])
     p.add_argument("--out", default=os.path.join(HERE, "assets"))
+    p.add_argument("--tutorial", action="store_true",
+                   help="run the tutorial notebook and copy its pictures (nothing else)")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    if args.tutorial:
+        tutorial_pictures(args.out)
+        return
 
     tr = Translator.from_checkpoint(args.checkpoint)
     answers, weights = tr.translate(EXAMPLES, return_attention=True)

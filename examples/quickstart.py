@@ -1,7 +1,11 @@
 """The main job: train the attention seq2seq on the built-in date data, then show what it learned.
 
     python examples/quickstart.py            # defaults reach >= 99.9 % validation exact match
-    python examples/quickstart.py --epochs 1 --samples 5000   # a quick look
+    python examples/quickstart.py --epochs 1 --samples 20000  # a quick look: ~70 %, ~30 s
+
+The quick look already learns (about 70 % exact match after ~20-30 s on a 2-core laptop)
+and draws aligned heatmaps; with much less data (say 5,000 pairs) one epoch learns nothing
+visible yet, and the script says so.
 
 Writes to ``runs/date/`` (or ``--out``): ``model.npz`` (checkpoint: weights, vocabulary,
 config), ``history.json``, ``history.png`` (training curves), ``attention.png`` (heatmaps
@@ -54,6 +58,8 @@ def pictures(out, trainer, translator, data):
         answers, weights = translator.translate(EXAMPLES[:4], return_attention=True)
         items = []
         for text, ans, w in zip(EXAMPLES[:4], answers, weights):
+            # rows: the answer's characters; columns: the question as written (the padding
+            # columns after it are cropped: viz.plot_attention(..., show_padding=True) shows them)
             items.append((w[:len(ans), :len(text)], text, ans))
         viz.plot_attention_grid(items, os.path.join(out, "attention.png"))
         written.append("attention.png")
@@ -95,6 +101,11 @@ def main(argv=None):
     with open(os.path.join(args.out, "history.json"), "w") as f:
         json.dump(trainer.history, f, indent=1)
 
+    final = trainer.history[-1]["val_acc"] if trainer.history else None
+    if final is not None and final < 0.5:
+        print(f"note: only {final:.1%} of the validation answers are right: the model has not "
+              "learned much yet, so the answers and heatmaps below are mostly noise. Train "
+              "longer: --epochs 1 --samples 20000 reaches about 70 %, the defaults >= 99.9 %.")
     translator = Translator(model, data.vocab, data.in_width, data.out_width, data.reversed_input)
     for q, a in zip(EXAMPLES, translator.translate(EXAMPLES)):
         print(f"  {q:<30} -> {a}")

@@ -1,7 +1,8 @@
 """The documentation is executable: every ```python block of every page runs, in order.
 
 * One test per page (``docs/**/*.md`` and ``README.md``): the page's ``python`` blocks run in
-  one fresh namespace, in a temporary working directory, with matplotlib's Agg backend
+  one fresh namespace (the tutorial page runs as a Jupyter notebook in tests/test_notebook.py
+  instead, when a kernel is available; here otherwise), in a temporary working directory, with matplotlib's Agg backend
   (pages without python blocks are only checked for unclosed fences).
   Blocks fenced as ``text``, ``bash``, ``console`` (anything but ``python``/``py``) are
   only shown, never run. A block preceded by the line ``<!-- docs-test: skip -->`` is
@@ -141,8 +142,22 @@ def docs_env(tmp_path, monkeypatch):
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+def _runs_as_notebook(page):
+    """Whether tests/test_notebook.py executes this page (the tutorial, when a Jupyter kernel
+    is available), so that its training run is not done twice; ``(bool, reason)``."""
+    if page != DOCS / "tutorial.md":
+        return False, ""
+    spec = importlib.util.spec_from_file_location("_test_notebook", ROOT / "tests" / "test_notebook.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.kernel_available()
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[_page_id(p) for p in PAGES])
 def test_page_code_runs(page, docs_env):
+    as_notebook, _ = _runs_as_notebook(page)
+    if as_notebook:
+        pytest.skip("docs/tutorial.md is executed as a notebook by tests/test_notebook.py")
     blocks = [b for b in extract_blocks(page.read_text(encoding="utf-8"))
               if b[0] in RUN_LANGS and not b[3]]
     # A page without python blocks still passes through extract_blocks, which fails on an

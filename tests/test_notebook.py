@@ -1,0 +1,94 @@
+"""The tutorial as a Jupyter notebook: generated from docs/tutorial.md, up to date, and it runs.
+
+* docs/tutorial.ipynb is exactly what docs/make_notebook.py makes of docs/tutorial.md (one
+  source: the Markdown page; the notebook never drifts from it).
+* The notebook executes top to bottom in a real Jupyter kernel (nbclient), in a temporary
+  folder. This is the tutorial's execution test; tests/test_docs.py leaves the tutorial
+  page to it whenever a kernel is available (see :func:`kernel_available`).
+
+Needs the dev extra (jupytext, nbformat, nbclient, ipykernel); without it, or without a
+startable kernel, the tests skip and say why.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+NOTEBOOK_PACKAGES = ("jupytext", "nbformat", "nbclient", "ipykernel")
+
+
+def _make_notebook_module():
+    spec = importlib.util.spec_from_file_location("make_notebook", DOCS / "make_notebook.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def missing_packages():
+    """The notebook packages that are not installed (an empty list when all are)."""
+    return [m for m in NOTEBOOK_PACKAGES if importlib.util.find_spec(m) is None]
+
+
+def kernel_available():
+    """``(True, "")`` when the notebook packages and a ``python3`` kernel spec are there,
+    else ``(False, reason)``."""
+    missing = missing_packages()
+    if missing:
+        return False, (f"notebook packages missing ({', '.join(missing)}): "
+                       'pip install -e ".[dev]"')
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel as e:
+        return False, f"no python3 Jupyter kernel: {e}"
+    return True, ""
+
+
+def test_notebook_is_generated_from_the_tutorial_page():
+    for m in ("jupytext", "nbformat"):
+        pytest.importorskip(m, reason=f'{m} is needed to build the notebook: pip install -e ".[dev]"')
+    make = _make_notebook_module()
+    expected = make.render((DOCS / "tutorial.md").read_text(encoding="utf-8"))
+    current = (DOCS / "tutorial.ipynb").read_text(encoding="utf-8")
+    assert current == expected, "docs/tutorial.ipynb is out of date: run python docs/make_notebook.py"
+    import nbformat
+
+    nb = nbformat.reads(current, as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code and not any(c.startswith("%%") for c in code)  # shell blocks stay Markdown
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_tutorial_notebook_executes(tmp_path, monkeypatch):
+    ok, reason = kernel_available()
+    if not ok:
+        pytest.skip(reason)
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(DOCS / "tutorial.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.km = client.create_kernel_manager()
+    try:
+        client.start_new_kernel()
+        client.start_new_kernel_client()
+    except Exception as e:  # noqa: BLE001 - any failure to start is "no kernel here"
+        client._cleanup_kernel()
+        pytest.skip(f"a Jupyter kernel could not be started: {type(e).__name__}: {e}")
+    with client.setup_kernel():  # uses the started kernel; shuts it down at the end
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)  # raises CellExecutionError naming the cell
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "validation exact match" in text and "values equal: True" in text
+    for picture in ("history.png", "attention.png", "attention-padding.png"):
+        assert (tmp_path / picture).stat().st_size > 0, picture
