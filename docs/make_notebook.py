@@ -5,7 +5,8 @@
 
 The Markdown page is the source: jupytext turns its ```python blocks into code cells and
 everything else into Markdown cells. Shell blocks (```bash) stay Markdown (they are
-commands to type, e.g. a three-epoch training run, not notebook code). The notebook is
+commands to type, e.g. a three-epoch training run, not notebook code); a first code cell
+``%matplotlib inline`` lets the figures that end a cell show in the notebook. The notebook is
 written without outputs; tests/test_notebook.py executes it and checks that it matches
 this script's output. Needs the dev extra (jupytext, nbformat).
 """
@@ -31,14 +32,15 @@ def build(markdown: str):
         markdown: the text of docs/tutorial.md.
 
     Returns:
-        A version-4 notebook: a header cell, then one cell per block of the page, with
-        ``python`` blocks as code cells and shell blocks as Markdown.
+        A version-4 notebook: a header cell, ``%matplotlib inline``, then one cell per block
+        of the page, with ``python`` blocks as code cells and shell blocks as Markdown.
     """
     import jupytext
     import nbformat
 
     nb = jupytext.reads(markdown, fmt="md")
-    cells = [nbformat.v4.new_markdown_cell(HEADER)]
+    # notebook only: figures returned as a cell's last expression are shown inline
+    cells = [nbformat.v4.new_markdown_cell(HEADER), nbformat.v4.new_code_cell("%matplotlib inline")]
     for cell in nb.cells:
         source = cell.source
         if cell.cell_type == "code" and source.startswith("%%"):  # a ```bash block

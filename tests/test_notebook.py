@@ -92,3 +92,5 @@ def test_tutorial_notebook_executes(tmp_path, monkeypatch):
     assert "validation exact match" in text and "values equal: True" in text
     for picture in ("history.png", "attention.png", "attention-padding.png"):
         assert (tmp_path / picture).stat().st_size > 0, picture
+    shown = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(shown) >= 3  # the figures that end a cell appear in the notebook itself
