@@ -69,6 +69,13 @@ def test_layer_step_on_device(device, name, opt_cls):
     assert all(type(p.data) is np.ndarray for p in layer.params())
 
 
+def test_attention_mask_from_the_host_moves_to_the_scores_device():
+    s = on("strict", R.standard_normal((2, 3, 4)))
+    a = F.masked_softmax(s, np.array([[True, False, True, True], [False] * 4]))
+    assert backend.device_of(a.data) == "strict"
+    np.testing.assert_array_equal(backend.as_numpy(a.data)[1], 0)
+
+
 def test_strict_catches_a_host_mask_in_device_code():
     x = on("strict", R.standard_normal((3, 4)))
     host_mask = np.ones((3, 4), dtype=bool)  # the classic bug: a mask made with plain NumPy
@@ -80,7 +87,9 @@ def test_strict_catches_a_host_mask_in_device_code():
 
 MODELS = [dict(model="seq2seq"), dict(model="peeky"), dict(model="attention"),
           dict(model="attention", bidirectional=True, attention_feed="both", num_layers=2),
-          dict(model="attention", attention_feed="lstm")]
+          dict(model="attention", attention_feed="lstm"),
+          dict(model="attention", score="additive", mask_padding=True, attention_feed="both"),
+          dict(model="attention", score="general", mask_padding=True, attention_form="book")]
 
 
 @pytest.mark.parametrize("cfg", MODELS, ids=lambda c: "-".join(str(v) for v in c.values()))

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import math
 
-from ..backend import get_array_module
+import numpy as np
+
+from ..backend import as_device, device_of, get_array_module
 from ..core import OpError, as_variable
 from .linalg import linear, matmul
 from .math import tanh, where
@@ -141,7 +143,7 @@ def _key_mask(op, mask, shape, xp):
     if len(shape) == 3 and mask.ndim == 2:
         mask = mask.reshape(mask.shape[0], 1, mask.shape[1])   # key mask, same for every query
     try:
-        if xp.broadcast_shapes(mask.shape, tuple(shape)) != tuple(shape):
+        if np.broadcast_shapes(mask.shape, tuple(shape)) != tuple(shape):   # shapes, not data
             raise ValueError
     except ValueError:
         raise OpError(f"{op}: mask of shape {mask.shape} does not fit scores {tuple(shape)} "
@@ -172,7 +174,9 @@ def masked_softmax(s, mask=None, axis=-1):
         return softmax(s, axis=-1)
     xp = get_array_module(s.data)
     mask = _key_mask("masked_softmax", mask, s.shape, xp)
-    low = xp.asarray(xp.finfo(s.dtype).min / 2, dtype=s.dtype)   # finite: exp underflows to 0
+    if device_of(mask) != device_of(s.data):      # e.g. a host mask for scores on a device
+        mask = as_device(mask, device_of(s.data))
+    low = xp.asarray(np.finfo(s.dtype).min / 2, dtype=s.dtype)   # finite: exp underflows to 0
     a = softmax(where(mask, s, low), axis=-1)
     return a * mask.astype(s.dtype)  # fully masked rows: uniform * 0 = 0
 

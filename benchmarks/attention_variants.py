@@ -1,0 +1,114 @@
+"""Attention scores and padding masks on the date task: a short training run per variant.
+
+Every variant trains through the command line (``tinygrad-attn train --model attention``)
+with the same data, seed and budget, so the only difference is ``--score`` and
+``--mask-padding``. For each run it reports the validation exact match after the budget, the
+wall time of the run and its ratio to the chapter's model (dot score, unmasked) in the same
+invocation, and how much of the attention (on validation inputs, greedy decoding) goes to the
+padding columns.
+
+    python benchmarks/attention_variants.py --samples 20000 --epochs 1 --seeds 0 1 --out runs/attn-variants
+
+Prints a Markdown table and, as the last line, a JSON object with every number.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+SCORES = ("dot", "scaled", "general", "additive")
+
+
+def padding_attention(ckpt, samples, seed, limit):
+    """Mean attention weight on padding columns over the validation inputs (greedy decoding)."""
+    from tinygrad_attn.data import load_dataset
+    from tinygrad_attn.train import load_checkpoint
+
+    model, meta = load_checkpoint(ckpt)
+    data = load_dataset("date", samples=samples, seed=seed, reverse_input=True, vocab=meta["vocab"])
+    x = data.x_val[:limit]
+    model.generate(x, data.vocab.start_id, data.out_width)
+    a = model.attention_weights                                     # (N, T_out, T_in)
+    pad = (x == data.vocab.pad_id)[:, None, :]
+    return float((a * pad).sum() / (a.shape[0] * a.shape[1]))
+
+
+def run_one(score, masked, seed, args):
+    from tinygrad_attn.cli import main
+
+    out = os.path.join(args.out, f"{score}-{'masked' if masked else 'unmasked'}-seed{seed}")
+    argv = ["train", "--model", "attention", "--data", "date", "--samples", str(args.samples),
+            "--epochs", str(args.epochs), "--seed", str(seed), "--reverse-input", "--no-progress",
+            "--hidden", str(args.hidden), "--score", score, "--out", out]
+    if masked:
+        argv.append("--mask-padding")
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(argv)
+    seconds = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"training {score} masked={masked} seed={seed} failed with exit code {rc}")
+    with open(os.path.join(out, "history.json")) as f:
+        hist = json.load(f)["history"]
+    return {"score": score, "masked": masked, "seed": seed, "val_acc": hist[-1]["val_acc"],
+            "loss": hist[-1]["loss"], "seconds": seconds,
+            "padding_attention": padding_attention(os.path.join(out, "model.npz"), args.samples,
+                                                   seed, args.pad_samples)}
+
+
+def table(rows, seeds):
+    """Markdown table: one line per variant, accuracy per seed, mean, padding share, time."""
+    ref = np.mean([r["seconds"] for r in rows if r["score"] == "dot" and not r["masked"]])
+    head = ("| score | padding mask | " + " | ".join(f"exact match, seed {s}" for s in seeds)
+            + " | mean | attention on padding | seconds per run | time vs dot, unmasked |")
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    for score in SCORES:
+        for masked in (False, True):
+            rs = [r for r in rows if r["score"] == score and r["masked"] == masked]
+            if not rs:
+                continue
+            accs = [r["val_acc"] * 100 for r in rs]
+            sec = np.mean([r["seconds"] for r in rs])
+            pad = np.mean([r["padding_attention"] for r in rs])
+            lines.append(f"| {score} | {'yes' if masked else 'no'} | "
+                         + " | ".join(f"{a:.2f} %" for a in accs)
+                         + f" | {np.mean(accs):.2f} % | {pad:.3f} | {sec:.1f} | {sec / ref:.2f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Run every variant; print the table and a JSON line."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--samples", type=int, default=20000)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--scores", nargs="+", default=list(SCORES), choices=SCORES)
+    p.add_argument("--pad-samples", type=int, default=1000,
+                   help="validation inputs used to measure the attention on padding")
+    p.add_argument("--out", default="runs/attention-variants")
+    args = p.parse_args(argv)
+    rows = []
+    for seed in args.seeds:
+        for score in args.scores:
+            for masked in (False, True):
+                r = run_one(score, masked, seed, args)
+                rows.append(r)
+                print(f"{score:9s} masked={masked!s:5s} seed={seed}: {r['val_acc'] * 100:6.2f} %  "
+                      f"padding {r['padding_attention']:.3f}  {r['seconds']:.1f} s", flush=True)
+    if "dot" in args.scores:
+        print(table(rows, args.seeds))
+    print(json.dumps({"samples": args.samples, "epochs": args.epochs, "hidden": args.hidden,
+                      "runs": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
