@@ -329,9 +329,10 @@ class Function:
             if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
                 inputs = x0, x1 = as_variable(x0), as_variable(x1)
         elif n == 1:
-            x0, = inputs
+            x0 = inputs[0]
             if not isinstance(x0, Variable):
-                inputs = x0, = (as_variable(x0),)
+                x0 = as_variable(x0)
+                inputs = (x0,)
         else:
             inputs = tuple([as_variable(x) for x in inputs])
         try:  # 1. forward on the raw arrays
