@@ -233,6 +233,11 @@ class Variable:
                 creators and can be differentiated again (higher-order gradients).
         """
         grad = self._seed(grad)
+        if self.creator is None and self.generation == _NO_GRAD_GENERATION:
+            raise RuntimeError(
+                "backward(): this Variable was computed under no_grad, so no graph was "
+                "recorded and no gradient can flow from it (as in PyTorch); compute it "
+                "outside no_grad to differentiate it")
         if self.creator is None:  # a leaf: accumulates like every other leaf
             self.grad = grad if self.grad is None else _output(self.grad.data + grad.data)
             return
@@ -259,6 +264,9 @@ class Variable:
             raise OpError(f"backward(): grad of shape {grad.shape} does not match the Variable's "
                           f"shape {self.shape}")
         return grad
+
+
+_NO_GRAD_GENERATION = -1  # the generation of op results made under no_grad: backward() refuses them
 
 
 class Parameter(Variable):
@@ -342,7 +350,7 @@ class Function:
             raise
         except Exception as e:
             raise op_error(self, inputs, e) from e
-        creator, gen = None, 0
+        creator, gen = None, _NO_GRAD_GENERATION
         if Config.enable_backprop:  # 2. in grad mode, record the call; outputs will point here
             if n == 2:
                 gen = x0.generation if x0.generation > x1.generation else x1.generation

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import backend
 from .backend import get_array_module
-from .core import Variable, no_grad
+from .core import Variable
 from .report import element_index, format_table, host_float64, named_variables, worst_element
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "check_layer", "check_model",
@@ -328,8 +328,7 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
             p.grad = None
         targets = [(f"input {i}", x) for i, x in enumerate(xs)] + named
         rng = np.random.default_rng(seed)
-        with no_grad():
-            y0 = fn(*xs)
+        y0 = fn(*xs)  # with grad mode on: fn may itself call backward (gradgradcheck)
         if not isinstance(y0, Variable):
             raise TypeError(f"gradcheck: fn must return a Variable, got {type(y0).__name__}")
         xp = get_array_module(y0.data)

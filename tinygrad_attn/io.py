@@ -1,29 +1,93 @@
 """Checkpoint files: arrays in a ``.npz`` plus JSON metadata, written atomically, loaded without pickle.
 
 A file holds named arrays and one JSON document (stored as a unicode string array
-under the key ``__meta__``). Writing goes to a temporary file in the same folder,
-is flushed to disk, and is then renamed over the target, so an interrupted write
-never leaves a half-written checkpoint. Loading uses ``allow_pickle=False``: a
-checkpoint can never execute code.
+under the key ``__meta__``). Writing goes to a temporary file ``.tmp-<pid>-*.npz`` in the
+same folder, is flushed to disk, and is then renamed over the target, so an interrupted
+write never leaves a half-written checkpoint; temporary files of writers that died
+(killed mid-write) are removed by the next write in that folder. The file gets the usual
+permissions of a new file (``0666`` minus the umask), or keeps those of the file it replaces.
+
+Loading uses ``allow_pickle=False`` (a checkpoint can never execute code) and reads every
+array's header first: only real floating, integer or boolean arrays below a size cap are
+read at all; anything else is refused with one :class:`CheckpointError` naming the file.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+import time
 import zipfile
 
 import numpy as np
 
 from .backend import as_numpy
 
-__all__ = ["save_npz", "load_npz", "CheckpointError", "META_KEY"]
+__all__ = ["save_npz", "load_npz", "read_npz_headers", "clean_stale_temps", "CheckpointError",
+           "META_KEY",
+           "MAX_ARRAY_ELEMENTS", "MAX_META_CHARS"]
 
 META_KEY = "__meta__"
+MAX_ARRAY_ELEMENTS = 1 << 30
+"""Most elements in all the arrays of one file together (4 GiB of float32)."""
+MAX_META_CHARS = 64 << 20
+"""Longest metadata JSON document accepted (characters)."""
+_STALE_AGE_S = 3600.0  # a temp file without a readable pid is stale after an hour
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, truncated, or does not fit the model."""
+
+
+def _file_mode(path: str) -> int:
+    """Mode for the written file: keep an existing file's, else 0666 minus the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_stale_temps(folder) -> list[str]:
+    """Remove ``.tmp-*.npz`` files left in ``folder`` by writers that are gone; return them.
+
+    A temporary file named ``.tmp-<pid>-...`` is stale when that process no longer runs;
+    one without a pid (older versions) when it is more than an hour old.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        if not (name.startswith(".tmp-") and name.endswith(".npz")):
+            continue
+        p = os.path.join(folder, name)
+        pid = name[5:].split("-", 1)[0]
+        try:
+            stale = (not _pid_alive(int(pid))) if pid.isdigit() and "-" in name[5:] else \
+                now - os.stat(p).st_mtime > _STALE_AGE_S
+            if stale and os.path.isfile(p):
+                os.unlink(p)
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
 
 
 def save_npz(path, arrays: dict, meta: dict | None = None) -> None:
@@ -33,20 +97,28 @@ def save_npz(path, arrays: dict, meta: dict | None = None) -> None:
         path: destination file (``.npz`` is not appended automatically).
         arrays: mapping of names to arrays; device arrays are copied to the host.
         meta: a JSON-serialisable dict (vocabulary, model config, history, ...).
+
+    Raises:
+        ValueError: a reserved array name, or ``path`` is a folder.
+        OSError: the folder cannot be written (nothing is left behind).
     """
     path = os.fspath(path)
     if META_KEY in arrays:
         raise ValueError(f"save_npz: the array name {META_KEY!r} is reserved")
+    if os.path.isdir(path):
+        raise ValueError(f"save_npz: {path} is a folder; give a file name")
     payload = {k: as_numpy(v) for k, v in arrays.items()}
     payload[META_KEY] = np.array(json.dumps(meta or {}))
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    clean_stale_temps(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -54,29 +126,120 @@ def save_npz(path, arrays: dict, meta: dict | None = None) -> None:
         raise
 
 
-def load_npz(path):
+def _not_npz_message(path, head: bytes) -> str:
+    if head.startswith(b"\x93NUMPY"):
+        return (f"{path} is a single .npy array, not a tinygrad-attn checkpoint (not an .npz "
+                "archive); checkpoints are written by save_checkpoint / Layer.save_weights")
+    return f"{path} is not a tinygrad-attn checkpoint (not an .npz archive)"
+
+
+def read_npz_headers(path) -> dict:
+    """``{name: (shape, dtype)}`` of every array in the ``.npz`` at ``path``, reading no data.
+
+    Raises:
+        CheckpointError: not an .npz archive, a member that is not a ``.npy`` array, or
+            an unreadable header.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head.startswith(b"PK"):
+        raise CheckpointError(_not_npz_message(path, head))
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if not name.endswith(".npy"):
+                    raise CheckpointError(f"{path}: member {name!r} is not a .npy array; "
+                                          "not a tinygrad-attn checkpoint")
+                with zf.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                    else:
+                        raise CheckpointError(f"{path}: array {name[:-4]!r} has an unsupported "
+                                              f".npy version {version}")
+                out[name[:-4]] = (tuple(shape), np.dtype(dtype))
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
+            RuntimeError, NotImplementedError, zipfile.LargeZipFile) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): "
+                              f"{e}") from e
+    return out
+
+
+def load_npz(path, validate=None):
     """Read a file written by :func:`save_npz`.
+
+    Every array's header is checked before any data is read: its dtype must be a plain
+    number type (real float, integer, bool) — no objects (pickle), strings, complex,
+    dates or structured records — and all arrays together hold at most
+    :data:`MAX_ARRAY_ELEMENTS` elements. The metadata must be a JSON object.
+
+    Args:
+        path: the file.
+        validate: optional ``validate(headers, meta)`` called after the metadata is read
+            and before any array data is: ``headers`` is ``{name: (shape, dtype)}``; it
+            raises to refuse the file (nothing large has been allocated yet).
 
     Returns:
         (arrays, meta): a dict of host NumPy arrays and the metadata dict.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        CheckpointError: the file is not a valid checkpoint (corrupt, truncated, pickled data).
+        CheckpointError: the file is not a valid checkpoint (not an .npz archive, corrupt,
+            truncated, pickled data, an array of a non-numeric dtype, too large, metadata
+            that is not a JSON object).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    headers = read_npz_headers(path)
+    total = 0
+    for name, (shape, dtype) in headers.items():
+        if name == META_KEY:
+            if dtype.kind != "U" or shape != () or dtype.itemsize // 4 > MAX_META_CHARS:
+                raise CheckpointError(f"{path}: the metadata entry {META_KEY!r} is not one "
+                                      f"JSON string (dtype {dtype}, shape {shape})")
+            continue
+        if dtype.hasobject:
+            raise CheckpointError(f"{path}: array {name!r} holds pickled Python objects; "
+                                  "refused (a checkpoint never runs code)")
+        if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
+            raise CheckpointError(f"{path}: array {name!r} has dtype {dtype}; checkpoints hold "
+                                  "real numbers only")
+        total += math.prod(shape)
+        if total > MAX_ARRAY_ELEMENTS:
+            raise CheckpointError(f"{path}: the arrays hold more than {MAX_ARRAY_ELEMENTS:,} "
+                                  "elements; refused as too large")
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            meta = {}
+            if META_KEY in headers:
+                meta = _parse_meta(path, z[META_KEY])
+            arrays_headers = {k: v for k, v in headers.items() if k != META_KEY}
+            if validate is not None:
+                validate(arrays_headers, meta)
+            arrays = {k: z[k] for k in arrays_headers}
+    except CheckpointError:
+        raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): {e}") from e
-    meta_arr = arrays.pop(META_KEY, None)
-    meta = {}
-    if meta_arr is not None:
-        try:
-            meta = json.loads(str(meta_arr))
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"{path}: metadata is not valid JSON: {e}") from e
     return arrays, meta
+
+
+def _parse_meta(path, meta_arr):
+    try:
+        meta = json.loads(str(meta_arr))
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: metadata is not valid JSON: {e}") from e
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: metadata must be a JSON object, got "
+                              f"{type(meta).__name__}")
+    return meta

@@ -30,6 +30,17 @@ CHECKPOINT_FORMAT = "tinygrad-attn-checkpoint/1"
 _CURVE_PARTS = 20  # an epoch's loss_curve: the mean loss over (up to) this many parts
 
 
+def _is_number(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_)) and not math.isnan(v)
+
+
+def _check_int(who, name, value, low):
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+            and value >= low):
+        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
+
+
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or Inf; training stopped."""
 
@@ -46,6 +57,7 @@ def evaluate(model, x, t, batch_size=512, return_predictions=False):
     Returns:
         The fraction of rows whose whole answer is right (and the predictions if asked).
     """
+    _check_int("evaluate", "batch_size", batch_size, 1)
     n = len(x)
     if n == 0:
         return (0.0, np.zeros((0, t.shape[1] - 1), np.int64)) if return_predictions else 0.0
@@ -79,29 +91,45 @@ def save_checkpoint(path, model, vocab, *, reversed_input=False, in_width=None, 
 
 
 def load_checkpoint(path, device="cpu"):
-    """Rebuild the model from a checkpoint.
+    """Rebuild the model from a checkpoint, checking the whole file first.
+
+    The metadata and the arrays' names, shapes and dtypes are checked against the model
+    the config describes (see :mod:`tinygrad_attn.checkpoint_schema`) before any array is
+    read or any weight allocated; the weights are then loaded all or nothing.
 
     Returns:
-        (model, meta) where ``meta["vocab"]`` is a :class:`Vocabulary`.
+        (model, meta) where ``meta["vocab"]`` is a :class:`Vocabulary` (None if the file has
+        none) and the other fields are checked values.
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: not a tinygrad-attn checkpoint, corrupt, or weights that do not fit.
+        CheckpointError: not a tinygrad-attn checkpoint, corrupt, a metadata field of the
+            wrong type or range, weights that do not fit the model or are not finite.
     """
-    arrays, meta = load_npz(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a tinygrad-attn checkpoint (format "
-                              f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+    from . import checkpoint_schema as S
+
+    source = str(path)
+    checked = {}
+
+    def validate(headers, meta):
+        checked["meta"] = S.check_meta(meta, source, fmt=CHECKPOINT_FORMAT)
+        described = S.describe_params(checked["meta"]["config"], source)
+        if described is not None:
+            S.check_arrays(headers, described, source)
+
+    arrays, _ = load_npz(path, validate=validate)
+    if "meta" not in checked:  # a file without any metadata entry
+        validate({}, {})
+    meta = checked["meta"]
     try:
         model = build_model(meta["config"])
-        vocab = Vocabulary.from_dict(meta["vocab"])
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: bad checkpoint metadata: {e}") from e
-    model.load_state_dict(arrays, source=str(path))
+    except MemoryError as e:
+        raise CheckpointError(f"{path}: the model is too large for this machine's memory") from e
+    model.load_state_dict(arrays, source=source)
     if device != "cpu":
         model.to_device(device)
-    meta = dict(meta)
-    meta["vocab"] = vocab
     return model, meta
 
 
@@ -123,10 +151,12 @@ class Translator:
     def from_checkpoint(cls, path, device="cpu"):
         """Load a checkpoint written by :func:`save_checkpoint`."""
         model, meta = load_checkpoint(path, device)
-        if not meta.get("in_width") or not meta.get("out_width"):
+        if meta["in_width"] is None or meta["out_width"] is None:
             raise CheckpointError(f"{path}: the checkpoint does not record input/output widths")
-        return cls(model, meta["vocab"], int(meta["in_width"]), int(meta["out_width"]),
-                   bool(meta.get("reversed_input")))
+        if meta["vocab"] is None:
+            raise CheckpointError(f"{path}: the checkpoint has no vocabulary")
+        return cls(model, meta["vocab"], meta["in_width"], meta["out_width"],
+                   meta["reversed_input"])
 
     def encode(self, texts):
         """Ids (N, in_width) for ``texts``; raises ValueError naming unknown chars or long inputs."""
@@ -136,13 +166,30 @@ class Translator:
         """Translate a list of strings; optionally also return attention weights (N, T_out, T_in).
 
         Args:
-            texts: the inputs.
+            texts: the inputs (a list of non-empty strings).
             return_attention: also return the attention weights (None for models without).
             beam_width: 1 for greedy decoding, more for beam search.
 
         The attention columns are in the order the characters were written (un-reversed).
+
+        Raises:
+            ValueError: no texts, an empty text, unknown characters, a text longer than
+                the model reads, or a bad ``beam_width``.
         """
+        if isinstance(texts, str):
+            raise TypeError("Translator.translate expects a list of strings, got one str "
+                            "(wrap it in a list)")
         texts = list(texts)
+        if not texts:
+            raise ValueError("Translator.translate: no texts given")
+        for i, t in enumerate(texts):
+            if isinstance(t, str) and not t.strip():
+                raise ValueError(f"input {i} is empty (only spaces); there is nothing to "
+                                 "translate")
+        if not (isinstance(beam_width, int) and not isinstance(beam_width, bool)
+                and beam_width >= 1):
+            raise ValueError(f"Translator.translate: beam_width must be an integer >= 1, "
+                             f"got {beam_width!r}")
         ids = self.encode(texts)
         if beam_width > 1:
             out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
@@ -180,8 +227,14 @@ class Trainer:
 
     def __init__(self, model, data, optimizer=None, batch_size=128, max_grad=5.0, lr=0.001,
                  seed=0, val_samples=None, checkpoint=None, progress=True, threads=None):
-        if batch_size <= 0:
-            raise ValueError(f"Trainer: batch_size must be positive, got {batch_size}")
+        _check_int("Trainer", "batch_size", batch_size, 1)
+        if val_samples is not None:
+            _check_int("Trainer", "val_samples", val_samples, 1)
+        if max_grad is not None and not (_is_number(max_grad) and 0 <= max_grad < math.inf):
+            raise ValueError(f"Trainer: max_grad must be None or a finite number >= 0 "
+                             f"(0 = no clipping), got {max_grad!r}")
+        if optimizer is None and not (_is_number(lr) and 0 < lr < math.inf):
+            raise ValueError(f"Trainer: lr must be a finite number > 0, got {lr!r}")
         self.threads = check_threads(threads, "Trainer: threads")
         self.model, self.data = model, data
         self.optimizer = optimizer if optimizer is not None else Adam(model, lr=lr)

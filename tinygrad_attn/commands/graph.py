@@ -11,6 +11,8 @@ import argparse
 
 import numpy as np
 
+from .. import cli_types as T
+
 __all__ = ["add_parser", "run", "example_loss", "model_example"]
 
 
@@ -46,10 +48,17 @@ def add_parser(subparsers):
                    help="draw the fused ops the model runs for speed (one LSTMCell node per "
                         "step) instead of their compositions (gates as separate nodes, the "
                         "default)")
-    p.add_argument("--seq-len", type=int, default=5,
-                   help="input sequence length of the random batch (default: 5)")
+    p.add_argument("--seq-len", type=T.integer(1, T.MAX_SEQ_LEN), default=5,
+                   help=f"input sequence length of the random batch, 1 to {T.MAX_SEQ_LEN} "
+                        "(default: 5)")
     p.add_argument("--out", required=True, metavar="FILE",
-                   help="output file: .svg, .png, .pdf, .dot or .gv")
+                   type=T.output_file(("svg", "png", "pdf", "dot", "gv")),
+                   help="output file: .svg, .png, .pdf, .dot or .gv. For .svg/.png/.pdf the DOT "
+                        "source is also written beside it, with the extension .dot "
+                        "(x.svg -> x.dot); an existing .dot file there is not replaced "
+                        "without --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the .dot file written beside the picture if it exists")
     return p
 
 
@@ -141,8 +150,11 @@ def run(args) -> int:
     from ..cli import CLIError
     from ..viz import GraphvizNotFoundError, plot_graph
 
-    if args.seq_len < 1:
-        raise CLIError(f"graph: --seq-len must be >= 1, got {args.seq_len}")
+    import os
+
+    root, ext = os.path.splitext(args.out)
+    beside = [] if ext.lower() in (".dot", ".gv") else [root + ".dot"]
+    T.check_writable_file(args.out, beside=beside, overwrite=args.overwrite)
     if args.model == "example":
         loss, what = example_loss(seq_len=args.seq_len), "built-in LSTM example"
         if args.show_grad:
@@ -164,5 +176,7 @@ def run(args) -> int:
                    collapse_steps=args.collapse, rankdir=args.rankdir)
     except (GraphvizNotFoundError, ImportError, ValueError) as e:
         raise CLIError(str(e)) from e
-    print(f"wrote {args.out} ({what}, {'collapsed' if args.collapse else 'all'} time steps)")
+    also = f" and its DOT source {beside[0]}" if beside else ""
+    print(f"wrote {args.out}{also} ({what}, "
+          f"{'collapsed' if args.collapse else 'all'} time steps)")
     return 0

@@ -10,8 +10,12 @@ import argparse
 import json
 import os
 
+from .. import cli_types as T
 from .. import registry
 from ..cli import CLIError
+
+RUN_FILES = ("model.npz", "history.json")
+"""The files a run writes into its ``--out`` folder."""
 
 
 def add_model_options(p):
@@ -29,7 +33,10 @@ def add_model_options(p):
             group.add_argument(opt.flag, dest=dest, action=argparse.BooleanOptionalAction,
                                default=None, help=helptext)
         else:
-            group.add_argument(opt.flag, dest=dest, type=opt.type, default=None,
+            if opt.choices is None and opt.type in (int, float):
+                helptext += f" (in {opt.range_text()})"
+            group.add_argument(opt.flag, dest=dest, default=None,
+                               type=T.option_type(opt, *(o for _, o in owners[1:])),
                                choices=opt.choices, help=helptext,
                                metavar=None if opt.choices else opt.dest.upper())
 
@@ -55,21 +62,33 @@ def model_config(args, **data_fields):
 def add_parser(sub):
     """Register the ``train`` sub-command."""
     p = sub.add_parser("train", help="train a model",
-                       description="Train a registered model; writes DIR/model.npz and "
-                                   "DIR/history.json.")
+                       description="Train a registered model; writes DIR/model.npz (after every "
+                                   "epoch and on Ctrl-C) and DIR/history.json. A folder that "
+                                   "already holds a run is refused unless --overwrite is given. "
+                                   "Every value is checked before training starts; the valid "
+                                   "range is given below.")
     add_model_options(p)
-    p.add_argument("--data", default="date", help="'date', 'addition' or a file in the book's format")
-    p.add_argument("--samples", type=int, default=50000, help="generated examples (date/addition)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--max-grad", type=float, default=5.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default="date", type=T.data_source(),
+                   help="'date', 'addition' or a file in the book's format")
+    p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
+                   help=f"generated examples (date/addition), 1 to {T.MAX_SAMPLES}")
+    p.add_argument("--epochs", type=T.integer(1, 100000), default=3, help="1 to 100000")
+    p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=128,
+                   help=f"1 to {T.MAX_BATCH}")
+    p.add_argument("--lr", type=T.real(0.0, 10.0, low_open=True), default=0.001,
+                   help="learning rate, in (0, 10] (default 0.001)")
+    p.add_argument("--max-grad", type=T.real(0.0), default=5.0,
+                   help="gradient-norm clipping threshold, >= 0; 0 turns clipping off (default 5)")
+    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0, help="0 to 2**32-1")
     p.add_argument("--reverse-input", action="store_true")
-    p.add_argument("--val-samples", type=int, default=None, help="validate on at most N examples")
+    p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
+                   help="validate on at most N examples, N >= 1 (default: all)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the run folder (created): model.npz and history.json are written there")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the model.npz and history.json of an existing run in DIR")
     return p
 
 
@@ -81,9 +100,7 @@ def run(args):
     from ..data import load_dataset
     from ..train import Trainer, TrainingDiverged
 
-    for name in ("epochs", "batch_size", "samples"):
-        if getattr(args, name) <= 0:
-            raise CLIError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
     try:
         data = load_dataset(args.data, samples=args.samples, seed=args.seed,
                             reverse_input=args.reverse_input)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from .. import cli_types as T
 from ..cli import CLIError
 
 
@@ -10,10 +11,11 @@ def add_parser(sub):
     """Register the ``translate`` sub-command."""
     p = sub.add_parser("translate", help="translate text with a trained checkpoint",
                        description="Translate each TEXT (or each line of stdin) with a checkpoint; "
-                                   "one output line per input.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH")
-    p.add_argument("--beam", type=int, default=1, metavar="N",
-                   help="beam width (1 = greedy decoding)")
+                                   "exactly one output line per input (a blank input line gives "
+                                   "a blank output line). Windows line endings are accepted.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--beam", type=T.integer(1, T.MAX_BEAM), default=1, metavar="N",
+                   help=f"beam width, 1 to {T.MAX_BEAM} (1 = greedy decoding)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     return p
 
@@ -31,16 +33,51 @@ def load_translator(path):
         raise CLIError(str(e)) from e
 
 
+def read_stdin_lines():
+    """The lines of stdin without their line endings (``\\n`` or ``\\r\\n``), blank ones kept.
+
+    Raises:
+        CLIError: stdin is not valid text (undecodable bytes).
+    """
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError as e:
+        raise CLIError(f"stdin is not valid text in the {e.encoding} encoding "
+                       f"(byte {e.start}): {e.reason}") from e
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def translate_lines(tr, texts, **kw):
+    """Translate ``texts``; blank ones give "" (one answer per text, in order)."""
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    answers = [""] * len(texts)
+    if keep:
+        got = tr.translate([texts[i] for i in keep], **kw)
+        for i, a in zip(keep, got):
+            answers[i] = a
+    return answers
+
+
 def run(args):
     """Translate and print; returns 0."""
+    texts = list(args.texts)
+    from_stdin = not texts
+    if from_stdin:
+        if sys.stdin is None:
+            raise CLIError("nothing to translate: give TEXT arguments or lines on stdin")
+        texts = read_stdin_lines()
+        if not any(t.strip() for t in texts):
+            raise CLIError("nothing to translate: stdin holds no text")
+    else:
+        empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+        if empty:
+            raise CLIError(f"TEXT number {empty[0]} is empty; give the text to translate")
     tr = load_translator(args.checkpoint)
-    texts = args.texts if args.texts else [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
-        raise CLIError("nothing to translate: give TEXT arguments or lines on stdin")
     try:
-        if args.beam < 1:
-            raise CLIError(f"--beam must be at least 1, got {args.beam}")
-        answers = tr.translate(texts, beam_width=args.beam)
+        answers = translate_lines(tr, texts, beam_width=args.beam)
     except ValueError as e:
         raise CLIError(str(e)) from e
     for a in answers:

@@ -43,14 +43,30 @@ def load_text(path: PathLike) -> list[tuple[str, str]]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If the file is empty or a line has no ``"_"``; the message
-            names the file and the 1-based line number.
+        ValueError: If the path is a folder, the file is not UTF-8, is empty, or a
+            line has no ``"_"`` or an empty (all-space) question or answer; the
+            message names the file and the 1-based line number.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "dataset text file not found", path)
-    with open(path, encoding="utf-8", newline="") as fh:
-        text = fh.read()
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder, not a dataset text file")
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as e:
+        text_line = None
+        try:
+            with open(path, "rb") as fh:
+                text_line = fh.read(e.start).count(b"\n") + 1
+        except OSError:
+            pass
+        line = f":{text_line}" if text_line else ""
+        raise ValueError(f"{path}{line}: not UTF-8 text (byte {e.start}: {e.reason}); "
+                         "save the file as UTF-8") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the file: {e.strerror or e}") from None
     lines = text.split("\n")
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     while lines and lines[-1] == "":
@@ -63,6 +79,10 @@ def load_text(path: PathLike) -> list[tuple[str, str]]:
         if not sep:
             raise ValueError(f"{path}:{lineno}: line has no {SEPARATOR!r} separating "
                              f"question and answer: {line!r}")
+        if not question.strip(" "):
+            raise ValueError(f"{path}:{lineno}: the question is empty: {line!r}")
+        if not answer.strip(" "):
+            raise ValueError(f"{path}:{lineno}: the answer is empty: {line!r}")
         pairs.append((question, answer))
     return pairs
 

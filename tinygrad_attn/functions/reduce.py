@@ -1,7 +1,6 @@
 """Reductions: sum, mean, max, min (with ``axis`` and ``keepdims``)."""
 from __future__ import annotations
 
-import builtins
 import numbers
 
 from ..core import Function, OpError, Variable, as_variable
@@ -60,7 +59,10 @@ def mean(x, axis=None, keepdims=False):
     if axes is not None:
         for a in axes:
             n *= x.shape[a]
-    return Sum(axes, keepdims)(x) * (1.0 / builtins.max(n, 1))
+    if n == 0:
+        raise OpError(f"Mean: mean over an empty axis of an array of shape {x.shape} "
+                      f"(axis={axis}) is undefined; NumPy would return NaN with a warning")
+    return Sum(axes, keepdims)(x) * (1.0 / n)
 
 
 class _Extreme(Function):

@@ -1,7 +1,9 @@
 """The Layer base class: parameters and sub-layers registered by attribute assignment."""
 from __future__ import annotations
 
-from ..backend import as_device, device_of
+import numpy as np
+
+from ..backend import as_device, as_numpy, device_of
 from ..core import Parameter, name_scope
 from ..io import CheckpointError, load_npz, save_npz
 
@@ -130,29 +132,61 @@ class Layer:
         return {name: p.data for name, p in self.named_params()}
 
     def load_state_dict(self, arrays: dict, source: str = "state dict"):
-        """Copy arrays into the parameters after checking names and shapes (all or nothing).
+        """Copy arrays into the parameters after checking all of them (all or nothing).
+
+        Every array must be present, expected, of the parameter's shape, of a real floating
+        dtype (no integers, bools, strings, complex, dates or records), and finite after
+        conversion to the parameter's dtype. Nothing is copied until every check passed.
 
         Raises:
-            CheckpointError: naming missing keys, unexpected keys, or shape mismatches;
-                the layer is left unchanged.
+            CheckpointError: naming missing keys, unexpected keys, shape mismatches, bad
+                dtypes or NaN/Inf values; the layer is left unchanged.
         """
+        if not isinstance(arrays, dict):
+            raise CheckpointError(f"cannot load {source} into {type(self).__name__}: expected "
+                                  f"a dict of arrays, got {type(arrays).__name__}")
         own = dict(self.named_params())
         missing = sorted(set(own) - set(arrays))
-        unexpected = sorted(set(arrays) - set(own))
+        unexpected = sorted(set(arrays) - set(own), key=str)
         problems = []
         if missing:
             problems.append(f"missing keys {missing}")
         if unexpected:
             problems.append(f"unexpected keys {unexpected}")
         for name, p in own.items():
-            if name in arrays and tuple(arrays[name].shape) != p.shape:
-                problems.append(f"{name}: shape {tuple(arrays[name].shape)} in {source}, "
+            if name not in arrays:
+                continue
+            a = arrays[name]
+            dtype = getattr(a, "dtype", None)
+            if dtype is None or not hasattr(a, "shape"):
+                problems.append(f"{name}: not an array ({type(a).__name__})")
+            elif dtype.kind != "f" or dtype.fields is not None:
+                problems.append(f"{name}: dtype {dtype} in {source}; weights must be real "
+                                "floating-point numbers")
+            elif tuple(a.shape) != p.shape:
+                problems.append(f"{name}: shape {tuple(a.shape)} in {source}, "
                                 f"{p.shape} in the model")
         if problems:
             raise CheckpointError(f"cannot load {source} into {type(self).__name__}: "
                                   + "; ".join(problems))
+        staged = []
+        bad = []
         for name, p in own.items():
-            p.data = as_device(arrays[name].astype(p.dtype, copy=True), device_of(p.data))
+            host = as_numpy(arrays[name]).astype(p.dtype, copy=True)
+            with np.errstate(invalid="ignore"):
+                finite = bool(np.isfinite(host).all())
+            if not finite:
+                conv = f" after conversion to {p.dtype}" if arrays[name].dtype != p.dtype else ""
+                bad.append(f"{name} ({int(np.isnan(host).sum())} NaN, "
+                           f"{int(np.isinf(host).sum())} Inf{conv})")
+            staged.append((p, host))
+        if bad:
+            raise CheckpointError(f"cannot load {source} into {type(self).__name__}: non-finite "
+                                  f"weights in {', '.join(bad)}; the file is damaged or comes "
+                                  "from a run that diverged")
+        moved = [(p, as_device(host, device_of(p.data))) for p, host in staged]
+        for p, data in moved:
+            p.data = data
 
     def save_weights(self, path, meta: dict | None = None):
         """Save all parameters to ``path`` (``.npz`` + JSON metadata, atomic, no pickle)."""

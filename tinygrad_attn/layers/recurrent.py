@@ -36,6 +36,9 @@ def lstm_update(A, c):
 def _check_seq(name, xs, D):
     if xs.ndim != 3 or xs.shape[2] != D:
         raise OpError(f"{name}: expected input of shape (N, T, {D}), got {xs.shape}")
+    if xs.shape[1] == 0:
+        raise OpError(f"{name}: the input sequence is empty (T = 0, shape {xs.shape}); "
+                      "a recurrent layer needs at least one time step")
 
 
 def _check_state(name, s, N, H, what):
