@@ -172,8 +172,8 @@ class Layer:
         staged = []
         bad = []
         for name, p in own.items():
-            host = as_numpy(arrays[name]).astype(p.dtype, copy=True)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                host = as_numpy(arrays[name]).astype(p.dtype, copy=True)
                 finite = bool(np.isfinite(host).all())
             if not finite:
                 conv = f" after conversion to {p.dtype}" if arrays[name].dtype != p.dtype else ""
