@@ -67,7 +67,7 @@ def write_ck(path, arrays, meta):
     (["train", "--lr", "-0.1", "--out", "{out}"], ["argument --lr", "(0, 10]"]),
     (["train", "--lr", "nan", "--out", "{out}"], ["argument --lr"]),
     (["train", "--max-grad", "-1", "--out", "{out}"], ["argument --max-grad", "[0, inf)"]),
-    (["train", "--hidden", "100000000", "--out", "{out}"], ["argument --hidden", "[1, 4096]"]),
+    (["train", "--hidden", "100000000", "--out", "{out}"], ["argument --hidden", "[1, 8192]"]),
     (["train", "--batch-size", "0", "--out", "{out}"], ["argument --batch-size"]),
     (["train", "--batch-size", "-5", "--out", "{out}"], ["argument --batch-size"]),
     (["train", "--val-samples", "0", "--out", "{out}"], ["argument --val-samples", "[1, "]),
@@ -280,6 +280,8 @@ def _meta_case(meta, case):
         c["wordvec_size"] = True
     elif case == "hidden_huge":
         c["hidden_size"] = 10 ** 6
+    elif case == "params_huge":  # each width allowed, the whole far too large: described only
+        c.update(hidden_size=8192, wordvec_size=4096, num_layers=64)
     elif case == "in_width_huge":
         m["in_width"] = 10 ** 9
     elif case == "in_width_str":
@@ -317,7 +319,8 @@ META_CASES = {
     "hidden_negative": "hidden_size",
     "hidden_fraction": "hidden_size",
     "hidden_bool": "wordvec_size",
-    "hidden_huge": "parameters",
+    "hidden_huge": "hidden_size",
+    "params_huge": "more than 300,000,000 parameters",
     "in_width_huge": "in_width must be an integer in [1, 10000]",
     "in_width_str": "in_width must be an integer",
     "out_width_zero": "out_width must be an integer",

@@ -17,6 +17,8 @@ import importlib
 import os
 import sys
 
+from .cli_types import CLIError
+
 __all__ = ["main", "CLIError", "COMMANDS", "ArgumentParser", "DEBUG_ENV"]
 
 COMMANDS = ["train", "translate", "eval", "graph", "attention", "gradcheck"]
@@ -24,8 +26,6 @@ DEBUG_ENV = "TINYGRAD_ATTN_DEBUG"
 """Environment variable: set to 1 to see tracebacks instead of one-line errors."""
 
 
-class CLIError(Exception):
-    """A user-facing error: printed as ``tinygrad-attn: error: <message>``, exit status 2."""
 
 
 class _UsageError(Exception):

@@ -27,7 +27,7 @@ import math
 import os
 import tempfile
 
-__all__ = ["integer", "real", "probability", "option_type", "existing_file", "existing_dir",
+__all__ = ["CLIError", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
            "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
            "MAX_BATCH", "MAX_WIDTH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
 
@@ -204,9 +204,15 @@ def output_file(extensions):
 
 
 # ----------------------------------------------------------------------------- outputs
-def _cli_error(msg):
-    from .cli import CLIError
+class CLIError(Exception):
+    """A user-facing error: printed as ``tinygrad-attn: error: <message>``, exit status 2.
 
+    Defined here (below the command line) so every layer of the CLI can raise it;
+    :mod:`tinygrad_attn.cli` exports it too.
+    """
+
+
+def _cli_error(msg):
     return CLIError(msg)
 
 

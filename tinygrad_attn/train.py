@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from .backend import as_device
-from .data import Vocabulary, decode_answers, encode_questions
+from .data import decode_answers, encode_questions
 from .io import CheckpointError, load_npz, save_npz
 from .optim import Adam, clip_grads
 from .registry import build_model
@@ -98,7 +98,7 @@ def load_checkpoint(path, device="cpu"):
     read or any weight allocated; the weights are then loaded all or nothing.
 
     Returns:
-        (model, meta) where ``meta["vocab"]`` is a :class:`Vocabulary` (None if the file has
+        (model, meta) where ``meta["vocab"]`` is a :class:`~tinygrad_attn.data.Vocabulary` (None if the file has
         none) and the other fields are checked values.
 
     Raises:

@@ -226,8 +226,11 @@ def test_text_round_trip(tmp_path):
 
 def test_load_splits_on_first_underscore(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_text("abc _x_y\r\nq_ \n\n")
-    assert load_text(path) == [("abc ", "x_y"), ("q", " ")]
+    path.write_text("abc _x_y\r\nq_ z\n\n")
+    assert load_text(path) == [("abc ", "x_y"), ("q", " z")]
+    path.write_text("abc _x_y\r\nq_ \n\n")  # an answer of padding only is an empty answer
+    with pytest.raises(ValueError, match="x.txt:2: the answer is empty"):
+        load_text(path)
 
 
 def test_load_errors(tmp_path):
