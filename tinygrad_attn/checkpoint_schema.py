@@ -250,25 +250,32 @@ def describe_params(config, source="checkpoint", max_params=MAX_PARAMS):
 def check_arrays(headers, described, source="checkpoint"):
     """Check the file's arrays (``{name: (shape, dtype)}``) against the described parameters.
 
+    Every array must be real floating point. Arrays whose names the model has must have its
+    shapes. When the names differ (a model may accept older names in its own
+    ``load_state_dict``), the file must at least hold as many numbers as the model; the
+    names are then checked when the weights are loaded (all or nothing).
+
     Raises:
         CheckpointError: listing missing and unexpected names, shape mismatches and
             non-floating dtypes.
     """
     problems = []
-    missing = sorted(set(described) - set(headers))
-    unexpected = sorted(set(headers) - set(described))
-    if missing:
-        problems.append(f"missing arrays {missing}")
-    if unexpected:
-        problems.append(f"unexpected arrays {unexpected}")
-    for name, shape in described.items():
-        if name not in headers:
-            continue
-        got_shape, dtype = headers[name]
+    for name, (shape, dtype) in headers.items():
         if np.dtype(dtype).kind != "f":
             problems.append(f"{name}: dtype {dtype}; weights must be real floating-point numbers")
-        elif tuple(got_shape) != tuple(shape):
-            problems.append(f"{name}: shape {tuple(got_shape)} in the file, {tuple(shape)} "
-                            "for the model its config describes")
+        elif name in described and tuple(shape) != tuple(described[name]):
+            problems.append(f"{name}: shape {tuple(shape)} in the file, "
+                            f"{tuple(described[name])} for the model its config describes")
+    missing = sorted(set(described) - set(headers))
+    unexpected = sorted(set(headers) - set(described))
+    if missing or unexpected:
+        have = sum(math.prod(shape) for shape, _ in headers.values())
+        need = sum(math.prod(shape) for shape in described.values())
+        if have != need:
+            if missing:
+                problems.append(f"missing arrays {missing}")
+            if unexpected:
+                problems.append(f"unexpected arrays {unexpected}")
+            problems.append(f"the file holds {have:,} numbers, the model has {need:,} parameters")
     if problems:
         raise CheckpointError(f"{source}: the arrays do not fit the model: " + "; ".join(problems))
