@@ -276,6 +276,8 @@ def _meta_case(meta, case):
         c["hidden_size"] = -6
     elif case == "hidden_fraction":
         c["hidden_size"] = 6.5
+    elif case == "hidden_float":
+        c["hidden_size"] = 6.0
     elif case == "hidden_bool":
         c["wordvec_size"] = True
     elif case == "hidden_huge":
@@ -319,6 +321,7 @@ META_CASES = {
     "hidden_negative": "hidden_size",
     "hidden_fraction": "hidden_size",
     "hidden_bool": "wordvec_size",
+    "hidden_float": "hidden_size'] must be an integer, got float 6.0",
     "hidden_huge": "hidden_size",
     "params_huge": "more than 300,000,000 parameters",
     "in_width_huge": "in_width must be an integer in [1, 10000]",

@@ -115,13 +115,10 @@ def check_config(config, source="config"):
         if isinstance(value, float) and not math.isfinite(value):
             raise CheckpointError(f"{where}[{key!r}] must be finite, got {value!r}")
         opt = by_key.get(key)
-        if opt is not None:
-            try:
-                value = opt.check(value, name)
-            except ValueError as e:
-                raise CheckpointError(f"{where}[{key!r}]: {e}") from e
         default = defaults.get(key, inspect.Parameter.empty)
         expect = type(default) if default not in (inspect.Parameter.empty, None) else None
+        if opt is not None:
+            expect = opt.type
         if key in _POSITIVE_KEYS or key.endswith("_size"):
             expect = int
         if expect is bool and not isinstance(value, bool):
@@ -135,6 +132,11 @@ def check_config(config, source="config"):
         if expect is str and not isinstance(value, str):
             raise CheckpointError(f"{where}[{key!r}] must be a string, got {_kind(value)} "
                                   f"{value!r}")
+        if opt is not None:  # the range and choices the model declares
+            try:
+                value = opt.check(value, name)
+            except ValueError as e:
+                raise CheckpointError(f"{where}[{key!r}]: {e}") from e
         if _is_int(value):
             low = 1 if (key in _POSITIVE_KEYS or key.endswith("_size")) else -MAX_CONFIG_INT
             if not low <= value <= MAX_CONFIG_INT:

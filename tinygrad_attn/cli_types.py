@@ -29,12 +29,10 @@ import tempfile
 
 __all__ = ["CLIError", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
            "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
-           "MAX_BATCH", "MAX_WIDTH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
+           "MAX_BATCH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
 
 MAX_BATCH = 65536
 """Largest ``--batch-size`` accepted."""
-MAX_WIDTH = 4096
-"""Largest layer width (``--hidden``, ``--wordvec``): an (H, 4H) float32 matrix stays < 300 MB."""
 MAX_SAMPLES = 10_000_000
 """Largest number of generated examples (``--samples``, ``--val-samples``)."""
 MAX_BEAM = 64
