@@ -15,6 +15,12 @@ temporary folder, prints what its cells print (the figures quoted on the page), 
 the pictures it draws to ``tutorial-history.png``, ``tutorial-attention.png``,
 ``tutorial-attention-padding.png``, ``graph-book.svg`` and ``graph-matmul.svg``, so the
 pictures on the tutorial page are exactly what its code draws (needs the dev extra).
+
+    python docs/make_pictures.py --padding
+
+runs ``examples/padding_mask.py`` (the tutorial's model without and with the padding mask)
+and copies its two pictures to ``tutorial-padding-unmasked.png`` and
+``tutorial-padding-masked.png``.
 """
 from __future__ import annotations
 
@@ -63,6 +69,24 @@ def tutorial_pictures(out):
     print("tutorial pictures written to", out)
 
 
+def padding_pictures(out):
+    """Run examples/padding_mask.py in a temporary folder; copy its two pictures."""
+    import importlib.util
+    import shutil
+    import tempfile
+
+    path = os.path.join(os.path.dirname(HERE), "examples", "padding_mask.py")
+    spec = importlib.util.spec_from_file_location("padding_mask", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with tempfile.TemporaryDirectory() as tmp:
+        mod.main(["--out", tmp])
+        for name in ("unmasked", "masked"):
+            shutil.copyfile(os.path.join(tmp, f"attention-{name}.png"),
+                            os.path.join(out, f"tutorial-padding-{name}.png"))
+    print("padding pictures written to", out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=os.path.join("runs", "date", "model.npz"))
@@ -70,10 +94,15 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(HERE, "assets"))
     p.add_argument("--tutorial", action="store_true",
                    help="run the tutorial notebook and copy its pictures (nothing else)")
+    p.add_argument("--padding", action="store_true",
+                   help="run examples/padding_mask.py and copy its pictures (nothing else)")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    if args.tutorial:
-        tutorial_pictures(args.out)
+    if args.tutorial or args.padding:
+        if args.tutorial:
+            tutorial_pictures(args.out)
+        if args.padding:
+            padding_pictures(args.out)
         return
 
     tr = Translator.from_checkpoint(args.checkpoint)
