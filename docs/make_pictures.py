@@ -19,8 +19,8 @@ pictures on the tutorial page are exactly what its code draws (needs the dev ext
     python docs/make_pictures.py --padding
 
 runs ``examples/padding_mask.py`` (the tutorial's model without and with the padding mask)
-and copies its two pictures to ``tutorial-padding-unmasked.png`` and
-``tutorial-padding-masked.png``.
+and copies its pictures to ``tutorial-padding-unmasked.png``, ``tutorial-padding-masked.png``
+and ``tutorial-padding-padding-run.png``.
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def tutorial_pictures(out):
 
 
 def padding_pictures(out):
-    """Run examples/padding_mask.py in a temporary folder; copy its two pictures."""
+    """Run examples/padding_mask.py in a temporary folder; copy its pictures."""
     import importlib.util
     import shutil
     import tempfile
@@ -81,7 +81,7 @@ def padding_pictures(out):
     spec.loader.exec_module(mod)
     with tempfile.TemporaryDirectory() as tmp:
         mod.main(["--out", tmp])
-        for name in ("unmasked", "masked"):
+        for name in ("unmasked", "masked", "padding-run"):
             shutil.copyfile(os.path.join(tmp, f"attention-{name}.png"),
                             os.path.join(out, f"tutorial-padding-{name}.png"))
     print("padding pictures written to", out)

@@ -4,11 +4,15 @@
     python examples/padding_mask.py --samples 50000 --epochs 3
 
 Trains the attention seq2seq of the tutorial (section 8: hidden 256, batch 128, Adam, clipping
-5.0, seed 0) twice on the same data — once as in the book, once with ``mask_padding=True``
-(the padding positions get attention weight 0) — and prints, for each: the validation exact
+5.0, seed 0) three times on the same data — as in the book; with ``mask_padding=True`` (every
+position whose id is the padding id gets attention weight 0: for dates, whose padding
+character is the space, that includes the spaces inside a question); and with a mask of the
+padding run alone (the positions that fill the question up to the width; the spaces inside
+stay visible) — and prints, for each: the validation exact
 match, the mean share of attention on the padding per output row (``viz.padding_share``), and
-how many validation answers are right per character. Writes ``attention-<name>.png`` (the
-tutorial's four example dates with the padding columns shown) into ``--out``.
+how many validation answers are right per character. Writes ``attention-<name>.png``
+(``unmasked``, ``masked``, ``padding-run``: the tutorial's four example dates with the padding
+columns shown) into ``--out``.
 """
 from __future__ import annotations
 
@@ -24,11 +28,29 @@ import numpy as np  # noqa: E402
 
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn import viz  # noqa: E402
+from tinygrad_attn.backend import get_array_module  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
 from tinygrad_attn.train import Trainer, Translator  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
+
+
+class PaddingRunMask(AttentionSeq2seq):
+    """``mask_padding`` restricted to the padding run: with reversed input the padding that
+    fills a question up to the width comes first, so the mask hides the leading run of
+    ``pad_id`` and keeps the spaces inside the question (the model's own mask hides every
+    ``pad_id`` position)."""
+
+    def key_mask(self, xs):
+        """True = attend: every position after the leading run of padding ids."""
+        xp = get_array_module(xs)
+        return ~xp.cumprod(xs == self.pad_id, axis=1).astype(bool)
+
+
+VARIANTS = {"unmasked": ("no mask (the book)", AttentionSeq2seq, False),
+            "masked": ("mask_padding=True", AttentionSeq2seq, True),
+            "padding-run": ("padding run only", PaddingRunMask, True)}
 
 
 def parse_args(argv=None):
@@ -38,14 +60,18 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("runs", "padding"))
+    p.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                   help="train only these variants")
     return p.parse_args(argv)
 
 
-def run(data, masked, args):
-    """Train one model; return (validation accuracy, padding share per row, per-char accuracy)."""
+def run(data, name, args):
+    """Train one variant; return (validation accuracy, padding share per row, per-character
+    accuracy, seconds, the examples' answers)."""
+    _, cls, masked = VARIANTS[name]
     ta.seed(args.seed)
-    model = AttentionSeq2seq(len(data.vocab), wordvec_size=16, hidden_size=args.hidden,
-                             mask_padding=masked, pad_id=data.vocab.pad_id)
+    model = cls(len(data.vocab), wordvec_size=16, hidden_size=args.hidden,
+                mask_padding=masked, pad_id=data.vocab.pad_id)
     trainer = Trainer(model, data, batch_size=128, max_grad=5.0, seed=args.seed, progress=False)
     t0 = time.perf_counter()
     history = trainer.fit(args.epochs)
@@ -60,7 +86,6 @@ def run(data, masked, args):
     share = viz.padding_share(weights, [len(q) for q in questions]).mean(axis=0)
     ex_answers, ex_weights = tr.translate(EXAMPLES, return_attention=True)
     items = [(w[:len(a)], q, a) for q, a, w in zip(EXAMPLES, ex_answers, ex_weights)]
-    name = "masked" if masked else "unmasked"
     viz.plot_attention_grid(items, os.path.join(args.out, f"attention-{name}.png"),
                             show_padding=True)
     return history[-1]["val_acc"], share, per_char, seconds, ex_answers
@@ -72,15 +97,15 @@ def main(argv=None):
     data = load_dataset("date", samples=args.samples, seed=args.seed, reverse_input=True)
     print(f"{data.train_size} training / {data.val_size} validation pairs, {args.epochs} epoch(s)")
     header = "  ".join(f"{c:>4}" for c in "YYYY-MM-DD")
-    for masked in (False, True):
-        acc, share, per_char, seconds, answers = run(data, masked, args)
-        print(f"\n{'mask_padding=True' if masked else 'no mask (the book)'}: validation exact "
-              f"match {acc:.1%} ({seconds:.0f} s)")
+    for name in args.only:
+        title = VARIANTS[name][0]
+        acc, share, per_char, seconds, answers = run(data, name, args)
+        print(f"\n{title}: validation exact match {acc:.1%} ({seconds:.0f} s)")
         print(f"  row:                {header}")
         print("  on padding:         " + "  ".join(f"{v:4.2f}" for v in share))
         print("  character correct:  " + "  ".join(f"{v:4.2f}" for v in per_char))
         print("  examples: " + ", ".join(answers))
-    print(f"\npictures: {args.out}/attention-unmasked.png, {args.out}/attention-masked.png")
+    print("\npictures: " + ", ".join(f"{args.out}/attention-{n}.png" for n in args.only))
 
 
 if __name__ == "__main__":
