@@ -536,3 +536,23 @@ def test_console_script_one_line_for_bad_value():
                         "--eps", "nan"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().split("\n")) == 1 and "--eps" in r.stderr
+
+
+def test_describe_only_gives_exact_shapes_without_allocating():
+    from tinygrad_attn.layers.init import ModelTooLarge, describe_only
+
+    config = {"model": "attention", "vocab_size": 11, "wordvec_size": 5, "hidden_size": 8,
+              "bidirectional": True, "num_layers": 2}
+    with describe_only() as d:
+        described = build(config)
+    real = build(config)
+    assert {k: p.shape for k, p in described.named_params()} == \
+        {k: p.shape for k, p in real.named_params()}
+    assert d.count == real.num_params()
+    assert all(p.data.strides == (0,) * p.ndim for p in described.params())  # no memory
+    with describe_only() as d:  # 8192 x 32768 float32 matrices: described in no time, no memory
+        build(dict(config, hidden_size=8192, wordvec_size=4096))
+    assert d.count > 10**9
+    with pytest.raises(ModelTooLarge, match="more than 100 parameters"):
+        with describe_only(max_params=100):
+            build(config)

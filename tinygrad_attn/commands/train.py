@@ -138,4 +138,5 @@ def run(args):
     except TrainingDiverged as e:
         raise CLIError(str(e)) from e
     print(f"checkpoint: {ckpt}")
+    print(f"history: {os.path.join(args.out, 'history.json')}")
     return 0
