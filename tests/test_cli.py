@@ -48,6 +48,32 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
     assert out.startswith("exact match: ") and "/50 = " in out
 
 
+def test_threads_option_reaches_the_trainer_and_eval(tiny_run, tmp_path, monkeypatch, capsys):
+    import contextlib
+
+    import tinygrad_attn.commands.eval as eval_cmd
+    import tinygrad_attn.train as train_mod
+
+    seen = []
+
+    @contextlib.contextmanager
+    def record(threads):
+        seen.append(threads)
+        yield
+
+    monkeypatch.setattr(train_mod, "limit_threads", record)
+    monkeypatch.setattr(eval_cmd, "limit_threads", record)
+    assert main(["train", "--data", "date", "--samples", "40", "--epochs", "1", "--hidden", "8",
+                 "--wordvec", "4", "--out", str(tmp_path / "t"), "--no-progress",
+                 "--threads", "1"]) == 0
+    path = tmp_path / "dates.txt"
+    save_text(path, make_dates(5, seed=9))
+    assert main(["eval", "--checkpoint", str(tiny_run / "model.npz"), "--data", str(path),
+                 "--threads", "2"]) == 0
+    assert main(["eval", "--checkpoint", str(tiny_run / "model.npz"), "--data", str(path)]) == 0
+    assert seen == [1, 2, None]
+
+
 @pytest.mark.parametrize("argv,message", [
     (["translate", "--checkpoint", "{ck}", "hello wörld"], "does not know: 'ö'"),
     (["translate", "--checkpoint", "{ck}", "x" * 40], "at most 29"),
@@ -56,6 +82,9 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
     (["eval", "--checkpoint", "{ck}", "--data", "{missing}"], "data file not found"),
     (["train", "--data", "{missing}", "--out", "{tmp}"], "data file not found"),
     (["train", "--epochs", "0", "--out", "{tmp}"], "argument --epochs: must be an integer in [1, "),
+    (["train", "--threads", "0", "--out", "{tmp}"], "argument --threads: must be an integer in [1, "),
+    (["eval", "--checkpoint", "{ck}", "--data", "{ck}", "--threads", "-2"],
+     "argument --threads: must be an integer in [1, "),
     (["train", "--model", "seq2seq", "--bidirectional", "--out", "{tmp}"], "is an option of attention, not of --model seq2seq"),
 ])
 def test_error_paths_one_line_nonzero(tiny_run, tmp_path, capsys, argv, message):

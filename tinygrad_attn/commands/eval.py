@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from .. import cli_types as T
 from ..cli import CLIError
+from ..threads import limit_threads
+from .train import THREADS_HELP
 from .translate import load_translator
 
 
@@ -15,6 +17,8 @@ def add_parser(sub):
     p.add_argument("--data", required=True, metavar="PATH", type=T.existing_file("data file"))
     p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=512,
                    help=f"examples decoded at once, 1 to {T.MAX_BATCH} (default 512)")
+    p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
+                   help=THREADS_HELP)
     return p
 
 
@@ -33,9 +37,10 @@ def run(args):
     answers = [a.strip(" ") for _, a in pairs]
     correct = 0
     try:
-        for i in range(0, len(questions), args.batch_size):
-            got = tr.translate(questions[i:i + args.batch_size])
-            correct += sum(g == a for g, a in zip(got, answers[i:i + args.batch_size]))
+        with limit_threads(args.threads):
+            for i in range(0, len(questions), args.batch_size):
+                got = tr.translate(questions[i:i + args.batch_size])
+                correct += sum(g == a for g, a in zip(got, answers[i:i + args.batch_size]))
     except ValueError as e:
         raise CLIError(f"{args.data}: {e}") from e
     n = len(questions)

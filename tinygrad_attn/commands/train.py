@@ -14,6 +14,11 @@ from .. import cli_types as T
 from .. import registry
 from ..cli import CLIError
 
+THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
+                "one "
+                "per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
+                "steadier on a machine other jobs keep busy)")
+
 RUN_FILES = ("model.npz", "history.json")
 """The files a run writes into its ``--out`` folder."""
 
@@ -84,6 +89,8 @@ def add_parser(sub):
     p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
                    help="validate on at most N examples, N >= 1 (default: all)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
+                   help=THREADS_HELP)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the run folder (created): model.npz and history.json are written there")
@@ -124,7 +131,7 @@ def run(args):
     ckpt = os.path.join(args.out, "model.npz")
     trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=args.max_grad, lr=args.lr,
                       seed=args.seed, val_samples=args.val_samples, checkpoint=ckpt,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, threads=args.threads)
 
     def write_history(tr, entry):
         with open(os.path.join(args.out, "history.json"), "w") as f:
