@@ -103,8 +103,10 @@ def _sigmoid_into(x, out):
 class LSTMCell(Function):
     """Fused LSTM update: ``(A, c_prev) -> (h, c)`` in one pass (see :func:`lstm_cell`).
 
-    Keeps the gate values (N, 4H) and ``tanh(c)`` (N, H) for the backward pass, which is one
-    :class:`LSTMCellGrad` node.
+    Keeps the gate values (N, 4H; the g block holds ``tanh(a_g)``) and ``tanh(c)`` (N, H)
+    for the backward pass, which is one :class:`LSTMCellGrad` node. The element-wise work
+    runs on whole contiguous arrays where it can: NumPy is about three times slower on an
+    (N, H) column block of an (N, 4H) array than on a contiguous (N, H) array.
     """
 
     def __init__(self, has_c):
@@ -113,16 +115,15 @@ class LSTMCell(Function):
     def forward(self, A, c_prev=None):
         xp = get_array_module(A)
         H = A.shape[-1] // 4
-        S = xp.empty_like(A)                       # gate values f, g, i, o
-        _sigmoid_into(A[:, :H], S[:, :H])
-        xp.tanh(A[:, H:2 * H], out=S[:, H:2 * H])
-        _sigmoid_into(A[:, 2 * H:], S[:, 2 * H:])  # i and o together
-        f, g, i, o = S[:, :H], S[:, H:2 * H], S[:, 2 * H:3 * H], S[:, 3 * H:]
-        c = g * i
+        S = xp.empty_like(A)
+        _sigmoid_into(A, S)                        # all four blocks at once (contiguous) ...
+        g = xp.tanh(A[:, H:2 * H])                 # ... and the g block's tanh beside it
+        S[:, H:2 * H] = g
+        c = g * S[:, 2 * H:3 * H]                  # g * i
         if c_prev is not None:
-            c += f * c_prev
+            c += S[:, :H] * c_prev                 # + f * c_prev
         tc = xp.tanh(c)
-        h = o * tc
+        h = tc * S[:, 3 * H:]                      # o * tanh(c)
         self.S, self.tc = S, tc
         return h, c
 
@@ -150,6 +151,8 @@ class LSTMCellGrad(Function):
         gA       = [u * c_prev * f(1-f),  u * i * (1-g**2),  u * g * i(1-i),  gh * tc * o(1-o)]
         gc_prev  = u * f
 
+    computed as ``M * D`` on whole (N, 4H) arrays: ``D`` the gates' derivatives
+    ``[f(1-f), 1-g**2, i(1-i), o(1-o)]``, ``M`` the four factors ``[u c_prev, u i, u g, gh tc]``.
     Its backward is a composition of ops (:meth:`backward`), so the LSTM cell has gradients
     of every order.
     """
@@ -158,6 +161,33 @@ class LSTMCellGrad(Function):
         self.S, self.tc = S, tc
         self.has_c, self.has_gh, self.has_gc = has_c, has_gh, has_gc
 
+    def forward(self, *arrays):
+        A, cp, gh, gc = self._unpack(arrays)
+        xp = get_array_module(A)
+        S, tc = self.S, self.tc
+        H = A.shape[-1] // 4
+        f, g, i, o = S[:, :H], S[:, H:2 * H], S[:, 2 * H:3 * H], S[:, 3 * H:]
+        D = S - S * S                              # f(1-f), (junk), i(1-i), o(1-o)
+        gsq = g * g
+        xp.subtract(1, gsq, out=D[:, H:2 * H])     # 1 - g**2
+        if gh is not None:
+            gho = gh * o
+            u = tc * tc
+            xp.subtract(1, u, out=u)
+            u *= gho                               # gh * o * (1 - tc**2)
+            if gc is not None:
+                u += gc
+            m_o = gh * tc
+        else:
+            u = gc
+            m_o = xp.zeros_like(gc)
+        m_f = u * cp if cp is not None else xp.zeros_like(u)
+        M = xp.concatenate([m_f, u * i, u * g, m_o], axis=1)
+        M *= D
+        if cp is None:
+            return M
+        return M, u * f
+
     def _unpack(self, items):
         items = list(items)
         A = items.pop(0)
@@ -165,45 +195,6 @@ class LSTMCellGrad(Function):
         gh = items.pop(0) if self.has_gh else None
         gc = items.pop(0) if self.has_gc else None
         return A, cp, gh, gc
-
-    def forward(self, *arrays):
-        A, cp, gh, gc = self._unpack(arrays)
-        xp = get_array_module(A)
-        S, tc = self.S, self.tc
-        H = A.shape[-1] // 4
-        f, g, i, o = S[:, :H], S[:, H:2 * H], S[:, 2 * H:3 * H], S[:, 3 * H:]
-        gA = xp.empty_like(A)
-        gf, gg, gi, go = gA[:, :H], gA[:, H:2 * H], gA[:, 2 * H:3 * H], gA[:, 3 * H:]
-        if gh is not None:
-            xp.multiply(gh, o, out=go)               # gh * o
-            u = tc * tc
-            xp.subtract(1, u, out=u)
-            u *= go                                  # gh * o * (1 - tc**2)
-            if gc is not None:
-                u += gc
-            go *= tc
-            t = 1 - o
-            go *= t                                  # gh * tc * o * (1 - o)
-        else:
-            u = gc
-            go[...] = 0
-        # i gate: u * g * i * (1 - i);  g gate: u * i * (1 - g**2)
-        xp.subtract(1, i, out=gi)
-        gi *= i
-        gi *= g
-        gi *= u
-        xp.multiply(g, g, out=gg)
-        xp.subtract(1, gg, out=gg)
-        gg *= i
-        gg *= u
-        if cp is None:
-            gf[...] = 0
-            return gA
-        xp.subtract(1, f, out=gf)
-        gf *= f
-        gf *= cp
-        gf *= u
-        return gA, u * f
 
     def backward(self, *ggs):
         """Second derivatives, composed of ops (absent inputs and gradients count as zeros)."""
