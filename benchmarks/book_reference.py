@@ -40,6 +40,7 @@ __all__ = [
     "Embedding", "TimeEmbedding", "LSTM", "TimeLSTM", "TimeAffine", "TimeSoftmaxWithLoss",
     "AttentionWeight", "WeightSum", "Attention", "TimeAttention", "AttentionEncoder",
     "AttentionDecoder", "BookAttentionSeq2seq", "Adam", "clip_grads", "softmax", "sigmoid",
+    "evaluate_per_sample",
 ]
 
 
@@ -526,6 +527,33 @@ class BookAttentionSeq2seq:
         dh = self.decoder.backward(dout)
         self.encoder.backward(dh)
 
+    def generate(self, xs, start_id, sample_size):
+        """Greedy decoding, step by step with the step-level layers (no gradients kept).
+
+        Args:
+            xs: (N, T_in) input ids. start_id: the decoder's first input id.
+            sample_size: how many ids to produce.
+
+        Returns:
+            (N, sample_size) int64 ids. The book evaluates one question per call
+            (:func:`evaluate_per_sample`); any N works.
+        """
+        enc_hs = self.encoder.forward(xs)
+        dec = self.decoder
+        Wx, Wh, b = dec.lstm.params
+        h = enc_hs[:, -1]
+        c = np.zeros_like(h)
+        ids = np.full(len(xs), start_id, dtype=np.int64)
+        out = []
+        for _ in range(sample_size):
+            x = dec.embed.forward(ids.reshape(-1, 1))[:, 0]
+            h, c = LSTM(Wx, Wh, b).forward(x, h, c)
+            ctx = Attention().forward(enc_hs, h)
+            score = dec.affine.forward(np.concatenate((ctx, h), axis=1)[:, None, :])
+            ids = score[:, 0].argmax(axis=1)
+            out.append(ids)
+        return np.stack(out, axis=1).astype(np.int64)
+
     def load_from(self, state):
         """Copy weights in place from ``{name: array}`` (e.g. our model's ``state_dict()``).
 
@@ -550,6 +578,23 @@ class BookAttentionSeq2seq:
 
 
 # ----------------------------------------------------------------------------- training
+def evaluate_per_sample(model, x, t):
+    """Exact-match accuracy the way the book's chapter measures it: one question at a time.
+
+    Args:
+        model: a :class:`BookAttentionSeq2seq`. x: (N, T_in) ids. t: (N, 1 + T_out) ids.
+
+    Returns:
+        float: the fraction of questions whose whole answer is right.
+    """
+    start_id, size = int(t[0, 0]), t.shape[1] - 1
+    correct = 0
+    for i in range(len(x)):
+        guess = model.generate(x[i:i + 1], start_id, size)[0]
+        correct += int((guess == t[i, 1:]).all())
+    return correct / max(len(x), 1)
+
+
 def clip_grads(grads, max_norm):
     """Scale the arrays in ``grads`` in place so their global L2 norm is at most ``max_norm``.
 

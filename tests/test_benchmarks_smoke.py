@@ -122,6 +122,38 @@ def test_gemm_floor_counts_the_products_our_step_computes(monkeypatch):
     tsb.gemm_numpy_fn(tsb.gemm_list(N, H))()  # every product's shapes fit
 
 
+def test_time_to_accuracy_json():
+    code, out, err = run_script("time_to_accuracy.py", "--samples", "300", "--hidden", "8",
+                                "--max-epochs", "2", "--target", "0.0", "--threads", "1")
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["benchmark"] == "time_to_accuracy" and rec["train_size"] + rec["val_size"] == 300
+    assert rec["epochs_to_target"] == {"ours": 1, "book": 1}  # target 0 is met at once
+    for name in ("ours", "book"):
+        e = rec["history"][name][0]
+        assert e["train_s"] > 0 and e["eval_s"] > 0 and 0.0 <= e["val_acc"] <= 1.0
+        assert rec["total_s"][name] == pytest.approx(e["train_s"] + e["eval_s"], rel=1e-3, abs=1e-4)
+    assert rec["ratio_train"] == pytest.approx(rec["train_s"]["ours"] / rec["train_s"]["book"],
+                                               rel=1e-2)
+    assert "ratio ours/book" in out
+    code, _, err = run_script("time_to_accuracy.py", "--target", "1.5")
+    assert code == 2 and "--target" in err
+
+
+def test_book_generate_matches_ours_and_per_sample_evaluation():
+    model, xs, ts, _, _, state = _ours_float64()
+    book = br.BookAttentionSeq2seq(V, D, H, dtype=np.float64)
+    book.load_from(state)
+    got = book.generate(xs, int(ts[0, 0]), T_OUT)
+    np.testing.assert_array_equal(got, model.generate(xs, int(ts[0, 0]), T_OUT))
+    per_sample = np.concatenate([book.generate(xs[i:i + 1], int(ts[0, 0]), T_OUT) for i in range(N)])
+    np.testing.assert_array_equal(per_sample, got)
+    answers = np.concatenate([ts[:, :1], got], axis=1)
+    assert br.evaluate_per_sample(book, xs, answers) == 1.0
+    answers[0, 1] = (answers[0, 1] + 1) % V
+    assert br.evaluate_per_sample(book, xs, answers) == pytest.approx((N - 1) / N)
+
+
 def test_train_step_only_mode_and_json_flag():
     code, out, err = run_script("train_step.py", "--only", "book", "--steps", "1", "--warmup", "0",
                                 "--batch", "3", "--hidden", "6")
