@@ -107,12 +107,38 @@ def cycle(items):
         yield from items
 
 
-def build_ours(hidden, dtype=np.float32, seed=0):
-    """Our ``models.AttentionSeq2seq(59, 16, hidden)`` (attention_feed="affine"), seeded."""
+def build_ours(hidden, dtype=np.float32, seed=0, **options):
+    """Our ``models.AttentionSeq2seq(59, 16, hidden)`` (attention_feed="affine"), seeded.
+
+    ``options`` go to the model (e.g. ``embed_projection=True``).
+    """
     import tinygrad_attn_models as models
 
     return models.AttentionSeq2seq(VOCAB, WORDVEC, hidden, dtype=dtype,
-                                   rng=np.random.default_rng(seed))
+                                   rng=np.random.default_rng(seed), **options)
+
+
+#: our step's variants (``--variants``): name -> (model options, fused ops on?)
+VARIANTS = {"ours-composed": ({}, False), "ours-table": ({"embed_projection": True}, True)}
+
+
+def variant_step_fn(name, hidden, batches, seed=0):
+    """``step()`` of one of our :data:`VARIANTS` (CPU), and its initial loss."""
+    from tinygrad_attn import functions as F
+    from tinygrad_attn import no_grad
+
+    options, fused = VARIANTS[name]
+    model = build_ours(hidden, seed=seed, **options)
+    inner = ours_step_fn(model, batches)
+    x0, t0 = batches[0]
+    with no_grad(), F.fused_ops(fused):
+        loss0 = float(model(x0, t0).data)
+
+    def step():
+        with F.fused_ops(fused):
+            return inner()
+
+    return step, loss0
 
 
 def _sync_fn(device):
@@ -460,6 +486,8 @@ def phase_ratios(ms):
         return ms[a] / ms[b] if a in ms and b in ms and ms[b] > 0 else None
 
     return {"ours_torch": r("ours", "torch"), "book_ours": r("book", "ours"),
+            "composed_fused": r("ours-composed", "ours"), "table_plain": r("ours-table", "ours"),
+            "table_floor": r("ours-table", "gemm"),
             "ours_floor": r("ours", "gemm"), "torch_floor": r("torch", "gemm_torch"),
             "torch_numpy_floor": r("torch", "gemm"), "floor_numpy_torch": r("gemm", "gemm_torch")}
 
@@ -478,6 +506,11 @@ def run_main(args):
     for name in names:
         steps[name], loss0[name], where[name] = build_contender(name, args.hidden, batches,
                                                                 args.device, args.seed, args.threads)
+    if args.variants and args.device == "cpu":
+        for name in VARIANTS:
+            steps[name], loss0[name] = variant_step_fn(name, args.hidden, batches, args.seed)
+            where[name] = "cpu"
+            names.append(name)
     ref = loss0["ours"]
     agree = all(abs(v - ref) <= 1e-3 * max(1.0, abs(ref)) for v in loss0.values())
     floor_names = []
@@ -566,7 +599,10 @@ def run_main(args):
                               ("book_ours", "book/ours (above 1: ours faster)"),
                               ("ours_floor", "ours/GEMM floor (NumPy's BLAS)"),
                               ("torch_floor", "torch/GEMM floor (torch.matmul)"),
-                              ("floor_numpy_torch", "GEMM floor NumPy/torch")):
+                              ("floor_numpy_torch", "GEMM floor NumPy/torch"),
+                              ("composed_fused", "ours composed LSTM cell / fused"),
+                              ("table_plain", "ours with embedding table lookup / plain"),
+                              ("table_floor", "ours with table lookup / GEMM floor")):
                 if r[key] is not None:
                     print(f"ratio {text}: {r[key]:.2f}x")
         print("(ms: wall clock, interleaved in one process; cpu ms: this process's CPU time, all "
@@ -608,6 +644,9 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     p.add_argument("--no-book", action="store_true", help="skip the book-style reference")
     p.add_argument("--no-rss", action="store_true", help="skip the memory subprocesses")
+    p.add_argument("--variants", action="store_true",
+                   help="also time our step with the composed LSTM cell (fused ops off) and "
+                        "with the embedding projection as a table lookup")
     p.add_argument("--no-floor", action="store_true",
                    help="skip the GEMM floor (the step's matrix products alone)")
     p.add_argument("--compare-threads", action="store_true",

@@ -285,6 +285,11 @@ class AttentionSeq2seq(Seq2seqBase):
             :mod:`tinygrad_attn.data` builds: the pad character comes first).
         attention_form: ``"matmul"`` or ``"book"`` (the book's Repeat -> x -> Sum graphs; same
             values, slower; for drawing and teaching).
+        embed_projection: compute each embedding-then-input-projection as a lookup in the
+            projected table ``E @ Wx + b`` (:meth:`L.Embedding.projected
+            <tinygrad_attn.layers.Embedding.projected>`), once per step, for the encoder and
+            (with ``attention_feed="affine"``) the decoder; same values and gradients up to
+            rounding. Not with a bidirectional encoder. Off by default (docs/performance.md).
 
     After a forward pass or ``generate``, :attr:`attention_weights` is (N, T_out, T_in).
     Checkpoints written before the layers were composed from ``StackedLSTM`` (parameter names
@@ -296,7 +301,7 @@ class AttentionSeq2seq(Seq2seqBase):
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
                  score="dot", mask_padding=False, pad_id=0, attention_form="matmul",
-                 dtype=np.float32, rng=None):
+                 embed_projection=False, dtype=np.float32, rng=None):
         super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
         if attention_feed not in ATTENTION_FEEDS:
             raise ValueError(f"AttentionSeq2seq: attention_feed must be one of {ATTENTION_FEEDS}, "
@@ -307,6 +312,8 @@ class AttentionSeq2seq(Seq2seqBase):
             raise ValueError(f"AttentionSeq2seq: bidirectional needs an even hidden_size, got {hidden_size}")
         if score not in ATTENTION_SCORES:
             raise ValueError(f"AttentionSeq2seq: score must be one of {ATTENTION_SCORES}, got {score!r}")
+        if embed_projection and bidirectional:
+            raise ValueError("AttentionSeq2seq: embed_projection needs a unidirectional encoder")
         if not isinstance(pad_id, (int, np.integer)) or not 0 <= pad_id < vocab_size:
             raise ValueError(f"AttentionSeq2seq: pad_id must be an id in [0, {vocab_size}), got {pad_id!r}")
         V, D, H = vocab_size, wordvec_size, hidden_size
@@ -317,6 +324,7 @@ class AttentionSeq2seq(Seq2seqBase):
         self.score = score
         self.mask_padding = bool(mask_padding)
         self.pad_id = int(pad_id)
+        self.embed_projection = bool(embed_projection)
         kw = dict(dtype=dtype, rng=rng)
         self.enc_embed = L.Embedding(V, D, std=self.embed_std, **kw)
         self.encoder = L.StackedLSTM(D, H, num_layers, residual=True, dropout=self.dropout,
@@ -334,7 +342,7 @@ class AttentionSeq2seq(Seq2seqBase):
         c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
                  num_layers=self.num_layers, dropout=self.dropout, score=self.score,
                  mask_padding=self.mask_padding, pad_id=self.pad_id,
-                 attention_form=self.attention.form)
+                 attention_form=self.attention.form, embed_projection=self.embed_projection)
         return c
 
     def load_state_dict(self, arrays, source="state dict"):
@@ -346,7 +354,11 @@ class AttentionSeq2seq(Seq2seqBase):
     # --- encoder
     def encode(self, xs):
         """Encoder: ids (N, T_in) -> all hidden states hs (N, T_in, H) and final h per layer."""
-        hs = self.encoder(self.enc_embed(xs))
+        if self.embed_projection:
+            first = self.encoder.layers[0]
+            hs = self.encoder(None, projected=self.enc_embed.projected(xs, first.Wx, first.b))
+        else:
+            hs = self.encoder(self.enc_embed(xs))
         return hs, [h for h, _ in self.encoder.states]
 
     def key_mask(self, xs):
@@ -358,8 +370,15 @@ class AttentionSeq2seq(Seq2seqBase):
     def logits(self, xs, dec_in):
         hs_enc, finals = self.encode(xs)
         mask = self.key_mask(xs)
-        emb = self.dec_embed(dec_in)
         states = [(h, None) for h in finals]
+        if not self._feed_lstm and self.embed_projection:
+            first = self.decoder.layers[0]
+            hs = self.decoder(None, states, projected=self.dec_embed.projected(dec_in, first.Wx,
+                                                                               first.b))
+            ctx = self.attention(hs_enc, hs, mask)
+            self._attn = self.attention.weights
+            return self.out(F.concat([ctx, hs], axis=-1))
+        emb = self.dec_embed(dec_in)
         if not self._feed_lstm:
             hs = self.decoder(emb, states)
             ctx = self.attention(hs_enc, hs, mask)          # all decoder steps at once
@@ -443,11 +462,14 @@ SPECS = (
                "general (bilinear h W hs), additive (Bahdanau v.tanh(h Wq + hs Wk))",
                choices=ATTENTION_SCORES),
         Option("mask-padding", bool, False, "give the input's padding positions zero attention "
-               "weight (the book attends to them)")),
+               "weight (the book attends to them)"),
+        Option("embed-projection", bool, False, "embedding + input projection as a lookup in "
+               "the projected table E @ Wx (same values; see docs/performance.md)")),
         "the chapter's attention seq2seq (and its GNMT-style variants)", tiny=_TINY,
         variants={"bi": {"bidirectional": True}, "lstm-feed": {"attention_feed": "lstm"},
                   "deep": {"num_layers": 2, "attention_feed": "both", "dropout": 0.2},
-                  "additive-masked": {"score": "additive", "mask_padding": True}}),
+                  "additive-masked": {"score": "additive", "mask_padding": True},
+                  "embed-projection": {"embed_projection": True}}),
 )
 for _spec in SPECS:
     register_model(_spec)

@@ -18,7 +18,8 @@ from .fused import fused_ops, lstm_cell, lstm_cell_composed
 from .linalg import linear, matmul
 from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpow, rsub,
                    sigmoid, sqrt, square, sub, tanh, where)
-from .nn import (dropout, embedding, log_softmax, mean_squared_error, softmax,
+from .nn import (dropout, embedding, embedding_projection, log_softmax, mean_squared_error,
+                 softmax,
                  softmax_cross_entropy)
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, reshape, split,
@@ -26,7 +27,7 @@ from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, 
 
 __all__ = [
     "abs", "add", "additive_score", "attention_weight", "broadcast_to", "clip", "concat", "div", "dot_score", "dropout",
-    "embedding", "exp", "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "linear", "log",
+    "embedding", "embedding_projection", "exp", "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "linear", "log",
     "lstm_cell", "lstm_cell_composed",
     "log_softmax", "logsumexp", "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul",
     "neg", "pow", "rdiv", "relu", "reshape", "rpow", "rsub", "sigmoid", "softmax",

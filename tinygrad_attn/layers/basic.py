@@ -64,6 +64,18 @@ class Embedding(Layer):
     def forward(self, ids):
         return F.embedding(self.W, ids)
 
+    def projected(self, ids, W, b=None):
+        """``linear(self(ids), W, b)`` as a lookup in the projected table (``F.embedding_projection``).
+
+        Args:
+            ids: integer ids, any shape. W: (dim, O), e.g. an LSTM's ``Wx``. b: (O,) or None.
+
+        Returns:
+            ids.shape + (O,): the same values as projecting the embeddings, from one
+            (V, dim) x (dim, O) product instead of one per id.
+        """
+        return F.embedding_projection(self.W, ids, W, b)
+
     def extra_repr(self):
         return f"{self.vocab_size}, {self.dim}"
 

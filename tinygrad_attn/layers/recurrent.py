@@ -197,11 +197,24 @@ class LSTM(_RecurrentBase):
         _check_state("LSTM.step_input", c, x.shape[0], self.hidden_size, "c")
         return self.step(self.project(x), h, c)
 
-    def forward(self, xs, h0=None, c0=None):
-        _check_seq("LSTM", xs, self.input_size)
-        N, T, _ = xs.shape
+    def forward(self, xs, h0=None, c0=None, projected=None):
+        """Run the sequence: xs (N, T, D) -> hs (N, T, H).
+
+        ``projected``: the input projection (N, T, 4H) computed elsewhere (e.g.
+        :meth:`Embedding.projected <tinygrad_attn.layers.Embedding.projected>`, a lookup in the
+        projected embedding table); then ``xs`` must be None.
+        """
+        if (xs is None) == (projected is None):
+            raise OpError("LSTM: give exactly one of xs and projected")
+        if projected is None:
+            _check_seq("LSTM", xs, self.input_size)
+            projected = self.project(xs)
+        elif projected.ndim != 3 or projected.shape[2] != 4 * self.hidden_size:
+            raise OpError(f"LSTM: projected input must be (N, T, {4 * self.hidden_size}), "
+                          f"got {projected.shape}")
+        N, T, _ = projected.shape
         h, c = self._initial(h0, c0, N)
-        steps = F.unstack(self.project(xs), axis=1)
+        steps = F.unstack(projected, axis=1)
         hs = []
         for t in range(T):
             with name_scope(f"t={t}"):
@@ -367,11 +380,22 @@ class StackedLSTM(Layer):
     def _layer_input(self, k, x):
         return F.dropout(x, self.dropout) if k > 0 and self.dropout else x
 
-    def forward(self, xs, states=None):
+    def forward(self, xs, states=None, projected=None):
+        """Run every layer: xs (N, T, D) -> (N, T, H_last).
+
+        ``projected``: the first layer's input projection (N, T, 4H_0) computed elsewhere
+        (then ``xs`` is None; not with a bidirectional first layer).
+        """
+        if projected is not None:
+            self._first_lstm("forward(projected=...)")
         out = xs
         finals = []
         for k, layer in enumerate(self.layers):
             h0, c0 = (None, None) if states is None or states[k] is None else states[k]
+            if k == 0 and projected is not None:
+                out = layer(None, h0, c0, projected=projected)
+                finals.append((layer.h, layer.c))
+                continue
             x_in = self._layer_input(k, out)
             if k == 0 and self.bidirectional:
                 if h0 is not None or c0 is not None:
