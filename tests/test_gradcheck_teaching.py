@@ -382,7 +382,7 @@ def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
                                     "attention-general", "attention-additive"}
     assert set(cmd.MODEL_CASES) == {"seq2seq", "peeky", "attention", "attention-bi",
                                     "attention-lstm-feed", "attention-deep",
-                                    "attention-additive-masked"}
+                                    "attention-additive-masked", "attention-embed-projection"}
 
 
 def test_cli_all_ops_and_all_layers_pass(capsys):
