@@ -15,8 +15,7 @@ from .. import registry
 from ..cli import CLIError
 
 THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
-                "one "
-                "per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
+                "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
                 "steadier on a machine other jobs keep busy)")
 
 RUN_FILES = ("model.npz", "history.json")
