@@ -241,6 +241,9 @@ def describe_params(config, source="checkpoint", max_params=MAX_PARAMS):
             return {k: tuple(p.shape) for k, p in model.named_params()}
     except ModelTooLarge as e:
         raise CheckpointError(f"{source}: {e}; refused") from e
+    except MemoryError as e:
+        raise CheckpointError(f"{source}: the model its config describes does not fit in "
+                              "memory; refused") from e
     except (TypeError, ValueError) as e:
         if "read-only" in str(e):
             return None

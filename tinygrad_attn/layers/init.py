@@ -24,6 +24,7 @@ class _Describe:
 
 
 _DESCRIBE = None
+_SMALL = 1 << 16  # parameters this small are real arrays even when described
 
 
 @contextmanager
@@ -31,9 +32,11 @@ def describe_only(max_params=None):
     """Build layers without allocating their weights: for checking sizes before building.
 
     Inside the block every initialiser of this module returns a Parameter of the right
-    shape and dtype whose data is a read-only zero-strided view (no memory, no random
-    draws), so a model can be *described* — its parameter names and shapes — for any
-    config. The running total of parameters is checked against ``max_params``.
+    shape and dtype filled with zeros, without random draws; a large one's data is a
+    read-only zero-strided view (no memory), so a model can be *described* — its parameter
+    names and shapes — for any config. (Parameters of at most 65536 elements get real
+    arrays, so a constructor may still adjust them in place, e.g. ``gamma.data += 1``.)
+    The running total of parameters is checked against ``max_params``.
 
     Yields:
         an object whose ``count`` is the number of parameters created so far.
@@ -61,6 +64,8 @@ def _described(shape, dtype, name):
     if d.max_params is not None and d.count > d.max_params:
         raise ModelTooLarge(f"the model would have more than {d.max_params:,} parameters "
                             f"(reached {d.count:,} at a parameter of shape {shape})")
+    if math.prod(shape) <= _SMALL:  # small: a real (writable) array,
+        return Parameter(np.zeros(shape, dtype), name=name)  # e.g. for `gamma.data += 1`
     return Parameter(np.broadcast_to(np.zeros((), dtype), shape), name=name)
 
 
