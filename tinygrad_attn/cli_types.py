@@ -112,10 +112,15 @@ def option_type(opt, *others):
     When several models share the flag (``others``: their Options), a value passes if one
     of them accepts it; the chosen model's own range is checked again when its config is made.
     """
+    opts = (opt, *others)
+    lows = [o.low for o in opts]
+    highs = [o.high for o in opts]
+    low = None if None in lows else min(lows)
+    high = None if None in highs else max(highs)
     if opt.type is int:
-        base = integer()
+        base = integer(low, high)
     elif opt.type is float:
-        base = real()
+        base = real(low, high)
     else:
         def base(text):
             return str(text)
@@ -123,7 +128,7 @@ def option_type(opt, *others):
     def parse(text):
         value = base(text)
         first = None
-        for o in (opt, *others):
+        for o in opts:
             try:
                 return o.check(value)
             except ValueError as e:

@@ -75,15 +75,17 @@ def add_parser(sub):
     p.add_argument("--data", default="date", type=T.data_source(),
                    help="'date', 'addition' or a file in the book's format")
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
-                   help=f"generated examples (date/addition), 1 to {T.MAX_SAMPLES}")
-    p.add_argument("--epochs", type=T.integer(1, 100000), default=3, help="1 to 100000")
+                   help=f"generated examples (date/addition), 1 to {T.MAX_SAMPLES} (default 50000)")
+    p.add_argument("--epochs", type=T.integer(1, 100000), default=3,
+                   help="1 to 100000 (default 3)")
     p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=128,
-                   help=f"1 to {T.MAX_BATCH}")
+                   help=f"examples per step, 1 to {T.MAX_BATCH} (default 128)")
     p.add_argument("--lr", type=T.real(0.0, 10.0, low_open=True), default=0.001,
                    help="learning rate, in (0, 10] (default 0.001)")
     p.add_argument("--max-grad", type=T.real(0.0), default=5.0,
                    help="gradient-norm clipping threshold, >= 0; 0 turns clipping off (default 5)")
-    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0, help="0 to 2**32-1")
+    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
+                   help="seed of the data, weights and shuffling, 0 to 2**32-1 (default 0)")
     p.add_argument("--reverse-input", action="store_true")
     p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
                    help="validate on at most N examples, N >= 1 (default: all)")
