@@ -165,7 +165,7 @@ class Variable:
 
     # --- graph bookkeeping
     def set_creator(self, func):
-        """Record ``func`` as the producer of this Variable (done by Function calls)."""
+        """Record ``func`` as the producer of this Variable (what a recorded call does)."""
         self.creator = func
         self.generation = func.generation + 1
 
@@ -242,12 +242,8 @@ class Variable:
             self.grad = grad if self.grad is None else _output(self.grad.data + grad.data)
             return
         self.grad = grad
-        prev = Config.enable_backprop
-        Config.enable_backprop = create_graph  # record the backward pass only if asked
-        try:
+        with enable_grad() if create_graph else no_grad():  # record backward only if asked
             _backprop(self, retain_grad, create_graph)
-        finally:
-            Config.enable_backprop = prev
 
     def _seed(self, grad):
         """The gradient that starts backward: ``grad`` checked, or ones for a one-element loss."""
