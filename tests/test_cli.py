@@ -115,3 +115,23 @@ def test_attention_heatmap_command(tiny_run, tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = capsys.readouterr().out
     assert "heatmap: " in text and text.count("->") >= 2
+
+
+def test_attention_command_can_show_the_padding(tiny_run, tmp_path, capsys, monkeypatch):
+    from tinygrad_attn import viz
+
+    seen = {}
+    real = viz.plot_attention_grid
+
+    def spy(items, path, **kw):
+        seen["widths"] = [item[0].shape[1] for item in items]
+        seen["show_padding"] = kw.get("show_padding")
+        return real(items, path, **kw)
+
+    monkeypatch.setattr(viz, "plot_attention_grid", spy)
+    out = tmp_path / "pad.png"
+    assert main(["attention", "--checkpoint", str(tiny_run / "model.npz"), "--out", str(out),
+                 "--show-padding", "may 4, 2021"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert seen["show_padding"] is True and seen["widths"][0] > len("may 4, 2021")
+    assert "|may␣4,␣2021|" in capsys.readouterr().out   # the text rendering stays cropped

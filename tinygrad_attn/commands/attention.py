@@ -23,6 +23,9 @@ def add_parser(sub):
     p.add_argument("--ncols", type=T.integer(1, MAX_TEXTS), default=2,
                    help=f"heatmaps per row, 1 to {MAX_TEXTS} (default 2)")
     p.add_argument("--no-text", action="store_true", help="do not print the text rendering")
+    p.add_argument("--show-padding", action="store_true",
+                   help="also draw the padding columns after each input (red dots), where "
+                        "an unmasked model may put much of its attention")
     p.add_argument("texts", nargs="+", metavar="TEXT")
     return p
 
@@ -49,8 +52,11 @@ def run(args):
              for text, ans, w in zip(args.texts, answers, weights)]
     if any(len(ans) == 0 for ans in answers):
         raise CLIError("the model produced an empty answer for some input; nothing to draw")
+    drawn = items
+    if args.show_padding:  # all input columns: the text, then its padding
+        drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(args.texts, answers, weights)]
     try:
-        viz.plot_attention_grid(items, args.out, ncols=args.ncols)
+        viz.plot_attention_grid(drawn, args.out, ncols=args.ncols, show_padding=args.show_padding)
     except ImportError as e:
         raise CLIError(f"{e}; install with: pip install \"tinygrad-attn[viz]\"") from e
     except ValueError as e:
