@@ -557,3 +557,35 @@ def test_describe_only_gives_exact_shapes_without_allocating():
     with pytest.raises(ModelTooLarge, match="more than 100 parameters"):
         with describe_only(max_params=100):
             build(config)
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_save(tmp_path):
+    """kill -9 during a checkpoint write: the target is intact, the next save cleans up."""
+    import signal
+    import textwrap
+
+    target = tmp_path / "model.npz"
+    save_npz(target, {"W": np.zeros(3)}, {"v": 1})
+    code = textwrap.dedent(f"""
+        import time, numpy as np
+        import tinygrad_attn.io as io
+        real = np.savez
+        def slow(f, **kw):
+            real(f, **kw); f.flush(); print("writing", flush=True); time.sleep(60)
+        io.np.savez = slow
+        io.save_npz({str(target)!r}, {{"W": np.ones(3)}}, {{"v": 2}})
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        temps = [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+        assert len(temps) == 1 and temps[0].startswith(f".tmp-{child.pid}-")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert load_npz(target)[1] == {"v": 1}  # the old checkpoint is intact
+    save_npz(target, {"W": np.zeros(3)}, {"v": 3})
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")] == []
+    assert load_npz(target)[1] == {"v": 3}

@@ -31,7 +31,7 @@ __all__ = ["save_npz", "load_npz", "read_npz_headers", "clean_stale_temps", "Che
 META_KEY = "__meta__"
 MAX_ARRAY_ELEMENTS = 1 << 30
 """Most elements in all the arrays of one file together (4 GiB of float32)."""
-MAX_META_CHARS = 64 << 20
+MAX_META_CHARS = 16 << 20
 """Longest metadata JSON document accepted (characters)."""
 _STALE_AGE_S = 3600.0  # a temp file without a readable pid is stale after an hour
 
