@@ -59,6 +59,7 @@ def run_one(score, masked, seed, args):
     with open(os.path.join(out, "history.json")) as f:
         hist = json.load(f)["history"]
     return {"score": score, "masked": masked, "seed": seed, "val_acc": hist[-1]["val_acc"],
+            "val_acc_per_epoch": [h["val_acc"] for h in hist],
             "loss": hist[-1]["loss"], "seconds": seconds,
             "padding_attention": padding_attention(os.path.join(out, "model.npz"), args.samples,
                                                    seed, args.pad_samples)}
@@ -102,7 +103,8 @@ def main(argv=None):
             for masked in (False, True):
                 r = run_one(score, masked, seed, args)
                 rows.append(r)
-                print(f"{score:9s} masked={masked!s:5s} seed={seed}: {r['val_acc'] * 100:6.2f} %  "
+                per_epoch = " ".join(f"{a * 100:.2f}" for a in r["val_acc_per_epoch"])
+                print(f"{score:9s} masked={masked!s:5s} seed={seed}: {per_epoch} %  "
                       f"padding {r['padding_attention']:.3f}  {r['seconds']:.1f} s", flush=True)
     if "dot" in args.scores:
         print(table(rows, args.seeds))

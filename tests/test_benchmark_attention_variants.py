@@ -19,7 +19,7 @@ def test_attention_variants_smoke(tmp_path):
     assert [(r["score"], r["masked"]) for r in runs] == [("dot", False), ("dot", True),
                                                           ("additive", False), ("additive", True)]
     for r in runs:
-        assert 0.0 <= r["val_acc"] <= 1.0 and r["seconds"] > 0
+        assert 0.0 <= r["val_acc"] <= 1.0 and r["seconds"] > 0 and r["val_acc_per_epoch"][-1] == r["val_acc"]
         assert (r["padding_attention"] == 0.0) == r["masked"]    # the mask removes it, nothing else does
     assert any(line.startswith("| additive | yes |") for line in lines)
     with open(tmp_path / "additive-masked-seed0" / "history.json") as f:
