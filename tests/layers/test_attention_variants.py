@@ -42,6 +42,18 @@ def test_gradcheck_every_score(score, steps, masked):
     assert set(dict(att.named_params())) <= {e.name for e in res.entries}
 
 
+@pytest.mark.parametrize("score", SCORES)
+def test_gradcheck_with_a_mask_broadcast_over_the_batch(score):
+    """A (1, T_dec, T_enc) mask (e.g. causal) broadcasts over the batch; a row may be empty."""
+    att = layer(score, 4)
+    mask = np.tril(np.ones((1, 3, 5), bool), k=1)
+    mask[0, 0] = False                                # decoder step 0 may look nowhere
+    res = ta.gradcheck(lambda hs, h: att(hs, h, mask), R.standard_normal((2, 5, 4)),
+                       R.standard_normal((2, 3, 4)), params=dict(att.named_params()))
+    assert res.passed, res.report()
+    assert np.all(att.weights[:, 0] == 0) and np.allclose(att.weights[:, 1:].sum(-1), 1)
+
+
 @pytest.mark.parametrize("score", ["dot", "general", "additive"])
 def test_gradgradcheck_masked(score):
     att = layer(score, 3)
