@@ -19,6 +19,6 @@ architecture.
 """
 from tinygrad_attn.registry import build_model
 
-from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase
+from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase, padding_positions
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model"]
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model", "padding_positions"]

@@ -11,7 +11,7 @@ from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_modu
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
 from tinygrad_attn.registry import ModelSpec, Option, register_model
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "SPECS"]
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
 
 
 class Seq2seqBase(L.Layer):
@@ -248,6 +248,29 @@ class PeekySeq2seq(Seq2seq):
 
 
 ATTENTION_FEEDS = ("affine", "lstm", "both")
+MASK_SCOPES = ("ids", "run")
+
+
+def padding_positions(ids, pad_id, scope="run"):
+    """Where the padding of padded id rows is: a boolean array of ``ids``' shape, True = padding.
+
+    Args:
+        ids: (N, T) ids, padded to width T (on any device).
+        pad_id: the padding id.
+        scope: ``"run"``: the runs of ``pad_id`` at the two ends of each row, i.e. the positions
+            that fill the text up to the width (first for reversed input, last otherwise); a
+            ``pad_id`` inside the text (the date data pads with spaces, and dates contain
+            spaces) is text. ``"ids"``: every position holding ``pad_id``.
+    """
+    if scope not in MASK_SCOPES:
+        raise ValueError(f"padding_positions: scope must be one of {MASK_SCOPES}, got {scope!r}")
+    is_pad = ids == pad_id
+    if scope == "ids":
+        return is_pad
+    xp = get_array_module(ids)
+    lead = xp.cumprod(is_pad, axis=1).astype(bool)
+    trail = xp.flip(xp.cumprod(xp.flip(is_pad, axis=1), axis=1), axis=1).astype(bool)
+    return lead | trail
 ATTENTION_SCORES = L.ATTENTION_SCORES
 _LEGACY_NAME = re.compile(r"^(encoder|decoder)\.(\d+)\.")
 
@@ -279,8 +302,12 @@ class AttentionSeq2seq(Seq2seqBase):
             epoch from 0 % to about 99 % (docs/results.md).
         score: the attention score (:class:`~tinygrad_attn.layers.Attention`): ``"dot"`` (the
             chapter), ``"scaled"``, ``"general"`` (bilinear) or ``"additive"`` (Bahdanau).
-        mask_padding: give the input's padding positions (id ``pad_id``) attention weight 0.
-            Off by default, as in the book.
+        mask_padding: give the input's padding positions attention weight 0. Off by default,
+            as in the book.
+        mask_scope: which positions are padding (:func:`padding_positions`): ``"ids"`` (every
+            position holding ``pad_id``; with the date data, whose padding character is the
+            space, that includes the spaces inside a question) or ``"run"`` (only the padding
+            that fills the input up to its width).
         pad_id: the padding id of the vocabulary (0 for every vocabulary that
             :mod:`tinygrad_attn.data` builds: the pad character comes first).
         attention_form: ``"matmul"`` or ``"book"`` (the book's Repeat -> x -> Sum graphs; same
@@ -301,7 +328,7 @@ class AttentionSeq2seq(Seq2seqBase):
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
                  score="dot", mask_padding=False, pad_id=0, attention_form="matmul",
-                 embed_projection=False, dtype=np.float32, rng=None):
+                 embed_projection=False, mask_scope="ids", dtype=np.float32, rng=None):
         super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
         if attention_feed not in ATTENTION_FEEDS:
             raise ValueError(f"AttentionSeq2seq: attention_feed must be one of {ATTENTION_FEEDS}, "
@@ -316,7 +343,10 @@ class AttentionSeq2seq(Seq2seqBase):
             raise ValueError("AttentionSeq2seq: embed_projection needs a unidirectional encoder")
         if not isinstance(pad_id, (int, np.integer)) or not 0 <= pad_id < vocab_size:
             raise ValueError(f"AttentionSeq2seq: pad_id must be an id in [0, {vocab_size}), got {pad_id!r}")
+        if mask_scope not in MASK_SCOPES:
+            raise ValueError(f"AttentionSeq2seq: mask_scope must be one of {MASK_SCOPES}, got {mask_scope!r}")
         V, D, H = vocab_size, wordvec_size, hidden_size
+        self.mask_scope = mask_scope
         self.bidirectional = bool(bidirectional)
         self.attention_feed = attention_feed
         self.num_layers = num_layers
@@ -342,7 +372,8 @@ class AttentionSeq2seq(Seq2seqBase):
         c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
                  num_layers=self.num_layers, dropout=self.dropout, score=self.score,
                  mask_padding=self.mask_padding, pad_id=self.pad_id,
-                 attention_form=self.attention.form, embed_projection=self.embed_projection)
+                 attention_form=self.attention.form, embed_projection=self.embed_projection,
+                 mask_scope=self.mask_scope)
         return c
 
     def load_state_dict(self, arrays, source="state dict"):
@@ -362,9 +393,9 @@ class AttentionSeq2seq(Seq2seqBase):
         return hs, [h for h, _ in self.encoder.states]
 
     def key_mask(self, xs):
-        """The attention mask for input ids ``xs``: ``xs != pad_id`` (True = attend), or None
-        when ``mask_padding`` is off."""
-        return (xs != self.pad_id) if self.mask_padding else None
+        """The attention mask for input ids ``xs`` (True = attend): not a padding position
+        (:func:`padding_positions` with ``mask_scope``), or None when ``mask_padding`` is off."""
+        return ~padding_positions(xs, self.pad_id, self.mask_scope) if self.mask_padding else None
 
     # --- decoder
     def logits(self, xs, dec_in):
@@ -464,7 +495,10 @@ SPECS = (
         Option("mask-padding", bool, False, "give the input's padding positions zero attention "
                "weight (the book attends to them)"),
         Option("embed-projection", bool, False, "embedding + input projection as a lookup in "
-               "the projected table E @ Wx (same values; see docs/performance.md)")),
+               "the projected table E @ Wx (same values; see docs/performance.md)"),
+        Option("mask-scope", str, "ids", "which positions --mask-padding hides: ids (every pad "
+               "id, spaces inside a date included) or run (only the padding filling the input up "
+               "to its width)", choices=MASK_SCOPES)),
         "the chapter's attention seq2seq (and its GNMT-style variants)", tiny=_TINY,
         variants={"bi": {"bidirectional": True}, "lstm-feed": {"attention_feed": "lstm"},
                   "deep": {"num_layers": 2, "attention_feed": "both", "dropout": 0.2},

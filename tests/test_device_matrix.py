@@ -89,7 +89,8 @@ MODELS = [dict(model="seq2seq"), dict(model="peeky"), dict(model="attention"),
           dict(model="attention", bidirectional=True, attention_feed="both", num_layers=2),
           dict(model="attention", attention_feed="lstm"),
           dict(model="attention", score="additive", mask_padding=True, attention_feed="both"),
-          dict(model="attention", score="general", mask_padding=True, attention_form="book")]
+          dict(model="attention", score="general", mask_padding=True, mask_scope="run",
+               attention_form="book")]
 
 
 @pytest.mark.parametrize("cfg", MODELS, ids=lambda c: "-".join(str(v) for v in c.values()))

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from tinygrad_attn_models import AttentionSeq2seq, build_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinygrad_attn_models import AttentionSeq2seq, build_model, padding_positions
 from tinygrad_attn.data import Vocabulary
 from tinygrad_attn.train import load_checkpoint, save_checkpoint
 
@@ -102,6 +105,7 @@ def test_config_round_trips_through_a_checkpoint(tmp_path):
     m = AttentionSeq2seq(V, 5, 6, score="general", mask_padding=True, pad_id=2, attention_form="book")
     c = m.config
     assert (c["score"], c["mask_padding"], c["pad_id"], c["attention_form"]) == ("general", True, 2, "book")
+    assert c["mask_scope"] == "ids"
     vocab = Vocabulary.from_texts(["abcdefghijk"])
     assert len(vocab) == V
     save_checkpoint(tmp_path / "m.npz", m, vocab)
@@ -110,9 +114,11 @@ def test_config_round_trips_through_a_checkpoint(tmp_path):
     for (n, p), (n2, q) in zip(m.named_params(), back.named_params()):
         assert n == n2 and np.array_equal(p.data, q.data)
     assert "attention.W" in dict(back.named_params())
-    old = {k: v for k, v in c.items() if k not in ("score", "mask_padding", "pad_id", "attention_form")}
+    old = {k: v for k, v in c.items()
+           if k not in ("score", "mask_padding", "pad_id", "attention_form", "mask_scope")}
     d = build_model(old).config
     assert (d["score"], d["mask_padding"], d["pad_id"], d["attention_form"]) == ("dot", False, 0, "matmul")
+    assert d["mask_scope"] == "ids"
 
 
 def test_bad_options():
@@ -122,3 +128,48 @@ def test_bad_options():
         make(pad_id=13)
     with pytest.raises(ValueError, match="form must be one of"):
         make(attention_form="loop")
+    with pytest.raises(ValueError, match="mask_scope must be one of"):
+        make(mask_scope="spaces")
+    with pytest.raises(ValueError, match="scope must be one of"):
+        padding_positions(np.zeros((1, 2), int), 0, "all")
+
+
+def test_padding_positions_run_and_ids():
+    ids = np.array([[0, 0, 5, 0, 7, 0],       # reversed input: padding first, a pad id inside
+                    [3, 0, 4, 0, 0, 0],       # padding last
+                    [0, 0, 0, 0, 0, 0],       # nothing but padding
+                    [1, 2, 3, 4, 5, 6]])
+    run = padding_positions(ids, 0)
+    np.testing.assert_array_equal(run, [[1, 1, 0, 0, 0, 1], [0, 0, 0, 1, 1, 1],
+                                        [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(padding_positions(ids, 0, "ids"), ids == 0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=8), min_size=1, max_size=4)
+       .filter(lambda r: len({len(x) for x in r}) == 1))
+def test_padding_run_property(rows):
+    ids = np.array(rows)
+    run = padding_positions(ids, 0)
+    assert not np.any(run & (ids != 0))                       # only pad ids are padding
+    for r, m in zip(ids, run):
+        text = np.flatnonzero(r != 0)
+        if text.size:                                          # everything between the text's ends is text
+            assert not m[text[0]:text[-1] + 1].any() and m[:text[0]].all() and m[text[-1] + 1:].all()
+        else:
+            assert m.all()
+
+
+@pytest.mark.parametrize("feed", ["affine", "both"])
+def test_run_scope_keeps_inner_pad_ids_visible(feed):
+    ta.seed(4)
+    m = make(mask_padding=True, mask_scope="run", attention_feed=feed)
+    xs = np.array([[0, 0, 5, 0, 7, 3, 2], [0, 0, 0, 0, 0, 0, 0], [4, 0, 6, 6, 1, 2, 9]])
+    ts = np.ones((3, 4), np.int64)
+    loss = m(xs, ts)
+    assert np.isfinite(float(loss.data))
+    for w in (m.attention_weights, (m.generate(xs, 1, 3), m.attention_weights)[1]):
+        assert np.all(w[0][:, :2] == 0) and np.all(w[0][:, 3] > 0)   # inner pad id still attended
+        assert np.all(w[1] == 0)                                      # all padding: zeros, no NaN
+        assert np.all(w[2][:, 1] > 0)
+    assert m.config["mask_scope"] == "run"
