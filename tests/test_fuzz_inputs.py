@@ -165,19 +165,22 @@ def _argv_strategy(command, extra=()):
         lambda parts: [command, *extra, *[x for part in parts for x in part]])
 
 
-@pytest.mark.parametrize("command", ["train", "graph", "translate", "eval", "attention", "gradcheck"])
+@pytest.mark.parametrize("command", cli.COMMANDS)  # every command, present and future
 def test_random_values_for_every_option_parse_or_refuse_in_one_line(command, monkeypatch, capsys,
                                                                       base, tmp_path):
     """Every option of every command: parsing (with the run stubbed) is clean or one line."""
     from tinygrad_attn import commands  # noqa: F401
     import importlib
 
-    mod = importlib.import_module(f"tinygrad_attn.commands.{command}")
+    try:
+        mod = importlib.import_module(f"tinygrad_attn.commands.{command}")
+    except ModuleNotFoundError:
+        pytest.skip(f"no command module {command!r}")
     monkeypatch.setattr(mod, "run", lambda args: 0)
     extra = {"train": ["--out", str(tmp_path / "o")], "graph": ["--out", str(tmp_path / "g.dot")],
-             "translate": ["--checkpoint", base[0]], "attention": [],
+             "translate": ["--checkpoint", base[0]],
              "eval": ["--checkpoint", base[0], "--data", base[0]],
-             "gradcheck": ["op", "tanh"]}[command]
+             "gradcheck": ["op", "tanh"]}.get(command, [])
 
     @FAST
     @given(argv=_argv_strategy(command, extra))
