@@ -7,8 +7,8 @@ Trains the attention seq2seq of the tutorial (section 8: hidden 256, batch 128, 
 5.0, seed 0) three times on the same data — as in the book; with ``mask_padding=True`` (every
 position whose id is the padding id gets attention weight 0: for dates, whose padding
 character is the space, that includes the spaces inside a question); and with a mask of the
-padding run alone (the positions that fill the question up to the width; the spaces inside
-stay visible) — and prints, for each: the validation exact
+padding run alone (``mask_scope="run"``: the positions that fill the question up to the
+width; the spaces inside stay visible) — and prints, for each: the validation exact
 match, the mean share of attention on the padding per output row (``viz.padding_share``), and
 how many validation answers are right per character. Writes ``attention-<name>.png``
 (``unmasked``, ``masked``, ``padding-run``: the tutorial's four example dates with the padding
@@ -28,7 +28,6 @@ import numpy as np  # noqa: E402
 
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn import viz  # noqa: E402
-from tinygrad_attn.backend import get_array_module  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
 from tinygrad_attn.train import Trainer, Translator  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
@@ -36,21 +35,10 @@ from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
 
 
-class PaddingRunMask(AttentionSeq2seq):
-    """``mask_padding`` restricted to the padding run: with reversed input the padding that
-    fills a question up to the width comes first, so the mask hides the leading run of
-    ``pad_id`` and keeps the spaces inside the question (the model's own mask hides every
-    ``pad_id`` position)."""
-
-    def key_mask(self, xs):
-        """True = attend: every position after the leading run of padding ids."""
-        xp = get_array_module(xs)
-        return ~xp.cumprod(xs == self.pad_id, axis=1).astype(bool)
-
-
-VARIANTS = {"unmasked": ("no mask (the book)", AttentionSeq2seq, False),
-            "masked": ("mask_padding=True", AttentionSeq2seq, True),
-            "padding-run": ("padding run only", PaddingRunMask, True)}
+VARIANTS = {"unmasked": ("no mask (the book)", {}),
+            "masked": ("mask_padding=True", {"mask_padding": True}),
+            "padding-run": ("padding run only", {"mask_padding": True, "mask_scope": "run"})}
+"""name: (title, AttentionSeq2seq options)."""
 
 
 def parse_args(argv=None):
@@ -68,10 +56,10 @@ def parse_args(argv=None):
 def run(data, name, args):
     """Train one variant; return (validation accuracy, padding share per row, per-character
     accuracy, seconds, the examples' answers)."""
-    _, cls, masked = VARIANTS[name]
+    options = VARIANTS[name][1]
     ta.seed(args.seed)
-    model = cls(len(data.vocab), wordvec_size=16, hidden_size=args.hidden,
-                mask_padding=masked, pad_id=data.vocab.pad_id)
+    model = AttentionSeq2seq(len(data.vocab), wordvec_size=16, hidden_size=args.hidden,
+                             pad_id=data.vocab.pad_id, **options)
     trainer = Trainer(model, data, batch_size=128, max_grad=5.0, seed=args.seed, progress=False)
     t0 = time.perf_counter()
     history = trainer.fit(args.epochs)

@@ -34,17 +34,6 @@ def test_padding_example_runs_both_models(tmp_path, capsys, monkeypatch):
         assert (tmp_path / f"attention-{name}.png").stat().st_size > 0
 
 
-def test_padding_run_mask_keeps_the_spaces_inside_the_question():
-    import numpy as np
-
-    mod = _example("padding_mask")
-    model = mod.PaddingRunMask(10, 4, 6, mask_padding=True, pad_id=0)
-    xs = np.array([[0, 0, 0, 3, 0, 4], [5, 0, 6, 7, 8, 9]])   # reversed: padding first
-    np.testing.assert_array_equal(model.key_mask(xs), [[0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
-    plain = mod.AttentionSeq2seq(10, 4, 6, mask_padding=True, pad_id=0)
-    np.testing.assert_array_equal(plain.key_mask(xs), xs != 0)  # the model's: every pad id
-
-
 def test_quickstart_warns_when_the_model_has_not_learned(tmp_path, capsys):
     _example("quickstart").main(["--epochs", "1", "--samples", "120", "--hidden", "8",
                                  "--no-pictures", "--out", str(tmp_path)])
