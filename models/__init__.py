@@ -13,6 +13,11 @@ The chapter's seq2seq models:
   them at every step (options: bidirectional encoder, where the context goes, stacked layers
   with skip connections).
 
+Beyond the chapter:
+
+* :class:`TransformerSeq2seq` — attention only: multi-head self- and cross-attention,
+  feed-forward layers, positions, residual connections (``--model transformer``).
+
 All share ``loss = model(xs, ts)``, ``model.generate(xs, start_id, max_len)`` and a
 ``config`` dict from which :func:`tinygrad_attn.registry.build_model` rebuilds the same
 architecture.
@@ -20,5 +25,7 @@ architecture.
 from tinygrad_attn.registry import build_model
 
 from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase, padding_positions
+from .transformer import TransformerSeq2seq
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "build_model", "padding_positions"]
+__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "TransformerSeq2seq",
+           "build_model", "padding_positions"]

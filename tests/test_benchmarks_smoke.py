@@ -302,3 +302,59 @@ def test_torch_reference_matches_our_gradients():
     for name, g in grads.items():
         np.testing.assert_allclose(got[name], g, rtol=1e-9, atol=1e-12, err_msg=name)
     np.testing.assert_allclose(tmodel.attention_weights.numpy(), model.attention_weights, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- transformer_step
+T_TINY = ["--steps", "2", "--warmup", "1", "--batch", "4", "--d-model", "8", "--heads", "2",
+          "--ff", "12", "--alone-steps", "1"]
+
+
+def test_transformer_step_json():
+    argv = T_TINY + ["--threads", "1"] + ([] if HAS_TORCH else ["--no-torch"])
+    code, out, err = run_script("transformer_step.py", *argv)
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["benchmark"] == "transformer_step" and rec["d_model"] == 8 and rec["heads"] == 2
+    assert rec["losses_agree"] is True and rec["ours_ms"] > 0 and rec["params"] > 0
+    assert rec["peak_rss_mb"]["ours"] >= rec["import_rss_mb"]["ours"] > 0
+    if HAS_TORCH:
+        assert rec["torch_ms"] > 0 and rec["torch_threads"] == 1
+        assert rec["ratio_ours_torch"] == pytest.approx(rec["ours_ms"] / rec["torch_ms"], rel=1e-3)
+    else:
+        assert rec["torch_ms"] is None and rec["ratio_ours_torch"] is None
+    assert "ms/step" in out
+    code, _, err = run_script("transformer_step.py", "--d-model", "6", "--heads", "4")
+    assert code == 2 and "must be a multiple of --heads" in err
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_transformer_torch_mirror_computes_our_model():
+    """Same weights, same batch, float64: the PyTorch mirror's loss and every gradient equal
+    ours, so the benchmark compares the same model."""
+    import argparse
+
+    import torch
+    import transformer_step as ts
+
+    args = argparse.Namespace(d_model=8, heads=2, layers=2, ff=12, seed=0)
+    ours = ts.build_ours(args)
+    for p in ours.params():
+        p.data = p.data.astype(np.float64)
+    tm = ts.build_torch(args).double()
+    from tinygrad_attn.layers import sinusoidal_positions
+
+    tm.pe = torch.as_tensor(sinusoidal_positions(256, 8, dtype=np.float64))  # not via float32
+    ts.load_into_torch(tm, {k: np.array(v) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(1)
+    xs, t = rng.integers(0, ts.VOCAB, (3, 7)), rng.integers(0, ts.VOCAB, (3, 5))
+    loss = ours(xs, t)
+    ours.cleargrads()
+    loss.backward()
+    tl = tm(torch.as_tensor(xs), torch.as_tensor(t))
+    tl.backward()
+    assert tl.item() == pytest.approx(float(loss.data), rel=1e-10)
+    tgrads = {n: p.grad.numpy() for n, p in tm.named_parameters()}
+    for name, p in ours.named_params():
+        g = tgrads[ts.torch_name(name)]
+        g = g if "embed" in name or g.ndim == 1 else g.T
+        np.testing.assert_allclose(p.grad.data, g, rtol=1e-8, atol=1e-10, err_msg=name)

@@ -90,7 +90,9 @@ MODELS = [dict(model="seq2seq"), dict(model="peeky"), dict(model="attention"),
           dict(model="attention", attention_feed="lstm"),
           dict(model="attention", score="additive", mask_padding=True, attention_feed="both"),
           dict(model="attention", score="general", mask_padding=True, mask_scope="run",
-               attention_form="book")]
+               attention_form="book"),
+          dict(model="transformer"),
+          dict(model="transformer", norm="post", positions="learned", pad_id=0, dropout=0.1)]
 
 
 @pytest.mark.parametrize("cfg", MODELS, ids=lambda c: "-".join(str(v) for v in c.values()))
@@ -98,7 +100,9 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
     data = load_dataset("date", samples=40, seed=1, val_fraction=0.25, reverse_input=True)
     V = len(data.vocab)
     ta.seed(0)
-    model = build_model(dict(cfg, vocab_size=V, wordvec_size=4, hidden_size=8)).to_device(device)
+    sizes = (dict(d_model=8, num_heads=2, d_ff=12, num_layers=1, max_len=32)
+             if cfg["model"] == "transformer" else dict(wordvec_size=4, hidden_size=8))
+    model = build_model(dict(cfg, vocab_size=V, **sizes)).to_device(device)
     assert model.device == device
     trainer = Trainer(model, data, batch_size=16, progress=False)  # batches move inside
     hist = trainer.fit(1)
@@ -110,7 +114,7 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
     beam, logp = model.beam_search(data.x_val, data.vocab.start_id, data.out_width, beam_width=2)
     assert beam.shape == out.shape and type(beam) is np.ndarray and logp.shape == (len(data.x_val),)
     out = model.generate(data.x_val, data.vocab.start_id, data.out_width)  # restore greedy weights
-    if cfg["model"] == "attention":
+    if cfg["model"] in ("attention", "transformer"):
         w = model.attention_weights
         assert type(w) is np.ndarray and w.shape == (len(data.x_val), data.out_width, data.in_width)
         np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-4)

@@ -379,10 +379,13 @@ def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
     assert set(F.__all__) <= set(cmd.OP_CASES), sorted(set(F.__all__) - set(cmd.OP_CASES))
     assert set(cmd.LAYER_CASES) == {"linear", "embedding", "lstmcell", "lstm", "gru",
                                     "bidirectional", "stacked", "attention", "timeattention",
-                                    "attention-general", "attention-additive"}
+                                    "attention-general", "attention-additive",
+                                    "layernorm", "mha", "feedforward", "positions",
+                                    "encoderblock", "decoderblock"}
     assert set(cmd.MODEL_CASES) == {"seq2seq", "peeky", "attention", "attention-bi",
                                     "attention-lstm-feed", "attention-deep",
-                                    "attention-additive-masked", "attention-embed-projection"}
+                                    "attention-additive-masked", "attention-embed-projection",
+                                    "transformer", "transformer-post"}
 
 
 def test_cli_all_ops_and_all_layers_pass(capsys):

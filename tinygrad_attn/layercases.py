@@ -52,6 +52,8 @@ class LayerCase:
         return self.about or describe_inputs(self.inputs)
 
 
+_KMASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool).reshape(2, 1, 1, 5)
+
 LAYER_CASES = (
     LayerCase("linear", lambda: L.Linear(3, 4), (normal(2, 5, 3),),
               "Linear(3, 4) on x (2, 5, 3)"),
@@ -78,6 +80,21 @@ LAYER_CASES = (
               (normal(2, 5, 4), normal(2, 4), np.array([[False, False, True, True, True],
                                                        [False, False, False, False, False]])),
               "Attention('additive', 4, A=3) on hs (2, 5, 4), h (2, 4), key mask with an empty row"),
+    # the Transformer's layers (dropout variants and post-norm: tests/layers/test_transformer_layers.py)
+    LayerCase("layernorm", lambda: L.LayerNorm(5), (normal(2, 3, 5),), "LayerNorm(5) on x (2, 3, 5)"),
+    LayerCase("mha", lambda: L.MultiHeadAttention(4, 2), (normal(2, 3, 4), normal(2, 5, 4), _KMASK),
+              "MultiHeadAttention(4, 2) cross-attention: x (2, 3, 4) over memory (2, 5, 4), "
+              "key-padding mask (2, 1, 1, 5)"),
+    LayerCase("feedforward", lambda: L.PositionwiseFeedForward(4, 6), (normal(2, 3, 4),),
+              "PositionwiseFeedForward(4, 6) on x (2, 3, 4)"),
+    LayerCase("positions", lambda: L.PositionalEncoding(4, "learned", max_len=6), (normal(2, 3, 4),),
+              "PositionalEncoding(4, 'learned') on x (2, 3, 4)"),
+    LayerCase("encoderblock", lambda: L.TransformerEncoderBlock(4, 2, 6), (normal(2, 5, 4), _KMASK),
+              "TransformerEncoderBlock(4, 2, 6, pre-norm) on x (2, 5, 4), key-padding mask"),
+    LayerCase("decoderblock", lambda: L.TransformerDecoderBlock(4, 2, 6),
+              (normal(2, 3, 4), normal(2, 5, 4), np.tri(3, dtype=bool), _KMASK),
+              "TransformerDecoderBlock(4, 2, 6, pre-norm) on x (2, 3, 4), memory (2, 5, 4), "
+              "causal and key-padding masks"),
 )
 """Every layer case, one per layer of ``L`` that has parameters or attention."""
 

@@ -183,6 +183,15 @@ _LABELS = np.array([[0, 2, -1, 1], [3, -1, 2, 2]])     # -1: ignored
 _MASK = np.random.default_rng(7).random((3, 4)) < 0.5
 _KEYMASK = np.array([[True, False, True, True], [False, False, False, False]])  # row 2: all masked
 _TIES = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, 0.5, -1.0, 0.5], [2.0, -1.0, 0.0, 1.0]])
+_PADMASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool).reshape(2, 1, 1, 5)
+_PAD_IDS = np.array([[4, 2, 7, 0, 0], [3, 0, 5, 1, 6]])
+
+
+def _composed_layer_norm(x, g, b):
+    """``F.layer_norm`` with the fused ops switched off (the composed reference)."""
+    with F.fused_ops(False):
+        return F.layer_norm(x, g, b)
+
 
 OP_CASES = (
     # element-wise arithmetic, with broadcasting
@@ -344,6 +353,30 @@ OP_CASES = (
          covers="lstm_cell", about="fused, the hidden output unused"),
     case("lstm_cell_composed", lambda A, c: list(F.lstm_cell_composed(A, c)),
          [normal(3, 8, scale=1.5), normal(3, 2)], about="the composed reference of lstm_cell"),
+    # the Transformer's ops (masks are device data, moved with the inputs)
+    case("scaled_dot_product_attention",
+         lambda q, k, v, m: list(F.scaled_dot_product_attention(q, k, v, m)),
+         [normal(2, 2, 3, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)], consts=[_PADMASK],
+         about="q (2, 2, 3, 4), k (2, 2, 5, 4), v (2, 2, 5, 3), key-padding mask (2, 1, 1, 5); "
+               "context and weights"),
+    case("causal_mask", lambda x: F.scaled_dot_product_attention(x, x, x, F.causal_mask(4, x))[0],
+         [normal(2, 4, 3)], covers=("causal_mask", "scaled_dot_product_attention"),
+         about="self-attention q = k = v (2, 4, 3) under causal_mask(4)"),
+    case("padding_mask", lambda q, kv, ids: F.scaled_dot_product_attention(
+        F.reshape(q, (2, 1, 3, 4)), F.reshape(kv, (2, 1, 5, 4)), F.reshape(kv, (2, 1, 5, 4)),
+        F.padding_mask(ids, 0))[0], [normal(2, 3, 4), normal(2, 5, 4)], consts=[_PAD_IDS],
+        covers=("padding_mask", "scaled_dot_product_attention"),
+        about="q (2, 3, 4) over k = v (2, 5, 4) with padding_mask(ids, 0)"),
+    case("sdpa-causal-and-padding", lambda q, k, v, ids: list(F.scaled_dot_product_attention(
+        q, k, v, F.causal_mask(4, q) & F.padding_mask(ids, 0))),
+        [normal(2, 2, 4, 3), normal(2, 2, 4, 3), normal(2, 2, 4, 2)],
+        consts=[np.array([[5, 2, 0, 0], [0, 0, 0, 0]])],
+        covers=("scaled_dot_product_attention", "causal_mask", "padding_mask"),
+        about="both masks combined; the second input is all padding (zero weights, no NaN)"),
+    case("layer_norm", F.layer_norm, [normal(2, 3, 5), normal(5), normal(5)],
+         about="fused: x (2, 3, 5) normalised over the last axis, gamma and beta (5,)"),
+    case("layer-norm-composed", _composed_layer_norm, [normal(2, 3, 5), normal(5), normal(5)],
+         covers=("layer_norm", "fused_ops"), about="layer_norm inside fused_ops(False)"),
     case("fused_ops", lambda A, c: list(_composed_lstm_cell(A, c)),
          [normal(3, 8, scale=1.5), normal(3, 2)], covers=("fused_ops", "lstm_cell"),
          about="lstm_cell inside fused_ops(False): the composition"),

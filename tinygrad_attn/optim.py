@@ -1,4 +1,5 @@
-"""Optimizers (SGD, Momentum, AdaGrad, Adam) and global-norm gradient clipping.
+"""Optimizers (SGD, Momentum, AdaGrad, Adam), global-norm gradient clipping, and
+learning-rate schedules (warm-up then inverse square root, warm-up then cosine).
 
 Updates work on raw arrays in place, in each parameter's own dtype and on its own device
 (optimizer state is created on, or moved to, the parameter's device). A parameter that
@@ -10,7 +11,8 @@ import math
 
 from .backend import as_device, device_of, get_array_module
 
-__all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "Adam", "clip_grads", "grad_norm"]
+__all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "Adam", "clip_grads", "grad_norm",
+           "Schedule", "WarmupInverseSqrt", "WarmupCosine", "make_schedule", "SCHEDULES"]
 
 
 def _unique(params):
@@ -189,3 +191,89 @@ class Adam(Optimizer):
         m += t(1 - self.beta1) * (g - m)
         v += t(1 - self.beta2) * (g * g - v)
         p.data -= t(self._lr_t) * m / (xp.sqrt(v) + t(self.eps))
+
+
+# ----------------------------------------------------------------------------- schedules
+class Schedule:
+    """A learning rate per step: ``lr = schedule(step)`` for steps 1, 2, 3, ...
+
+    :meth:`apply` sets an optimizer's ``lr`` for a step (the Trainer calls it before every
+    update). Subclasses implement :meth:`__call__`.
+    """
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
+
+    def apply(self, optimizer, step: int) -> float:
+        """Set ``optimizer.lr`` to the rate of ``step``; returns it."""
+        optimizer.lr = lr = float(self(step))
+        return lr
+
+
+def _check_schedule(name, peak_lr, warmup):
+    if not peak_lr > 0:
+        raise ValueError(f"{name}: peak_lr must be positive, got {peak_lr}")
+    if not isinstance(warmup, int) or warmup < 1:
+        raise ValueError(f"{name}: warmup must be an integer >= 1, got {warmup!r}")
+
+
+class WarmupInverseSqrt(Schedule):
+    """Linear warm-up to ``peak_lr`` over ``warmup`` steps, then decay as 1/sqrt(step):
+
+    ``lr(s) = peak_lr * min(s / warmup, sqrt(warmup / s))`` (the original Transformer's
+    schedule, with the peak given directly instead of through d_model).
+    """
+
+    def __init__(self, peak_lr, warmup):
+        _check_schedule("WarmupInverseSqrt", peak_lr, warmup)
+        self.peak_lr, self.warmup = peak_lr, warmup
+
+    def __call__(self, step):
+        s = max(int(step), 1)
+        return self.peak_lr * min(s / self.warmup, math.sqrt(self.warmup / s))
+
+    def __repr__(self):
+        return f"WarmupInverseSqrt(peak_lr={self.peak_lr}, warmup={self.warmup})"
+
+
+class WarmupCosine(Schedule):
+    """Linear warm-up to ``peak_lr`` over ``warmup`` steps, then half a cosine down to
+    ``min_lr`` at ``total_steps`` (and ``min_lr`` after that)."""
+
+    def __init__(self, peak_lr, warmup, total_steps, min_lr=0.0):
+        _check_schedule("WarmupCosine", peak_lr, warmup)
+        if not isinstance(total_steps, int) or total_steps <= warmup:
+            raise ValueError(f"WarmupCosine: total_steps must be an integer > warmup ({warmup}), "
+                             f"got {total_steps!r}")
+        if not 0 <= min_lr <= peak_lr:
+            raise ValueError(f"WarmupCosine: min_lr must be in [0, peak_lr], got {min_lr}")
+        self.peak_lr, self.warmup, self.total_steps, self.min_lr = peak_lr, warmup, total_steps, min_lr
+
+    def __call__(self, step):
+        s = max(int(step), 1)
+        if s <= self.warmup:
+            return self.peak_lr * s / self.warmup
+        p = min((s - self.warmup) / (self.total_steps - self.warmup), 1.0)
+        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 + math.cos(math.pi * p))
+
+    def __repr__(self):
+        return (f"WarmupCosine(peak_lr={self.peak_lr}, warmup={self.warmup}, "
+                f"total_steps={self.total_steps}, min_lr={self.min_lr})")
+
+
+SCHEDULES = ("constant", "inverse-sqrt", "cosine")
+"""Names accepted by :func:`make_schedule` (and the CLI's ``--schedule``)."""
+
+
+def make_schedule(name, peak_lr, warmup=1, total_steps=None):
+    """A schedule by name: ``"constant"`` (None: the optimizer's lr stays), ``"inverse-sqrt"``
+    (:class:`WarmupInverseSqrt`) or ``"cosine"`` (:class:`WarmupCosine`, needs total_steps)."""
+    if name == "constant":
+        return None
+    if name == "inverse-sqrt":
+        return WarmupInverseSqrt(peak_lr, warmup)
+    if name == "cosine":
+        if total_steps is None:
+            raise ValueError("make_schedule: 'cosine' needs total_steps")
+        return WarmupCosine(peak_lr, warmup, max(total_steps, warmup + 1))
+    raise ValueError(f"make_schedule: unknown schedule {name!r}; expected one of {SCHEDULES}")

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import time
@@ -223,10 +224,15 @@ class Trainer:
             libraries' default, one thread per core unless ``OPENBLAS_NUM_THREADS`` /
             ``OMP_NUM_THREADS`` say otherwise. On a machine that other jobs keep busy, 1 is
             steadier and often faster; on an idle one, one per core is faster.
+        schedule: a :class:`~tinygrad_attn.optim.Schedule` setting the optimizer's learning
+            rate before every update (step 1, 2, ...), or None (the rate stays).
+        label_smoothing: passed to the model's loss, ``model(x, t, label_smoothing=e)``
+            (0 = plain cross entropy; models whose ``forward`` lacks the argument refuse e > 0).
     """
 
     def __init__(self, model, data, optimizer=None, batch_size=128, max_grad=5.0, lr=0.001,
-                 seed=0, val_samples=None, checkpoint=None, progress=True, threads=None):
+                 seed=0, val_samples=None, checkpoint=None, progress=True, threads=None,
+                 schedule=None, label_smoothing=0.0):
         _check_int("Trainer", "batch_size", batch_size, 1)
         if val_samples is not None:
             _check_int("Trainer", "val_samples", val_samples, 1)
@@ -236,6 +242,16 @@ class Trainer:
         if optimizer is None and not (_is_number(lr) and 0 < lr < math.inf):
             raise ValueError(f"Trainer: lr must be a finite number > 0, got {lr!r}")
         self.threads = check_threads(threads, "Trainer: threads")
+        if schedule is not None and not callable(getattr(schedule, "apply", None)):
+            raise TypeError(f"Trainer: schedule must be a tinygrad_attn.optim.Schedule or None, "
+                            f"got {type(schedule).__name__}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"Trainer: label_smoothing must be in [0, 1), got {label_smoothing}")
+        if label_smoothing and "label_smoothing" not in inspect.signature(model.forward).parameters:
+            raise ValueError(f"Trainer: {type(model).__name__} does not support label smoothing "
+                             "(its forward has no label_smoothing argument)")
+        self.schedule, self.label_smoothing = schedule, float(label_smoothing)
+        self.step = 0
         self.model, self.data = model, data
         self.optimizer = optimizer if optimizer is not None else Adam(model, lr=lr)
         if self.optimizer.target is None and self.optimizer._params is None:  # not set up yet
@@ -272,7 +288,11 @@ class Trainer:
         dev = self.model.device
         if dev != "cpu":
             x, t = as_device(x, dev), as_device(t, dev)
-        loss = self.model(x, t)
+        self.step += 1
+        if self.schedule is not None:
+            self.schedule.apply(self.optimizer, self.step)
+        loss = (self.model(x, t, label_smoothing=self.label_smoothing) if self.label_smoothing
+                else self.model(x, t))
         self.model.cleargrads()
         loss.backward()
         if self.max_grad:
@@ -338,7 +358,8 @@ class Trainer:
                 entry = {"epoch": epoch, "loss": total / steps,
                          "loss_curve": [t / c for t, c in zip(part_sums, part_counts)],
                          "val_acc": acc,
-                         "train_time": train_time, "time": time.perf_counter() - t0}
+                         "train_time": train_time, "time": time.perf_counter() - t0,
+                         "lr": float(self.optimizer.lr)}
                 self.history.append(entry)
                 if bar is not None:
                     bar.set_postfix(loss=f"{entry['loss']:.4f}",

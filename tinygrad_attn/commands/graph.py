@@ -48,6 +48,10 @@ def add_parser(subparsers):
                    help="draw the fused ops the model runs for speed (one LSTMCell node per "
                         "step) instead of their compositions (gates as separate nodes, the "
                         "default)")
+    p.add_argument("--depth", type=T.integer(1, 64), default=None, metavar="K",
+                   help="fold every scope K levels deep into one box with its op count (the "
+                        "model's name is level 1: 4 draws a Transformer as encoder/0/self_attn, "
+                        "encoder/0/ff, ... boxes, on one screen); default: every op")
     p.add_argument("--seq-len", type=T.integer(1, T.MAX_SEQ_LEN), default=5,
                    help=f"input sequence length of the random batch, 1 to {T.MAX_SEQ_LEN} "
                         "(default: 5)")
@@ -138,7 +142,7 @@ def run(args) -> int:
 
     Args:
         args: the parsed namespace (``model``, ``collapse``, ``show_grad``, ``cluster``,
-            ``rankdir``, ``seq_len``, ``out``).
+            ``rankdir``, ``depth``, ``seq_len``, ``out``).
 
     Returns:
         The exit status (0).
@@ -173,10 +177,11 @@ def run(args) -> int:
         what = f"model {args.model} ({type(model).__name__})"
     try:
         plot_graph(loss, args.out, show_grad=args.show_grad, cluster=args.cluster,
-                   collapse_steps=args.collapse, rankdir=args.rankdir)
+                   collapse_steps=args.collapse, rankdir=args.rankdir, depth=args.depth)
     except (GraphvizNotFoundError, ImportError, ValueError) as e:
         raise CLIError(str(e)) from e
     also = f" and its DOT source {beside[0]}" if beside else ""
-    print(f"wrote {args.out}{also} ({what}, "
-          f"{'collapsed' if args.collapse else 'all'} time steps)")
+    how = (f"scopes folded at depth {args.depth}" if args.depth else
+           f"{'collapsed' if args.collapse else 'all'} time steps")
+    print(f"wrote {args.out}{also} ({what}, {how})")
     return 0

@@ -13,6 +13,7 @@ import os
 from .. import cli_types as T
 from .. import registry
 from ..cli import CLIError
+from ..optim import SCHEDULES
 
 THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
                 "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
@@ -84,6 +85,14 @@ def add_parser(sub):
                    help="learning rate, in (0, 10] (default 0.001)")
     p.add_argument("--max-grad", type=T.real(0.0), default=5.0,
                    help="gradient-norm clipping threshold, >= 0; 0 turns clipping off (default 5)")
+    p.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                   help="learning-rate schedule: constant --lr, or linear warm-up to --lr then "
+                        "inverse-sqrt decay or a cosine down to 0 at the last step")
+    p.add_argument("--warmup", type=T.integer(1, 10_000_000), default=None, metavar="STEPS",
+                   help="warm-up steps of --schedule inverse-sqrt/cosine (default: 400)")
+    p.add_argument("--label-smoothing", type=T.real(0.0, 1.0, high_open=True), default=0.0,
+                   metavar="E", help="spread E of the target over all characters, in [0, 1) "
+                                     "(0 = plain cross entropy)")
     p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
                    help="seed of the data, weights and shuffling, 0 to 2**32-1 (default 0)")
     p.add_argument("--reverse-input", action="store_true")
@@ -106,9 +115,13 @@ def run(args):
 
     from ..backend import GPUUnavailableError
     from ..data import load_dataset
+    from ..optim import make_schedule
     from ..train import Trainer, TrainingDiverged
 
     T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
+    if args.warmup is not None and args.schedule == "constant":
+        raise CLIError(f"--warmup needs --schedule inverse-sqrt or cosine, got --warmup "
+                       f"{args.warmup} with --schedule {args.schedule}")
     try:
         data = load_dataset(args.data, samples=args.samples, seed=args.seed,
                             reverse_input=args.reverse_input)
@@ -130,9 +143,15 @@ def run(args):
             raise CLIError(str(e)) from e
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "model.npz")
-    trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=args.max_grad, lr=args.lr,
-                      seed=args.seed, val_samples=args.val_samples, checkpoint=ckpt,
-                      progress=not args.no_progress, threads=args.threads)
+    steps = -(-len(data.x_train) // args.batch_size) * args.epochs
+    schedule = make_schedule(args.schedule, args.lr, args.warmup or 400, steps)
+    try:
+        trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=args.max_grad,
+                          lr=args.lr, seed=args.seed, val_samples=args.val_samples,
+                          checkpoint=ckpt, progress=not args.no_progress, threads=args.threads,
+                          schedule=schedule, label_smoothing=args.label_smoothing)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
 
     def write_history(tr, entry):
         with open(os.path.join(args.out, "history.json"), "w") as f:

@@ -12,8 +12,8 @@ Importing this package also gives :class:`~tinygrad_attn.Variable` its operators
 ``T``, ``sum``, ``mean``, ``max``, ``min``), all of them the ops below.
 """
 from .. import core as _core
-from .attention import (additive_score, attention_weight, dot_score, general_score, masked_softmax,
-                        weight_sum)
+from .attention import (additive_score, attention_weight, causal_mask, dot_score, general_score,
+                        masked_softmax, padding_mask, scaled_dot_product_attention, weight_sum)
 from .fused import fused_ops, lstm_cell, lstm_cell_composed
 from .linalg import linear, matmul
 from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpow, rsub,
@@ -21,16 +21,19 @@ from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpo
 from .nn import (dropout, embedding, embedding_projection, log_softmax, mean_squared_error,
                  softmax,
                  softmax_cross_entropy)
+from .norm import layer_norm
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, reshape, split,
                     squeeze, stack, sum_to, swapaxes, transpose, unstack)
 
 __all__ = [
-    "abs", "add", "additive_score", "attention_weight", "broadcast_to", "clip", "concat", "div", "dot_score", "dropout",
-    "embedding", "embedding_projection", "exp", "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "linear", "log",
-    "lstm_cell", "lstm_cell_composed",
-    "log_softmax", "logsumexp", "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul",
-    "neg", "pow", "rdiv", "relu", "reshape", "rpow", "rsub", "sigmoid", "softmax",
+    "abs", "add", "additive_score", "attention_weight", "broadcast_to", "causal_mask", "clip",
+    "concat", "div", "dot_score", "dropout", "embedding", "embedding_projection", "exp",
+    "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "layer_norm",
+    "linear", "log", "lstm_cell", "lstm_cell_composed", "log_softmax", "logsumexp",
+    "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul", "neg",
+    "padding_mask", "pow", "rdiv", "relu", "reshape", "rpow", "rsub",
+    "scaled_dot_product_attention", "sigmoid", "softmax",
     "softmax_cross_entropy", "split", "sqrt", "square", "squeeze", "stack", "sub", "sum",
     "sum_to", "swapaxes", "tanh", "transpose", "unstack", "weight_sum", "where",
 ]

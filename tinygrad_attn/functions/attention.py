@@ -21,6 +21,13 @@ The pieces used by the attention layer's variants: :func:`dot_score` (the chapte
 optionally scaled by ``1/sqrt(H)``), :func:`general_score` (bilinear, ``h W hs``),
 :func:`additive_score` (Bahdanau, ``v . tanh(h W_q + hs W_k)``) and :func:`masked_softmax`
 (key-padding masks: masked positions get weight 0; a fully masked row gets all zeros, never NaN).
+
+The Transformer's :func:`scaled_dot_product_attention` ``(q, k, v, mask)`` is the same two
+steps with three changes: the scores are divided by ``sqrt(d)``, the states scored (keys
+``k``) and the states summed (values ``v``) may differ, and a boolean ``mask`` (data, not a
+special case: :func:`causal_mask`, :func:`padding_mask`) removes positions from the
+softmax. ``attention_weight(hs, h)`` equals the weights of
+``scaled_dot_product_attention(h * sqrt(H), hs, hs)``.
 """
 from __future__ import annotations
 
@@ -29,15 +36,17 @@ import math
 import numpy as np
 
 from ..backend import as_device, device_of, get_array_module
-from ..core import OpError, as_variable
+from ..core import OpError, Variable, as_variable
 from .linalg import linear, matmul
 from .math import tanh, where
+from .nn import dropout as _dropout
 from .nn import softmax
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, stack, swapaxes, unstack
 
 __all__ = ["attention_weight", "weight_sum", "dot_score", "general_score", "additive_score",
-           "masked_softmax", "ATTENTION_FORMS"]
+           "masked_softmax", "scaled_dot_product_attention", "causal_mask", "padding_mask",
+           "ATTENTION_FORMS"]
 
 ATTENTION_FORMS = ("matmul", "book")
 """The two forms of :func:`attention_weight` / :func:`weight_sum` / :func:`dot_score`."""
@@ -227,3 +236,73 @@ def weight_sum(hs, a, form="matmul"):
     if a.ndim == 2:
         return reshape(matmul(reshape(a, (N, 1, T)), hs), (N, H))
     return matmul(a, hs)
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, rng=None):
+    """The chapter's two steps for many queries at once, with scaling and a mask.
+
+    1. weights ``a = softmax(q k^T / sqrt(d) + mask)`` over the key axis (masked keys get
+       weight 0; a query whose keys are all masked gets all-zero weights, not NaN);
+    2. context ``c = a v``: for every query the weighted sum of the values.
+
+    Args:
+        q: queries (..., T_q, d), e.g. (N, heads, T_q, d).
+        k: keys (..., T_k, d).
+        v: values (..., T_k, d_v).
+        mask: None, or a boolean array broadcastable to (..., T_q, T_k), True where a
+            query may attend to a key (e.g. :func:`causal_mask` and :func:`padding_mask`
+            combined with ``&``), on the inputs' device.
+        dropout: probability of dropping each weight after the softmax (training only).
+        rng: Generator for the dropout mask (default: the library's).
+
+    Returns:
+        ``(context, weights)``: (..., T_q, d_v) and (..., T_q, T_k) Variables (the weights
+        before dropout).
+
+    Cost: two batched matmuls, (T_q x d) @ (d x T_k) and (T_q x T_k) @ (T_k x d_v) per
+    leading index.
+    """
+    q = as_variable(q)
+    k = as_variable(k, q)
+    v = as_variable(v, q)
+    if (q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim or q.shape[-1] != k.shape[-1]
+            or k.shape[-2] != v.shape[-2] or q.shape[:-2] != k.shape[:-2]
+            or k.shape[:-2] != v.shape[:-2]):
+        raise OpError(f"scaled_dot_product_attention: expected q (..., T_q, d), k (..., T_k, d) "
+                      f"and v (..., T_k, d_v) with the same leading axes, got q {q.shape}, "
+                      f"k {k.shape}, v {v.shape}")
+    scores = matmul(q, swapaxes(k, -1, -2)) * (1.0 / math.sqrt(q.shape[-1]))   # step 1
+    if mask is not None:
+        if isinstance(mask, Variable):
+            mask = mask.data
+        if hasattr(mask, "ndim") and mask.ndim < scores.ndim:   # NumPy broadcasting: lead 1s
+            mask = mask.reshape((1,) * (scores.ndim - mask.ndim) + tuple(mask.shape))
+    weights = masked_softmax(scores, mask, axis=-1)
+    a = _dropout(weights, dropout, rng=rng) if dropout else weights
+    return matmul(a, v), weights                                                 # step 2
+
+
+def causal_mask(T, like, T_k=None):
+    """Boolean (T, T_k) mask, True on and below the diagonal: query i sees keys 0..i (+ offset).
+
+    Args:
+        T: number of queries.
+        like: an array or Variable whose device the mask is made on.
+        T_k: number of keys (default T); with T_k > T the queries are the last T positions
+            (query i sees keys 0 .. i + T_k - T).
+    """
+    data = like.data if isinstance(like, Variable) else like
+    xp = get_array_module(data)
+    T_k = T if T_k is None else T_k
+    return xp.tri(T, T_k, T_k - T, dtype=bool)
+
+
+def padding_mask(ids, pad_id):
+    """Boolean (N, 1, 1, T) key mask, False where ``ids`` (N, T) equals ``pad_id``.
+
+    Broadcasts against scores (N, heads, T_q, T); combine with :func:`causal_mask` by ``&``.
+    """
+    data = ids.data if isinstance(ids, Variable) else ids
+    if data.ndim != 2:
+        raise OpError(f"padding_mask: ids must be (N, T), got shape {data.shape}")
+    return (data != pad_id).reshape(data.shape[0], 1, 1, data.shape[1])

@@ -75,11 +75,16 @@ def _check_axis(op, x, axis):
 
 
 class SoftmaxCrossEntropy(Function):
-    """Mean cross entropy of logits (..., C) against integer labels (...), skipping ``ignore_label``."""
+    """Mean cross entropy of logits (..., C) against integer labels (...), skipping ``ignore_label``.
 
-    def __init__(self, t, ignore_label):
+    With label smoothing ``e`` the target is ``(1 - e) * onehot(t) + e / C`` instead of the
+    one-hot vector: per position ``lse(x) - (1 - e) x_t - e mean_c(x_c)``.
+    """
+
+    def __init__(self, t, ignore_label, label_smoothing=0.0):
         self.t = t
         self.ignore_label = ignore_label
+        self.label_smoothing = label_smoothing
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -94,6 +99,9 @@ class SoftmaxCrossEntropy(Function):
         m = x2.max(axis=1, keepdims=True)
         lse = xp.log(xp.exp(x2 - m).sum(axis=1)) + m[:, 0]
         picked = x2[xp.arange(x2.shape[0]), tt]
+        e = self.label_smoothing
+        if e:
+            picked = (1.0 - e) * picked + e * x2.mean(axis=1)
         nll = (lse - picked) * mask
         return xp.asarray(nll.sum() / max(self.count, 1), dtype=x.dtype)
 
@@ -102,20 +110,26 @@ class SoftmaxCrossEntropy(Function):
         xp = get_array_module(x.data)
         C = x.shape[-1]
         n = self.tt.shape[0]
-        onehot = xp.zeros((n, C), dtype=x.dtype)
-        onehot[xp.arange(n), self.tt] = 1
+        e = self.label_smoothing
+        target = xp.full((n, C), e / C, dtype=x.dtype) if e else xp.zeros((n, C), dtype=x.dtype)
+        target[xp.arange(n), self.tt] += 1.0 - e
         scale = (self.mask.astype(x.dtype) / max(self.count, 1)).reshape(x.shape[:-1] + (1,))
         y = softmax(x, axis=-1)
-        return (y - Variable(onehot.reshape(x.shape))) * Variable(scale) * gy
+        return (y - Variable(target.reshape(x.shape))) * Variable(scale) * gy
+
+    def _describe_args(self):
+        return f"(label_smoothing={self.label_smoothing})" if self.label_smoothing else ""
 
 
-def softmax_cross_entropy(x, t, ignore_label=-1):
+def softmax_cross_entropy(x, t, ignore_label=-1, label_smoothing=0.0):
     """Mean softmax cross entropy.
 
     Args:
         x: logits, (N, C) or (N, T, C).
         t: integer labels, (N,) or (N, T) (an array or Variable; it gets no gradient).
         ignore_label: label value excluded from the loss and from the mean's count.
+        label_smoothing: ``e`` in [0, 1): the target puts ``1 - e`` on the label and spreads
+            ``e`` evenly over all C classes (0 = the plain one-hot target).
 
     Returns:
         A scalar Variable: the mean over non-ignored positions (0 when all are ignored).
@@ -129,13 +143,15 @@ def softmax_cross_entropy(x, t, ignore_label=-1):
     if x.shape[:-1] != t.shape:
         raise OpError(f"SoftmaxCrossEntropy: logits {x.shape} need labels of shape {x.shape[:-1]}, "
                       f"got {t.shape}")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise OpError(f"SoftmaxCrossEntropy: label_smoothing must be in [0, 1), got {label_smoothing}")
     C = x.shape[-1]
     out_of_range = (t != ignore_label) & ((t < 0) | (t >= C))
     if t.size and bool(out_of_range.any()):
         bad = sorted({int(v) for v in as_numpy(t[out_of_range]).reshape(-1)[:5]})  # explicit copy
         raise OpError(f"SoftmaxCrossEntropy: labels {bad} are out of range for {C} classes "
                       f"(ignore_label={ignore_label})")
-    return SoftmaxCrossEntropy(t, ignore_label)(x)
+    return SoftmaxCrossEntropy(t, ignore_label, float(label_smoothing))(x)
 
 
 def mean_squared_error(x0, x1):

@@ -4,7 +4,11 @@ from .attention import ATTENTION_SCORES, Attention, TimeAttention
 from .base import Layer, LayerList
 from .basic import Dropout, Embedding, Linear
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, StackedLSTM, lstm_update
+from .transformer import (LayerNorm, MultiHeadAttention, PositionalEncoding,
+                          PositionwiseFeedForward, TransformerDecoderBlock,
+                          TransformerEncoderBlock, sinusoidal_positions)
 
 __all__ = ["Layer", "LayerList", "Linear", "Embedding", "Dropout", "LSTMCell", "LSTM", "GRUCell",
            "GRU", "Bidirectional", "StackedLSTM", "Attention", "TimeAttention", "ATTENTION_SCORES", "lstm_update",
-           "init"]
+           "init", "LayerNorm", "MultiHeadAttention", "PositionwiseFeedForward", "PositionalEncoding",
+           "TransformerEncoderBlock", "TransformerDecoderBlock", "sinusoidal_positions"]

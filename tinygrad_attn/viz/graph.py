@@ -380,8 +380,124 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
     return body
 
 
+def _build_blocks(output, *, depth, show_grad, rankdir, max_label):
+    """DOT body lines for ``to_dot(..., depth=k)``: one box per scope prefix of length k."""
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"to_dot: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+        raise ValueError(f"to_dot: depth must be an int >= 1 or None, got {depth!r}")
+    outputs = _as_outputs(output)
+    variables, functions = _walk(outputs)
+    out_ids = {id(v) for v in outputs}
+
+    def parts(f):
+        return tuple(str(f.scope).split("/")) if f.scope else ()
+
+    node_of = {}                         # id(Function) -> drawn node key
+    blocks = {}                          # block key -> [Functions]
+    for i, f in enumerate(functions):
+        p = parts(f)
+        if len(p) >= depth:
+            node_of[id(f)] = ("b", p[:depth])
+            blocks.setdefault(p[:depth], []).append(f)
+        else:
+            node_of[id(f)] = ("f", i)
+    consumers = {}
+    for f in functions:
+        for x in f.inputs:
+            consumers.setdefault(id(x), set()).add(node_of[id(f)])
+    params_in = {}                       # block key -> hidden Parameters used only there
+    drawn = []
+    for v in variables:
+        users = consumers.get(id(v), set())
+        own = node_of.get(id(v.creator)) if v.creator is not None else None
+        if id(v) not in out_ids and users and own is not None and users == {own} and own[0] == "b":
+            continue                     # made and used inside one block
+        if own is None and len(users) == 1 and next(iter(users))[0] == "b":
+            if isinstance(v, Parameter):     # a block's own parameter
+                params_in.setdefault(next(iter(users))[1], set()).add(id(v))
+                continue
+            if not v.name:                   # an unnamed constant (a scale, an eps)
+                continue
+        drawn.append(v)
+
+    stmts, ids = {}, {}
+    for k, key in enumerate(sorted(blocks)):
+        fs = blocks[key]
+        ids[("b", key)] = f"b{k}"
+        ops = {}
+        for f in fs:
+            ops[type(f).__name__] = ops.get(type(f).__name__, 0) + 1
+        top = ", ".join(f"{n}\u00d7{c}" if c > 1 else n
+                        for n, c in sorted(ops.items(), key=lambda t: -t[1])[:3])
+        label = [key[-1], f"{len(fs)} ops, {len(params_in.get(key, ()))} params", _clip(top, max_label)]
+        stmts.setdefault(key[:-1], []).append(
+            f"b{k} [label={_q(chr(10).join(label))}, tooltip={_q('/'.join(key))}, "
+            f"{_STYLE_FN_COLLAPSED}]")
+    for i, f in enumerate(functions):
+        if node_of[id(f)][0] == "f":
+            ids[("f", i)] = f"f{i}"
+            stmts.setdefault(parts(f), []).append(
+                f"f{i} [label={_q(type(f).__name__)}, tooltip={_q(type(f).__name__ + f._describe_args())}, "
+                f"{_STYLE_FN}]")
+    vid = {}
+    for j, v in enumerate(drawn):
+        vid[id(v)] = f"v{j}"
+        lines = ([_clip(str(v.name), max_label)] if v.name else []) + [_shape_str(v), str(v.dtype)]
+        if show_grad and v.grad is not None:
+            lines.append(_clip(f"\u2016grad\u2016={_grad_norm(v):.4g}", max_label))
+        style = (_STYLE_PARAM if isinstance(v, Parameter) else
+                 _STYLE_OUT if id(v) in out_ids else _STYLE_VAR)
+        if v.creator is not None:
+            c = node_of[id(v.creator)]
+            scope = c[1][:-1] if c[0] == "b" else parts(v.creator)
+        else:
+            scope = _common_prefix((k[1][:-1] if k[0] == "b" else parts(functions[k[1]]))
+                                   for k in consumers.get(id(v), ()))
+        stmts.setdefault(scope, []).append(
+            f"v{j} [label={_q(chr(10).join(lines))}, {style}]")
+    edges = []
+    seen = set()
+    for f in functions:
+        fid = ids[node_of[id(f)]]
+        for x in f.inputs:
+            if id(x) in vid and (vid[id(x)], fid) not in seen:
+                seen.add((vid[id(x)], fid))
+                edges.append(f"{vid[id(x)]} -> {fid}")
+        for r in f.outputs:
+            o = r()
+            if o is not None and id(o) in vid and (fid, vid[id(o)]) not in seen:
+                seen.add((fid, vid[id(o)]))
+                edges.append(f"{fid} -> {vid[id(o)]}")
+
+    body = [f"\tgraph [rankdir={rankdir}, fontname=Helvetica, fontsize=10]\n",
+            "\tnode [fontname=Helvetica, fontsize=10]\n", "\tedge [arrowsize=0.7]\n"]
+    paths = set()
+    for p in stmts:
+        for i in range(1, len(p) + 1):
+            paths.add(p[:i])
+    children = {}
+    for p in sorted(paths):
+        children.setdefault(p[:-1], []).append(p)
+
+    def emit(path, lvl):
+        ind = "\t" * lvl
+        for st in stmts.get(path, []):
+            body.append(f"{ind}{st}\n")
+        for child in children.get(path, []):
+            body.append(f"{ind}subgraph {_q('cluster_' + '/'.join(child))} {{\n")
+            body.append(f"{ind}\tgraph [label={_q(_clip(child[-1], max_label))}, "
+                        f"style=\"rounded,dashed\", color=gray50, fontcolor=gray30]\n")
+            emit(child, lvl + 1)
+            body.append(f"{ind}}}\n")
+
+    emit((), 1)
+    body.extend(f"\t{e}\n" for e in edges)
+    return body
+
+
 def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankdir="TB",
-           max_label=40) -> str:
+           max_label=40, depth=None) -> str:
     """Return the Graphviz DOT source of the graph that produced ``output``.
 
     The graph holds every Function and Variable backward-reachable from ``output``
@@ -431,14 +547,26 @@ def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankd
         collapse_steps: merge recurrent time steps as described above.
         rankdir: Graphviz layout direction, one of "TB", "LR", "BT", "RL".
         max_label: longest label line in characters (longer ones end in "…"); >= 4.
+        depth: None (every op), or k >= 1: every Function whose scope has at least k
+            components is folded into one box per scope prefix of length k (a model's
+            block such as ``TransformerSeq2seq/encoder/0/self_attn`` at k = 4), labelled
+            with its op and parameter counts and its commonest ops; Variables made and used
+            inside one box, and Parameters and unnamed constants used by one box only, are
+            not drawn. Boxes sit in clusters of their parent scopes.
+            A deep model's step then fits on one screen. (``collapse_steps`` and ``cluster``
+            do not apply.)
 
     Returns:
         The DOT source (``digraph { ... }``) as a string.
 
     Raises:
         TypeError: ``output`` is not a Variable or a non-empty list of Variables.
-        ValueError: bad ``rankdir`` or ``max_label``.
+        ValueError: bad ``rankdir``, ``max_label`` or ``depth``.
     """
+    if depth is not None:
+        body = _build_blocks(output, depth=depth, show_grad=show_grad, rankdir=rankdir,
+                             max_label=max_label)
+        return "digraph {\n" + "".join(body) + "}\n"
     body = _build(output, show_grad=show_grad, cluster=cluster, collapse_steps=collapse_steps,
                   rankdir=rankdir, max_label=max_label)
     return "digraph {\n" + "".join(body) + "}\n"
@@ -466,7 +594,7 @@ def plot_graph(output, path, **to_dot_kwargs):
         output: a Variable or a list of Variables (see :func:`to_dot`).
         path: output file (str or path-like); missing parent folders are created.
         **to_dot_kwargs: ``show_grad``, ``cluster``, ``collapse_steps``, ``rankdir``,
-            ``max_label`` as in :func:`to_dot`.
+            ``max_label``, ``depth`` as in :func:`to_dot`.
 
     Returns:
         graphviz.Digraph whose ``source`` equals ``to_dot(output, **to_dot_kwargs)``.
