@@ -14,8 +14,8 @@ def test_ids_are_unique_and_lookup_lists_the_valid_names():
     ids = [c.id for c in LAYER_CASES]
     assert len(ids) == len(set(ids)) and layer_case_ids() == sorted(ids)
     assert isinstance(layer_case("gru").make(), L.GRU)
-    with pytest.raises(KeyError, match="no layer case 'layernorm'; valid names: attention, "):
-        layer_case("layernorm")
+    with pytest.raises(KeyError, match="no layer case 'rmsnorm'; valid names: attention, "):
+        layer_case("rmsnorm")
 
 
 def test_arrays_keep_integer_ids_and_draw_floats_from_the_seed():
