@@ -386,8 +386,7 @@ class AttentionSeq2seq(Seq2seqBase):
     def encode(self, xs):
         """Encoder: ids (N, T_in) -> all hidden states hs (N, T_in, H) and final h per layer."""
         if self.embed_projection:
-            first = self.encoder.layers[0]
-            hs = self.encoder(None, projected=self.enc_embed.projected(xs, first.Wx, first.b))
+            hs = self.encoder(None, projected=self.encoder.project_embedding(self.enc_embed, xs))
         else:
             hs = self.encoder(self.enc_embed(xs))
         return hs, [h for h, _ in self.encoder.states]
@@ -402,19 +401,16 @@ class AttentionSeq2seq(Seq2seqBase):
         hs_enc, finals = self.encode(xs)
         mask = self.key_mask(xs)
         states = [(h, None) for h in finals]
-        if not self._feed_lstm and self.embed_projection:
-            first = self.decoder.layers[0]
-            hs = self.decoder(None, states, projected=self.dec_embed.projected(dec_in, first.Wx,
-                                                                               first.b))
-            ctx = self.attention(hs_enc, hs, mask)
-            self._attn = self.attention.weights
-            return self.out(F.concat([ctx, hs], axis=-1))
-        emb = self.dec_embed(dec_in)
         if not self._feed_lstm:
-            hs = self.decoder(emb, states)
+            if self.embed_projection:
+                hs = self.decoder(None, states,
+                                  projected=self.decoder.project_embedding(self.dec_embed, dec_in))
+            else:
+                hs = self.decoder(self.dec_embed(dec_in), states)
             ctx = self.attention(hs_enc, hs, mask)          # all decoder steps at once
             self._attn = self.attention.weights
             return self.out(F.concat([ctx, hs], axis=-1))
+        emb = self.dec_embed(dec_in)
         proj_emb, proj_ctx = self.decoder.part_projections([self.wordvec_size, self.hidden_size])
         steps = F.unstack(proj_emb(emb), axis=1)            # all steps' embeddings in one GEMM
         ctx = None

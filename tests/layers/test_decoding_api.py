@@ -125,3 +125,25 @@ def test_bad_calls():
     st = L.StackedLSTM(5, 4)
     with pytest.raises(OpError, match="exactly one of x and projected"):
         st.step(None, None)
+
+
+def test_project_embedding_equals_projecting_the_embeddings():
+    emb = L.Embedding(7, 3, **f64)
+    st = L.StackedLSTM(3, 4, num_layers=2, **f64)
+    ids = np.array([[0, 6, 6, 2], [1, 0, 2, 2]])
+    np.testing.assert_allclose(st.project_embedding(emb, ids).data, st.project(emb(ids)).data,
+                               rtol=1e-12)
+
+
+def test_the_chapter_models_use_public_layer_methods_only():
+    """models/seq2seq.py never reads a sub-layer's weights (``self.decoder.Wx``,
+    ``layer.b``...): a decoder step goes through the layers' public methods."""
+    import ast
+    import pathlib
+
+    src = pathlib.Path(__file__).resolve().parents[2] / "models" / "seq2seq.py"
+    weights = {"Wx", "Wh", "b", "W", "W_query", "W_key", "v"}
+    bad = [f"line {n.lineno}: .{n.attr}" for n in ast.walk(ast.parse(src.read_text()))
+           if isinstance(n, ast.Attribute) and n.attr in weights
+           and not (isinstance(n.value, ast.Name) and n.value.id == "self")]
+    assert not bad, bad

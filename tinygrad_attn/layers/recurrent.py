@@ -174,6 +174,12 @@ class LSTM(_RecurrentBase):
             return proj
         return [make(k, W) for k, W in enumerate(pieces)]
 
+    def project_embedding(self, embedding, ids):
+        """:meth:`project` of ``embedding(ids)`` as a lookup in the projected table
+        (:meth:`Embedding.projected <tinygrad_attn.layers.Embedding.projected>`): ids (N, T) ->
+        (N, T, 4H), the same values from one (V, D) x (D, 4H) product."""
+        return embedding.projected(ids, self.Wx, self.b)
+
     def step(self, a, h, c):
         """One step from a projected input ``a`` (N, 4H): returns ``(h, c)``.
 
@@ -416,6 +422,10 @@ class StackedLSTM(Layer):
     def part_projections(self, sizes):
         """The first layer's input projection split by input parts (see :meth:`LSTM.part_projections`)."""
         return self._first_lstm("part_projections").part_projections(sizes)
+
+    def project_embedding(self, embedding, ids):
+        """The first layer's :meth:`LSTM.project_embedding`: ids (N, T) -> (N, T, 4H_0)."""
+        return self._first_lstm("project_embedding").project_embedding(embedding, ids)
 
     def _first_lstm(self, what):
         if self.bidirectional:
