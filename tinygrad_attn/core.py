@@ -346,7 +346,6 @@ class Function:
             raise
         except Exception as e:
             raise op_error(self, inputs, e) from e
-        creator, gen = None, _NO_GRAD_GENERATION
         if Config.enable_backprop:  # 2. in grad mode, record the call; outputs will point here
             if n == 2:
                 gen = x0.generation if x0.generation > x1.generation else x1.generation
@@ -356,6 +355,8 @@ class Function:
                 gen = max([x.generation for x in inputs], default=0)
             self.generation, self.inputs, self.scope = gen, inputs, Config.scope
             creator, gen = self, gen + 1
+        else:
+            creator, gen = None, _NO_GRAD_GENERATION
         if type(ys) is not tuple:  # 3. wrap the result(s)
             y = _output(ys, creator, gen)
             if creator is not None:
