@@ -59,6 +59,17 @@ def _loads_cleanly_or_refuses(path):
     return tr
 
 
+def _translates_or_refuses(tr):
+    """An accepted checkpoint translates, or refuses the input with one clear ValueError
+    (e.g. a model that reads fewer characters than the input has)."""
+    if tr is None:
+        return
+    try:
+        assert len(tr.translate(["1+2"])) == 1
+    except ValueError as e:
+        assert str(e) and "\n" not in str(e)
+
+
 @FAST
 @given(field=st.sampled_from(["format", "config", "vocab", "reversed_input", "in_width",
                               "out_width", "history", "extra", "config.model",
@@ -78,9 +89,7 @@ def test_random_metadata_loads_or_gives_one_checkpoint_error(base, field, value)
         m[field] = value
     path = tmp / "m.npz"
     np.savez(path, **arrays, __meta__=np.array(json.dumps(m)))
-    tr = _loads_cleanly_or_refuses(path)
-    if tr is not None:  # accepted: it must really work
-        assert len(tr.translate(["1+2"])) == 1
+    _translates_or_refuses(_loads_cleanly_or_refuses(path))
 
 
 dtypes = st.sampled_from(["f2", "f4", "f8", "i4", "u1", "?", "c8", "M8[s]", "m8[s]", "U3", "S3",
@@ -235,5 +244,31 @@ def test_layer_load_random_state_dicts_leave_layer_unchanged():
             assert str(e)
             for k, v in layer.state_dict().items():
                 np.testing.assert_array_equal(v, before[k])
+
+    check()
+
+
+@pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("text"))
+def test_random_config_values_for_every_registered_model(name, tmp_path):
+    """Every config field of every registered text model: a checkpoint whose field holds a
+    random value loads and translates, or is refused with one CheckpointError."""
+    from tinygrad_attn.registry import get_spec
+
+    data = load_dataset("addition", samples=20, seed=0)
+    ta.seed(0)
+    model = build(get_spec(name).tiny_config(vocab_size=len(data.vocab)))
+    path = tmp_path / "base.npz"
+    save_checkpoint(path, model, data.vocab, in_width=data.in_width, out_width=data.out_width)
+    arrays, meta = load_npz(path)
+    keys = sorted(k for k in meta["config"] if k != "model")
+
+    @FAST
+    @given(key=st.sampled_from(keys), value=nasty_numbers | json_scalars)
+    def check(key, value):
+        m = json.loads(json.dumps(meta))
+        m["config"][key] = value
+        p = tmp_path / "m.npz"
+        np.savez(p, **arrays, __meta__=np.array(json.dumps(m)))
+        _translates_or_refuses(_loads_cleanly_or_refuses(p))
 
     check()
