@@ -188,9 +188,19 @@ class Adam(Optimizer):
         v = self._slot(p, "v")
         xp = get_array_module(p.data)
         t = p.data.dtype.type
-        m += t(1 - self.beta1) * (g - m)
-        v += t(1 - self.beta2) * (g * g - v)
-        p.data -= t(self._lr_t) * m / (xp.sqrt(v) + t(self.eps))
+        # One scratch array instead of a temporary per operation (same arithmetic).
+        d = g - m
+        d *= t(1 - self.beta1)
+        m += d
+        xp.multiply(g, g, out=d)
+        d -= v
+        d *= t(1 - self.beta2)
+        v += d
+        xp.sqrt(v, out=d)
+        d += t(self.eps)
+        xp.divide(m, d, out=d)
+        d *= t(self._lr_t)
+        p.data -= d
 
 
 # ----------------------------------------------------------------------------- schedules
