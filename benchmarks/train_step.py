@@ -540,7 +540,7 @@ def run_main(args):
 
     alone, alone_cpu, peak, base = {}, {}, {}, {}
     if not args.no_rss:
-        for name in names:
+        for name in [n for n in names if n in CONTENDERS]:
             argv = [os.path.basename(__file__), "--only", name, "--steps", str(args.alone_steps),
                     "--warmup", "1", "--batch", str(args.batch), "--hidden", str(args.hidden),
                     "--device", args.device, "--seed", str(args.seed)]

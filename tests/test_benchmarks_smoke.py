@@ -78,6 +78,20 @@ def test_train_step_json():
     assert "ms/step" in out  # the human table came first
 
 
+def test_train_step_variants_are_timed_beside_ours():
+    """Our variants (composed cell, table lookup) run in the same loop from the same weights;
+    the memory subprocesses stay one per contender."""
+    code, out, err = run_script("train_step.py", *TINY, "--alone-steps", "1", "--variants",
+                                "--no-torch", "--no-book", "--no-floor")
+    assert code == 0, err
+    rec = last_json(out)
+    assert rec["losses_agree"] is True
+    for v in ("ours-composed", "ours-table"):
+        assert rec["phases"]["default"]["ms"][v] > 0 and v not in rec["peak_rss_mb"]
+    assert rec["phases"]["default"]["ratios"]["composed_fused"] > 0
+    assert "composed LSTM cell / fused" in out
+
+
 def test_train_step_compare_threads_times_both_settings():
     argv = TINY + ["--no-rss", "--no-book", "--compare-threads"] + ([] if HAS_TORCH else ["--no-torch"])
     code, out, err = run_script("train_step.py", *argv)
