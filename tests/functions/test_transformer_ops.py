@@ -160,6 +160,51 @@ def test_layer_norm_gradchecks_and_normalises():
         F.layer_norm(x, np.ones(4), np.zeros(5))
 
 
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 5), (3, 1)])
+def test_fused_layer_norm_grad_node_gradchecks(shape):
+    """The backward node alone, (x, gamma, gy) -> (gx, ggamma, gbeta): its gradients (the
+    second derivatives of layer_norm) and their gradients, against central differences."""
+    from tinygrad_attn.functions.norm import LayerNorm, LayerNormGrad
+
+    r = np.random.default_rng(len(shape))
+    x = r.standard_normal(shape) * 2 + 0.5
+    D = shape[-1]
+    g, gy = r.standard_normal(D), r.standard_normal(shape)
+    W = [r.standard_normal(shape), r.standard_normal(D), r.standard_normal(D)]
+
+    def fn(xv, gv, gyv):
+        fwd = LayerNorm(1e-5)
+        fwd.forward(xv.data, gv.data, np.zeros(D))           # saves xhat and rstd of x
+        gx, gg, gb = LayerNormGrad(fwd.xhat, fwd.rstd, 1e-5)(xv, gv, gyv)
+        return gx * W[0] + (gg * W[1] + gb * W[2]).sum()
+
+    ok(ta.gradcheck(fn, x, g, gy))
+    ok(ta.gradgradcheck(fn, x, g, gy))
+
+
+def test_fused_layer_norm_third_order_equals_the_composed_reference():
+    x = R.standard_normal((2, 3, 4))
+    g, b = R.standard_normal(4), R.standard_normal(4)
+    gy, S = R.standard_normal((2, 2, 3, 4))
+    out = []
+    for fused in (True, False):
+        vs = [ta.Variable(a) for a in (x, g, b)]
+        with F.fused_ops(fused):
+            (F.layer_norm(*vs) * gy).sum().backward(create_graph=True)
+            g1 = vs[0].grad
+            for v in vs:
+                v.cleargrad()
+            (g1 * g1).sum().backward(create_graph=True)
+            g2x, g2g = vs[0].grad, vs[1].grad
+            for v in vs:
+                v.cleargrad()
+            ((g2x * S).sum() + (g2g * g2g).sum()).backward()
+        out.append([v.grad.data for v in vs[:2]] + [g2x.data, g2g.data])
+    for a, c in zip(*out):
+        assert np.abs(a).max() > 1e-3
+        np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-11)
+
+
 # ----------------------------------------------------------------------------- label smoothing
 def test_label_smoothing_value_and_gradients():
     x = R.standard_normal((2, 3, 5))

@@ -12,8 +12,9 @@ Two implementations compute the same thing:
 * :func:`layer_norm_composed` — the formula above written with ``F`` ops (about ten graph
   nodes); it is the reference.
 * the fused primitive :class:`LayerNorm` — one node whose forward runs on arrays and whose
-  backward is written with engine ops (so double backward works); the tests check its
-  gradients and second gradients against the composed version.
+  backward is one more fused node, :class:`LayerNormGrad`, whose own backward is written
+  with engine ops (so gradients of every order work); the tests check its gradients, second
+  and third gradients against the composed version.
 
 :func:`layer_norm` uses the fused op unless the switch :class:`~.fused.fused_ops` is off
 (``with F.fused_ops(False): ...``), which also draws it as its separate ops in graph pictures.
@@ -25,9 +26,9 @@ from ..core import Function, OpError, as_variable
 from .fused import fused_ops
 from .reduce import mean as _mean
 from .reduce import sum as _sum
-from .shape import reshape
+from .shape import broadcast_to, reshape
 
-__all__ = ["layer_norm", "layer_norm_composed", "LayerNorm"]
+__all__ = ["layer_norm", "layer_norm_composed", "LayerNorm", "LayerNormGrad"]
 
 
 def _normalized(x, eps):
@@ -48,14 +49,9 @@ def layer_norm_composed(x, gamma, beta, eps=1e-5):
 class LayerNorm(Function):
     """Fused layer normalisation over the last axis: inputs (x, gamma, beta), one output.
 
-    Backward (with ``g = gy * gamma`` and means over the last axis)::
-
-        gx     = rstd * (g - mean(g) - xhat * mean(g * xhat))
-        ggamma = sum over leading axes of gy * xhat
-        gbeta  = sum over leading axes of gy
-
-    ``xhat`` and ``rstd`` are recomputed there with ops from x, so the gradient is itself
-    differentiable.
+    The forward keeps ``xhat`` and ``rstd = 1 / sqrt(var + eps)``; the backward is one
+    :class:`LayerNormGrad` node, whose own backward is composed of ops, so gradients of
+    every order exist.
     """
 
     def __init__(self, eps):
@@ -66,22 +62,95 @@ class LayerNorm(Function):
         mu = x.mean(axis=-1, keepdims=True)
         xc = x - mu
         var = (xc * xc).mean(axis=-1, keepdims=True)
-        xc *= (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype)
+        rstd = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype)
+        xc *= rstd                                  # xc now holds xhat
+        self.xhat, self.rstd = xc, rstd
         y = xc * gamma
         y += beta
         return y
 
     def backward(self, gy):
-        x, gamma, beta = self.inputs
+        x, gamma, _ = self.inputs
+        return tuple(LayerNormGrad(self.xhat, self.rstd, self.eps)(x, gamma, gy))
+
+    def _describe_args(self):
+        return f"(eps={self.eps})"
+
+
+class LayerNormGrad(Function):
+    """The gradient of :class:`LayerNorm`: ``(x, gamma, gy) -> (gx, ggamma, gbeta)``.
+
+    Forward (one pass over arrays, given the saved ``xhat`` and ``rstd``; ``g = gy * gamma``,
+    means ``m`` over the last axis, sums ``S`` over the leading axes)::
+
+        gx     = rstd * (g - m(g) - xhat * m(g * xhat))
+        ggamma = S(gy * xhat)
+        gbeta  = S(gy)
+
+    Its backward (:meth:`backward`) is written with ops, recomputing ``xhat`` and ``rstd``
+    from x, so it can be differentiated again.
+    """
+
+    def __init__(self, xhat, rstd, eps):
+        self.xhat, self.rstd, self.eps = xhat, rstd, eps
+
+    def forward(self, x, gamma, gy):
+        xhat, rstd = self.xhat, self.rstd
+        D = x.shape[-1]
+        g = gy * gamma
+        mg = g.mean(axis=-1, keepdims=True)
+        mgx = (g * xhat).mean(axis=-1, keepdims=True)
+        g -= mg
+        g -= xhat * mgx
+        g *= rstd
+        gy2 = gy.reshape(-1, D)
+        ggamma = (gy2 * xhat.reshape(-1, D)).sum(axis=0)
+        gbeta = gy2.sum(axis=0)
+        return g, ggamma, gbeta
+
+    def backward(self, A, B, C):
+        """Second derivatives with ops, for upstream gradients A (of gx), B (of ggamma) and C
+        (of gbeta); absent ones count as zeros. With ``P(u) = u - m(u) - xhat * m(u * xhat)``
+        (self-adjoint)::
+
+            dg     = rstd * P(A)
+            d gy   = gamma * dg + B * xhat + C
+            d gamma = S(gy * dg)
+            d xhat = -rstd * (A * m(g * xhat) + g * m(A * xhat)) + gy * B
+            d x    = rstd * P(d xhat) - rstd * m(A * gx) * xhat
+        """
+        x, gamma, gy = self.inputs
+        D = x.shape[-1]
         xhat, rstd = _normalized(x, self.eps)
         g = gy * gamma
-        gx = rstd * (g - _mean(g, axis=-1, keepdims=True)
-                     - xhat * _mean(g * xhat, axis=-1, keepdims=True))
-        D = x.shape[-1]
-        gy2 = reshape(gy, (-1, D))
-        ggamma = _sum(gy2 * reshape(xhat, (-1, D)), axis=0)
-        gbeta = _sum(gy2, axis=0)
-        return gx, ggamma, gbeta
+
+        def P(u):
+            return (u - _mean(u, axis=-1, keepdims=True)
+                    - xhat * _mean(u * xhat, axis=-1, keepdims=True))
+
+        dgy = dgamma = None
+        dxhat = None
+        dx = None
+        if A is not None:
+            dg = rstd * P(A)
+            dgy = dg * gamma
+            dgamma = _sum(reshape(gy * dg, (-1, D)), axis=0)
+            gx = rstd * P(g)
+            dxhat = -rstd * (A * _mean(g * xhat, axis=-1, keepdims=True)
+                             + g * _mean(A * xhat, axis=-1, keepdims=True))
+            dx = -rstd * _mean(A * gx, axis=-1, keepdims=True) * xhat
+        if B is not None:
+            t = B * xhat
+            dgy = t if dgy is None else dgy + t
+            t = gy * B
+            dxhat = t if dxhat is None else dxhat + t
+        if C is not None:
+            t = broadcast_to(C, gy.shape)
+            dgy = t if dgy is None else dgy + t
+        if dxhat is not None:
+            t = rstd * P(dxhat)
+            dx = t if dx is None else dx + t
+        return dx, dgamma, dgy
 
     def _describe_args(self):
         return f"(eps={self.eps})"
