@@ -69,9 +69,8 @@ class MultiHeadAttention(Layer):
     Returns (N, T_q, d_model). ``self.weights`` keeps the raw weights (N, h, T_q, T_k) of
     every head.
 
-    Cost: the projections (one product for q, k and v together in self-attention, one for
-    k and v in cross-attention, one for the output) plus the two batched matmuls of
-    attention per head.
+    Cost: four (rows x d_model) @ (d_model x d_model) projections plus the two batched
+    matmuls of attention per head.
     """
 
     def __init__(self, d_model, num_heads, dropout=0.0, dtype=np.float32, rng=None):
@@ -99,39 +98,18 @@ class MultiHeadAttention(Layer):
         N, _, T, _ = x.shape
         return F.reshape(F.transpose(x, (0, 2, 1, 3)), (N, T, self.d_model))
 
-    def project_heads(self, x, layers):
-        """Project x (N, T, d_model) by several of this layer's Linear maps at once and split
-        each result into heads: a list of (N, h, T, d), one per layer.
-
-        The weights are joined side by side (``concat`` of the (d_model, d_model) matrices
-        and of the biases) so all projections are one (rows x d_model) @ (d_model x k
-        d_model) product; ``unstack`` then hands out views, one per projection. The
-        parameters stay the separate ``query``/``key``/``value`` Linears (same names in
-        checkpoints).
-        """
-        if len(layers) == 1 or any(lin.b is None for lin in layers):
-            return [self.split_heads(lin(x)) for lin in layers]
-        W = F.concat([lin.W for lin in layers], axis=1)
-        b = F.concat([lin.b for lin in layers], axis=0)
-        y = F.linear(x, W, b)
-        N, T, _ = y.shape
-        parts = F.unstack(F.reshape(y, (N, T, len(layers), self.num_heads, -1)), axis=2)
-        return [F.transpose(p, (0, 2, 1, 3)) for p in parts]
-
     def keys_values(self, memory):
         """Keys and values of ``memory`` (N, T_k, d_model), split into heads (N, h, T_k, d)."""
-        k, v = self.project_heads(memory, (self.key, self.value))
-        return k, v
+        return self.split_heads(self.key(memory)), self.split_heads(self.value(memory))
 
     def forward(self, x, memory=None, mask=None, kv=None):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise OpError(f"MultiHeadAttention(d_model={self.d_model}): queries must be "
                           f"(N, T, {self.d_model}), got {x.shape}")
-        if kv is None and memory is None:                # self-attention: q, k, v at once
-            q, k, v = self.project_heads(x, (self.query, self.key, self.value))
-        else:
-            k, v = self.keys_values(memory) if kv is None else kv
-            q = self.split_heads(self.query(x))
+        if kv is None:
+            kv = self.keys_values(x if memory is None else memory)
+        k, v = kv
+        q = self.split_heads(self.query(x))
         ctx, w = F.scaled_dot_product_attention(q, k, v, mask, dropout=self.dropout)
         self.weights = w.data
         return self.out(self.merge_heads(ctx))
