@@ -78,14 +78,16 @@ def save_checkpoint(path, model, vocab, *, reversed_input=False, in_width=None, 
     Args:
         path: the ``.npz`` file.
         model: a model with ``config`` and ``state_dict()``.
-        vocab: the :class:`~tinygrad_attn.data.Vocabulary`.
+        vocab: the :class:`~tinygrad_attn.data.Vocabulary`, or None for tasks without one
+            (the binary-vector tasks; then ``extra["data"]`` usually describes the task).
         reversed_input: whether the model reads its input reversed.
         in_width: input width (characters) the model was trained on.
         out_width: answer length (ids to generate).
         history: the training history (list of dicts).
         extra: any other JSON-serialisable information.
     """
-    meta = {"format": CHECKPOINT_FORMAT, "config": model.config, "vocab": vocab.to_dict(),
+    meta = {"format": CHECKPOINT_FORMAT, "config": model.config,
+            "vocab": None if vocab is None else vocab.to_dict(),
             "reversed_input": bool(reversed_input), "in_width": in_width, "out_width": out_width,
             "history": history or [], "extra": extra or {}}
     save_npz(path, model.state_dict(), meta)
@@ -269,8 +271,12 @@ class Trainer:
         if path is None:
             return None
         d = self.data
-        save_checkpoint(path, self.model, d.vocab, reversed_input=d.reversed_input,
-                        in_width=d.in_width, out_width=d.out_width, history=self.history)
+        if getattr(d, "vocab", None) is None:  # a task without vocabulary (binary vectors)
+            extra = {"data": d.describe()} if hasattr(d, "describe") else None
+            save_checkpoint(path, self.model, None, history=self.history, extra=extra)
+        else:
+            save_checkpoint(path, self.model, d.vocab, reversed_input=d.reversed_input,
+                            in_width=d.in_width, out_width=d.out_width, history=self.history)
         return path
 
     def _bar(self, total, desc):
@@ -301,10 +307,17 @@ class Trainer:
         return float(loss.data)
 
     def validate(self):
-        """Exact-match accuracy on (up to ``val_samples`` of) the validation set."""
+        """Validation figures on (up to ``val_samples`` of) the validation set.
+
+        A model with a ``metrics(x, t) -> dict`` method (e.g. the bits models: ``acc``,
+        ``bit_errors``) is measured with it; otherwise the result is the exact-match accuracy
+        of greedy decoding, as ``{"acc": ...}``.
+        """
         d = self.data
         n = len(d.x_val) if self.val_samples is None else min(self.val_samples, len(d.x_val))
-        return evaluate(self.model, d.x_val[:n], d.t_val[:n])
+        if hasattr(self.model, "metrics"):
+            return dict(self.model.metrics(d.x_val[:n], d.t_val[:n]))
+        return {"acc": evaluate(self.model, d.x_val[:n], d.t_val[:n])}
 
     def fit(self, epochs, callback=None):
         """Train for ``epochs`` epochs; returns the history (one dict per epoch).
@@ -312,8 +325,9 @@ class Trainer:
         Each history entry holds ``epoch``, ``loss`` (mean training loss), ``loss_curve`` (the
         mean training loss over each of up to 20 consecutive, equal parts of the epoch, so one
         epoch still draws a curve), ``val_acc``, ``train_time`` and ``time`` (seconds,
-        including validation). Training and validation run under the ``threads`` limit
-        given to the constructor.
+        including validation), plus ``val_<name>`` for every other figure of the model's
+        ``metrics`` (e.g. ``val_bit_errors``). Training and validation run under the
+        ``threads`` limit given to the constructor.
 
         Raises:
             TrainingDiverged: the loss became NaN or Inf (the message says where and what to try).
@@ -354,10 +368,12 @@ class Trainer:
                         if s % 10 == 0 or s == steps - 1:
                             bar.set_postfix(loss=f"{total / (s + 1):.4f}")
                 train_time = time.perf_counter() - t0
-                acc = self.validate() if len(d.x_val) else None
+                val = self.validate() if len(d.x_val) else {}
+                acc = val.get("acc")
                 entry = {"epoch": epoch, "loss": total / steps,
                          "loss_curve": [t / c for t, c in zip(part_sums, part_counts)],
                          "val_acc": acc,
+                         **{f"val_{k}": v for k, v in val.items() if k != "acc"},
                          "train_time": train_time, "time": time.perf_counter() - t0,
                          "lr": float(self.optimizer.lr)}
                 self.history.append(entry)

@@ -18,23 +18,23 @@ from .fused import fused_ops, lstm_cell, lstm_cell_composed
 from .linalg import linear, matmul
 from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpow, rsub,
                    sigmoid, sqrt, square, sub, tanh, where)
-from .nn import (dropout, embedding, embedding_projection, log_softmax, mean_squared_error,
-                 softmax,
-                 softmax_cross_entropy)
+from .nn import (binary_cross_entropy_with_logits, dropout, embedding, embedding_projection,
+                 log_softmax, mean_squared_error, softmax, softmax_cross_entropy, softplus)
 from .norm import layer_norm
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, reshape, split,
                     squeeze, stack, sum_to, swapaxes, transpose, unstack)
 
 __all__ = [
-    "abs", "add", "additive_score", "attention_weight", "broadcast_to", "causal_mask", "clip",
+    "abs", "add", "additive_score", "attention_weight", "binary_cross_entropy_with_logits",
+    "broadcast_to", "causal_mask", "clip",
     "concat", "div", "dot_score", "dropout", "embedding", "embedding_projection", "exp",
     "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "layer_norm",
     "linear", "log", "lstm_cell", "lstm_cell_composed", "log_softmax", "logsumexp",
     "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul", "neg",
     "padding_mask", "pow", "rdiv", "relu", "reshape", "rpow", "rsub",
     "scaled_dot_product_attention", "sigmoid", "softmax",
-    "softmax_cross_entropy", "split", "sqrt", "square", "squeeze", "stack", "sub", "sum",
+    "softmax_cross_entropy", "softplus", "split", "sqrt", "square", "squeeze", "stack", "sub", "sum",
     "sum_to", "swapaxes", "tanh", "transpose", "unstack", "weight_sum", "where",
 ]
 

@@ -1,15 +1,17 @@
-"""Neural-network primitives: softmax, log_softmax, cross entropy, MSE, dropout, embedding."""
+"""Neural-network primitives: softmax, log_softmax, cross entropy, softplus, binary cross entropy,
+MSE, dropout, embedding."""
 from __future__ import annotations
 
 from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
 from .linalg import linear, matmul
-from .math import exp
+from .math import exp, sigmoid, where
 from .reduce import sum as _sum
 from .shape import get_item, reshape
 
-__all__ = ["softmax", "log_softmax", "softmax_cross_entropy", "mean_squared_error", "dropout",
-           "embedding", "embedding_projection"]
+__all__ = ["softmax", "log_softmax", "softmax_cross_entropy", "softplus",
+           "binary_cross_entropy_with_logits", "mean_squared_error", "dropout", "embedding",
+           "embedding_projection"]
 
 
 def _softmax_array(x, axis):
@@ -152,6 +154,67 @@ def softmax_cross_entropy(x, t, ignore_label=-1, label_smoothing=0.0):
         raise OpError(f"SoftmaxCrossEntropy: labels {bad} are out of range for {C} classes "
                       f"(ignore_label={ignore_label})")
     return SoftmaxCrossEntropy(t, ignore_label, float(label_smoothing))(x)
+
+
+class Softplus(Function):
+    """``log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-|x|))`` (never overflows).
+
+    Its derivative is ``sigmoid(x)``, itself an op, so double backward works.
+    """
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+def softplus(x):
+    """Element-wise ``log(1 + exp(x))``: a smooth ReLU whose output is always positive.
+
+    Stable for any ``x`` (``softplus(1000) == 1000``, ``softplus(-1000) == 0``); the gradient
+    is ``sigmoid(x)``. The composed reference ``relu(x) + log(1 + exp(-abs(x)))`` gives the
+    same values and gradients (see the tests).
+    """
+    return Softplus()(as_variable(x))
+
+
+def binary_cross_entropy_with_logits(x, t, ignore_below=0.0):
+    """Mean binary cross entropy of ``sigmoid(x)`` against targets ``t`` (composed, stable).
+
+    Per element ``-t log(sigmoid(x)) - (1 - t) log(1 - sigmoid(x)) = softplus(x) - t x``,
+    which never takes the log of 0, however large ``|x|`` is.
+
+    Args:
+        x: logits (any shape).
+        t: targets in [0, 1], same shape as ``x`` (array or Variable; gets no gradient).
+            Elements with ``t < ignore_below`` (e.g. -1 marking "no target here") are left out
+            of the loss and of the mean's count.
+        ignore_below: the threshold for ignored targets (0.0: negative targets are ignored).
+
+    Returns:
+        A scalar Variable: the mean over the scored elements (0 when none is scored).
+    """
+    x = as_variable(x)
+    t = t.data if isinstance(t, Variable) else t
+    if not hasattr(t, "dtype"):
+        t = get_array_module(x.data).asarray(t, dtype=x.dtype)
+    if t.shape != x.shape:
+        raise OpError(f"binary_cross_entropy_with_logits: logits {x.shape} and targets {t.shape} "
+                      "must have the same shape")
+    if t.dtype.kind != "f":
+        t = t.astype(x.dtype)
+    scored = t >= ignore_below
+    if t.size and bool(((t > 1) & scored).any()):
+        raise OpError("binary_cross_entropy_with_logits: targets must lie in [0, 1] "
+                      f"(or below {ignore_below} to be ignored), got a maximum of {float(t.max())}")
+    count = int(scored.sum())
+    zero = Variable(get_array_module(x.data).zeros((), dtype=x.dtype))
+    per = softplus(x) - x * Variable(t.astype(x.dtype))
+    if count != t.size:
+        per = where(scored, per, zero)
+    return _sum(per) * (1.0 / max(count, 1))
 
 
 def mean_squared_error(x0, x1):
