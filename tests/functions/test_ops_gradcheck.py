@@ -225,3 +225,40 @@ def test_float32_forward_keeps_dtype():
     assert y.dtype == np.float32
     y.backward()
     assert x.grad.dtype == np.float32
+
+
+def test_softplus_matches_the_composed_reference_and_is_stable():
+    a = rand(4, 3) * 3
+    ref = lambda x: F.relu(x) + F.log(1.0 + F.exp(-F.abs(x)))  # noqa: E731  (the composed form)
+    np.testing.assert_allclose(F.softplus(a).data, ref(ta.Variable(a)).data, rtol=1e-12)
+    check(F.softplus, a)
+    res = ta.gradgradcheck(F.softplus, a)
+    assert res.passed, res.report()
+    x = ta.Variable(a)
+    F.sum(F.softplus(x)).backward()
+    np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-a)), rtol=1e-12)
+    big = F.softplus(np.array([-1000.0, 0.0, 1000.0])).data
+    np.testing.assert_allclose(big, [0.0, np.log(2), 1000.0])
+
+
+def test_binary_cross_entropy_with_logits():
+    x = rand(3, 4, 2) * 2
+    t = (R.random((3, 4, 2)) < 0.5).astype(np.float64)
+    t[:, :2] = -1  # not scored
+    p = 1 / (1 + np.exp(-x))
+    scored = t >= 0
+    ref = -(t * np.log(p) + (1 - t) * np.log(1 - p))[scored].mean()
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t).data, ref, rtol=1e-12)
+    check(lambda v: F.binary_cross_entropy_with_logits(v, t), x)
+    res = ta.gradgradcheck(lambda v: F.binary_cross_entropy_with_logits(v, t), x)
+    assert res.passed, res.report()
+    # soft targets, every element scored; huge logits stay finite
+    ts = R.random((3, 4, 2))
+    check(lambda v: F.binary_cross_entropy_with_logits(v, ts), x)
+    huge = F.binary_cross_entropy_with_logits(np.array([1e4, -1e4]), np.array([0.0, 1.0])).data
+    np.testing.assert_allclose(huge, 1e4)
+    assert float(F.binary_cross_entropy_with_logits(x, -np.ones_like(x)).data) == 0.0
+    with pytest.raises(ta.OpError, match="same shape"):
+        F.binary_cross_entropy_with_logits(x, t[:, :1])
+    with pytest.raises(ta.OpError, match=r"targets must lie in \[0, 1\]"):
+        F.binary_cross_entropy_with_logits(x, t + 2)

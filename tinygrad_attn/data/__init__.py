@@ -1,9 +1,10 @@
-"""Host-side data for the attention seq2seq: vocabularies, generators, text files.
+"""Host-side data: vocabularies, generators, text files, and the binary-vector tasks of the NTM.
 
 Only NumPy is needed; nothing here touches the autograd engine.
 """
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
+from .bits import BIT_TASKS, BitsData, bit_errors, load_bits_dataset, make_copy, make_repeat_copy
 from .dataset import Seq2seqData, decode_answers, encode_questions, load_dataset
 from .dates import (
     DATE_ALPHABET,
@@ -20,6 +21,12 @@ from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = [
     "ADDITION_ALPHABET",
+    "BIT_TASKS",
+    "BitsData",
+    "bit_errors",
+    "load_bits_dataset",
+    "make_copy",
+    "make_repeat_copy",
     "DATE_ALPHABET",
     "DATE_ANSWER_LEN",
     "DATE_FORMATS",

@@ -2,7 +2,9 @@
 
 The memory is a matrix of ``rows`` vectors of ``width`` numbers per example, (N, R, W).
 A head chooses *where* to read or write with a weighting ``w`` over the rows (N, R), each
-row a number >= 0, summing to 1 — the chapter's attention weight. The weighting comes from
+row a number >= 0, summing to 1 — the chapter's attention weight. Every function also takes
+several heads at once, (N, heads, ...), as the chapter's time-batched attention takes
+several decoder steps: the layer addresses all its heads with one op per stage. The weighting comes from
 four small steps, each a public function of ops here (no hand-written backward):
 
 1. :func:`content_weights` — cosine similarity of a key with every memory row, scaled by a
@@ -17,7 +19,7 @@ four small steps, each a public function of ops here (no hand-written backward):
 then adds: ``M <- M * (1 - w e^T) + w a^T``.
 
 :class:`NTM` runs a controller (an LSTM cell, or a feed-forward layer) that reads the input
-and the last read vector, and drives one write head and one or more read heads.
+and the last read vectors, and drives one write head and one or more read heads.
 """
 from __future__ import annotations
 
@@ -36,14 +38,14 @@ from .recurrent import LSTMCell
 __all__ = ["cosine_similarity", "content_weights", "interpolate", "circular_shift", "sharpen",
            "address", "memory_read", "memory_write", "NTM", "NTMState"]
 
-NTMState = namedtuple("NTMState", ["memory", "reads", "read_weights", "write_weight", "h", "c"])
+NTMState = namedtuple("NTMState", ["memory", "reads", "weights", "h", "c"])
 NTMState.__doc__ = """The recurrent state of an :class:`NTM` between time steps.
 
 Fields:
     memory: the memory matrix, (N, R, W).
-    reads: list of the last read vectors, one (N, W) per read head.
-    read_weights: list of the last read weightings, one (N, R) per read head.
-    write_weight: the last write weighting, (N, R).
+    reads: the last read vectors, (N, read_heads, W).
+    weights: the last weightings, (N, 1 + read_heads, R): the write head's, then the
+        read heads'.
     h, c: the controller's hidden and cell state, (N, H) (``c`` is None for a
         feed-forward controller; both are None before the first step).
 """
@@ -58,18 +60,20 @@ def cosine_similarity(memory, key, eps=1e-6):
     """Cosine similarity of ``key`` with every memory row.
 
     Args:
-        memory: (N, R, W). key: (N, W).
+        memory: (N, R, W). key: (N, W), or (N, heads, W) for several keys.
         eps: added under each square root, so an all-zero row or key gives similarity ~0
             and a finite gradient instead of 0/0.
 
     Returns:
-        (N, R), values in [-1, 1].
+        (N, R) (or (N, heads, R)), values in [-1, 1].
     """
     _check_memory("cosine_similarity", memory, key, "key")
-    N, R, W = memory.shape
     m = _normalize_rows(memory, eps)
     k = _normalize_rows(key, eps)
-    return F.reshape(F.matmul(m, F.reshape(k, (N, W, 1))), (N, R))
+    if key.ndim == 2:
+        N, W = key.shape
+        return F.reshape(F.matmul(m, F.reshape(k, (N, W, 1))), (N, memory.shape[1]))
+    return F.matmul(k, F.swapaxes(m, 1, 2))
 
 
 def content_weights(memory, key, beta, eps=1e-6):
@@ -80,11 +84,12 @@ def content_weights(memory, key, beta, eps=1e-6):
     larger ``beta``, the sharper the focus on the best-matching row).
 
     Args:
-        memory: (N, R, W). key: (N, W). beta: key strength (N, 1), >= 0.
+        memory: (N, R, W). key: (N, W) or (N, heads, W). beta: key strength >= 0, (N, 1)
+            or (N, heads, 1).
         eps: see :func:`cosine_similarity`.
 
     Returns:
-        (N, R): weights >= 0 summing to 1 per example.
+        (N, R) or (N, heads, R): weights >= 0 summing to 1 over the rows.
     """
     _check_memory("content_weights", memory, key, "key")
     return F.attention_weight(_normalize_rows(memory, eps), _normalize_rows(key, eps) * beta)
@@ -94,7 +99,7 @@ def interpolate(w_content, w_prev, gate):
     """``gate * w_content + (1 - gate) * w_prev``: jump to the content match or stay.
 
     Args:
-        w_content, w_prev: (N, R). gate: (N, 1) in [0, 1].
+        w_content, w_prev: (..., R). gate: (..., 1) in [0, 1].
     """
     return w_prev + gate * (w_content - w_prev)
 
@@ -113,28 +118,31 @@ def circular_shift(w, shift):
     rotated copies (its backward scatter-adds) and one batched matmul.
 
     Args:
-        w: (N, R). shift: (N, 2S+1), weights >= 0 summing to 1 (a softmax).
+        w: (N, R) or (N, heads, R). shift: (N, 2S+1) or (N, heads, 2S+1), weights >= 0
+            summing to 1 (a softmax).
 
     Returns:
-        (N, R).
+        The shape of ``w``.
     """
-    if w.ndim != 2 or shift.ndim != 2 or shift.shape[0] != w.shape[0] or shift.shape[1] % 2 != 1:
-        raise OpError(f"circular_shift: expected w (N, R) and shift (N, 2S+1), got w {w.shape} "
-                      f"and shift {shift.shape}")
-    N, R = w.shape
-    K = shift.shape[1]
+    if w.ndim not in (2, 3) or shift.ndim != w.ndim or shift.shape[:-1] != w.shape[:-1] \
+            or shift.shape[-1] % 2 != 1:
+        raise OpError(f"circular_shift: expected w (N, [heads,] R) and shift (N, [heads,] 2S+1), "
+                      f"got w {w.shape} and shift {shift.shape}")
+    R = w.shape[-1]
+    K = shift.shape[-1]
     if K > R:
         raise OpError(f"circular_shift: {K} shifts need at least {K} rows, got {R}")
     idx = _shift_index(get_array_module(w.data), R, K // 2)
-    rolled = F.get_item(w, (slice(None), idx))                        # (N, K, R)
-    return F.reshape(F.matmul(F.reshape(shift, (N, 1, K)), rolled), (N, R))
+    lead = w.shape[:-1]
+    rolled = F.get_item(w, (Ellipsis, idx))                            # (..., K, R)
+    return F.reshape(F.matmul(F.reshape(shift, lead + (1, K)), rolled), w.shape)
 
 
 def sharpen(w, gamma, eps=1e-12):
     """``(w + eps) ** gamma`` renormalised over the rows; ``gamma >= 1`` sharpens.
 
     Args:
-        w: (N, R), >= 0. gamma: (N, 1), >= 1.
+        w: (..., R), >= 0. gamma: (..., 1), >= 1.
         eps: keeps the power and its gradient with respect to ``gamma`` (``log w``) finite
             where a weight is exactly 0.
     """
@@ -148,9 +156,10 @@ def address(memory, w_prev, key, beta, gate, shift, gamma, eps=1e-6):
     Args:
         memory: (N, R, W). w_prev: (N, R). key: (N, W). beta: (N, 1) >= 0.
         gate: (N, 1) in [0, 1]. shift: (N, 2S+1) a softmax. gamma: (N, 1) >= 1.
+        For several heads at once, every argument but ``memory`` has a heads axis after N.
 
     Returns:
-        The new weighting (N, R).
+        The new weighting (N, R) (or (N, heads, R)).
     """
     wc = content_weights(memory, key, beta, eps)
     return sharpen(circular_shift(interpolate(wc, w_prev, gate), shift), gamma)
@@ -160,10 +169,10 @@ def memory_read(memory, w):
     """The read vector: the chapter's weighted sum of the rows, ``sum_i w[i] * memory[i]``.
 
     Args:
-        memory: (N, R, W). w: (N, R).
+        memory: (N, R, W). w: (N, R), or (N, heads, R) for several heads.
 
     Returns:
-        (N, W).
+        (N, W) or (N, heads, W).
     """
     return F.weight_sum(memory, w)
 
@@ -180,7 +189,7 @@ def memory_write(memory, w, erase, add):
     Returns:
         The new memory (N, R, W).
     """
-    _check_memory("memory_write", memory, erase, "erase")
+    _check_memory("memory_write", memory, erase, "erase", heads=False)
     N, R, W = memory.shape
     if w.shape != (N, R) or add.shape != (N, W):
         raise OpError(f"memory_write: expected w ({N}, {R}) and add ({N}, {W}), got w {w.shape} "
@@ -189,10 +198,13 @@ def memory_write(memory, w, erase, add):
     return memory * (1.0 - wc * F.reshape(erase, (N, 1, W))) + wc * F.reshape(add, (N, 1, W))
 
 
-def _check_memory(op, memory, v, name):
-    if memory.ndim != 3 or v.ndim != 2 or v.shape != (memory.shape[0], memory.shape[2]):
-        raise OpError(f"{op}: expected memory (N, R, W) and {name} (N, W), got memory "
-                      f"{memory.shape} and {name} {v.shape}")
+def _check_memory(op, memory, v, name, heads=True):
+    ok = memory.ndim == 3 and v.ndim in ((2, 3) if heads else (2,)) and v.shape[0] == memory.shape[0] \
+        and v.shape[-1] == memory.shape[2]
+    if not ok:
+        raise OpError(f"{op}: expected memory (N, R, W) and {name} (N, W)"
+                      f"{' or (N, heads, W)' if heads else ''}, got memory {memory.shape} and "
+                      f"{name} {v.shape}")
 
 
 class NTM(Layer):
@@ -206,20 +218,21 @@ class NTM(Layer):
         controller: ``"lstm"`` (an LSTM cell) or ``"ff"`` (one tanh layer: the memory is then
             the only thing carried from step to step).
         read_heads: how many read heads (there is one write head).
-        shift_range: S, the head may move -S..S rows per step.
+        shift_range: S, a head may move -S..S rows per step.
         memory_init: the constant every memory entry starts from (a small non-zero value
             keeps the cosine similarity well defined).
         eps: the small constant of the cosine similarity.
 
     Each step: the controller reads ``[x_t, r_{t-1}]``; one Linear maps its output to the
     parameters of every head (key, ``beta``, gate, shift, ``gamma``; erase and add for the
-    writer); the write head erases and adds, then the read heads read the new memory. The
-    output at step t is ``[h_t, r_t]`` (a model puts its own output layer on top).
+    writer); all heads address the memory together (one op per stage, heads on an axis of
+    their own); the read heads read, then the write head erases and adds. The output at
+    step t is ``[h_t, r_t]`` (a model puts its own output layer on top).
 
     The memory is reset for every call (per batch): each call starts from
     :meth:`initial_state` unless a ``state`` is given. After a call, ``self.state`` is the
-    final :class:`NTMState` and ``self.read_weights`` (N, T, read_heads, R) and
-    ``self.write_weights`` (N, T, R) are the weightings of every step (raw arrays, for
+    final :class:`NTMState`, and ``self.read_weights`` (N, T, read_heads, R) and
+    ``self.write_weights`` (N, T, R) hold the weightings of every step (raw arrays, for
     pictures).
 
     The initial weightings focus on row 0; the initial read vectors are learned.
@@ -249,12 +262,13 @@ class NTM(Layer):
             self.controller = LSTMCell(ctrl_in, H, dtype=dtype, rng=rng)
         else:
             self.controller = Linear(ctrl_in, H, dtype=dtype, rng=rng)
-        # per addressing head: key W, beta 1, gate 1, shift 2S+1, gamma 1; the writer adds erase, add
-        K = 2 * shift_range + 1
-        self._head_sizes = [W, 1, 1, K, 1]
-        per_head = sum(self._head_sizes)
-        self._cuts = [int(i) for i in np.cumsum(self._head_sizes * (read_heads + 1) + [W])]
-        self.heads = Linear(H, (read_heads + 1) * per_head + 2 * W, dtype=dtype, rng=rng)
+        # per head: key W, beta 1, gate 1, shift 2S+1, gamma 1; then the writer's erase and add
+        self._per_head = W + 2 * shift_range + 4
+        cuts = np.cumsum([W, 1, 1, 2 * shift_range + 1])
+        self._head_cuts = [int(i) for i in cuts]
+        n_addr = (read_heads + 1) * self._per_head
+        self._cuts = [n_addr, n_addr + W]
+        self.heads = Linear(H, n_addr + 2 * W, dtype=dtype, rng=rng)
         self.read_init = I.normal((read_heads, W), 0.01, dtype, rng, name="read_init")
         self.state = None
         self.read_weights = None
@@ -278,40 +292,35 @@ class NTM(Layer):
         dtype = p.dtype if dtype is None else dtype
         N, R, W = batch_size, self.memory_rows, self.memory_width
         memory = Variable(xp.full((N, R, W), self.memory_init, dtype=dtype))
-        w0 = xp.zeros((N, R), dtype=dtype)
-        w0[:, 0] = 1
-        reads = [F.broadcast_to(p[i], (N, W)) for i in range(self.read_heads)]
-        return NTMState(memory, reads, [Variable(w0) for _ in range(self.read_heads)],
-                        Variable(w0.copy()), None, None)
-
-    def _head(self, params, memory, w_prev):
-        key, beta, gate, shift, gamma = params
-        return address(memory, w_prev, F.tanh(key), F.softplus(beta), F.sigmoid(gate),
-                       F.softmax(shift, axis=-1), 1.0 + F.softplus(gamma), self.eps)
+        w0 = xp.zeros((N, 1 + self.read_heads, R), dtype=dtype)
+        w0[:, :, 0] = 1
+        reads = F.broadcast_to(F.reshape(p, (1, self.read_heads, W)), (N, self.read_heads, W))
+        return NTMState(memory, reads, Variable(w0), None, None)
 
     def step(self, x, state):
         """One time step: ``x`` (N, D) and an :class:`NTMState` -> (output (N, H + rW), new state)."""
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise OpError(f"NTM: expected x of shape (N, {self.input_size}), got {x.shape}")
-        ctrl_in = F.concat([x, *state.reads], axis=-1)
+        N = x.shape[0]
+        nr, W = self.read_heads, self.memory_width
+        ctrl_in = F.concat([x, F.reshape(state.reads, (N, nr * W))], axis=-1)
         if self.controller_kind == "lstm":
             h, c = self.controller(ctrl_in, state.h, state.c)
         else:
             h, c = F.tanh(self.controller(ctrl_in)), None
-        n = len(self._head_sizes)
-        parts = F.split(self.heads(h), self._cuts, axis=-1)
+        addr, erase, add = F.split(self.heads(h), self._cuts, axis=-1)
+        with name_scope("address"):  # all heads at once: head 0 writes, heads 1.. read
+            key, beta, gate, shift, gamma = F.split(
+                F.reshape(addr, (N, 1 + nr, self._per_head)), self._head_cuts, axis=-1)
+            w = address(state.memory, state.weights, F.tanh(key), F.softplus(beta),
+                        F.sigmoid(gate), F.softmax(shift, axis=-1), 1.0 + F.softplus(gamma),
+                        self.eps)
+        with name_scope("read"):
+            reads = memory_read(state.memory, w[:, 1:])                 # (N, nr, W)
         with name_scope("write"):
-            ww = self._head(parts[:n], state.memory, state.write_weight)
-            erase, add = F.sigmoid(parts[-2]), F.tanh(parts[-1])
-            memory = memory_write(state.memory, ww, erase, add)
-        reads, rws = [], []
-        for i in range(self.read_heads):
-            with name_scope(f"read{i}"):
-                wr = self._head(parts[n * (i + 1):n * (i + 2)], memory, state.read_weights[i])
-                reads.append(memory_read(memory, wr))
-                rws.append(wr)
-        out = F.concat([h, *reads], axis=-1)
-        return out, NTMState(memory, reads, rws, ww, h, c)
+            memory = memory_write(state.memory, w[:, 0], F.sigmoid(erase), F.tanh(add))
+        out = F.concat([h, F.reshape(reads, (N, nr * W))], axis=-1)
+        return out, NTMState(memory, reads, w, h, c)
 
     def forward(self, xs, state=None):
         if xs.ndim != 3 or xs.shape[2] != self.input_size:
@@ -319,17 +328,17 @@ class NTM(Layer):
         N, T, _ = xs.shape
         if state is None:
             state = self.initial_state(N)
-        outs, rws, wws = [], [], []
+        outs, ws = [], []
         for t, x in enumerate(F.unstack(xs, axis=1)):
             with name_scope(f"t={t}"):
                 y, state = self.step(x, state)
             outs.append(y)
-            rws.append([w.data for w in state.read_weights])
-            wws.append(state.write_weight.data)
+            ws.append(state.weights.data)
         xp = get_array_module(xs.data)
+        w = xp.stack(ws, axis=1)                                         # (N, T, 1 + nr, R)
         self.state = state
-        self.read_weights = xp.stack([xp.stack(r, axis=1) for r in rws], axis=1)
-        self.write_weights = xp.stack(wws, axis=1)
+        self.write_weights = w[:, :, 0]
+        self.read_weights = w[:, :, 1:]
         return F.stack(outs, axis=1)
 
     def reset_state(self):
