@@ -23,8 +23,8 @@ from .optim import Adam, clip_grads
 from .registry import build_model
 from .threads import check_threads, limit_threads
 
-__all__ = ["Trainer", "TrainingDiverged", "evaluate", "save_checkpoint", "load_checkpoint",
-           "Translator", "CHECKPOINT_FORMAT"]
+__all__ = ["Trainer", "TrainingDiverged", "evaluate", "evaluate_bits", "save_checkpoint",
+           "load_checkpoint", "Translator", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "tinygrad-attn-checkpoint/1"
 
@@ -69,6 +69,29 @@ def evaluate(model, x, t, batch_size=512, return_predictions=False):
     pred = np.concatenate(preds, axis=0)
     acc = float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())
     return (acc, pred) if return_predictions else acc
+
+
+def evaluate_bits(model, task, lengths, samples=256, seed=1, **params):
+    """Bit errors per sequence of a bits model (one with ``metrics``) at fixed lengths.
+
+    Args:
+        model: e.g. the NTM or the LSTM baseline.
+        task: ``"copy"`` or ``"repeat-copy"``.
+        lengths: the sequence lengths to test, e.g. ``[10, 20, 30]``.
+        samples: sequences per length.
+        seed: the test data of length L comes from seed ``[seed, L]``.
+        **params: the generator's other options (``width``; ``max_repeats`` for repeat copy).
+
+    Returns:
+        ``{L: model.metrics(...)}``: ``acc``, ``bit_errors`` and ``loss`` per length.
+    """
+    from .data.bits import make_bits
+
+    out = {}
+    for L in lengths:
+        x, t = make_bits(task, samples, seed=[seed, int(L)], length=int(L), **params)
+        out[int(L)] = model.metrics(x, t)
+    return out
 
 
 def save_checkpoint(path, model, vocab, *, reversed_input=False, in_width=None, out_width=None,

@@ -181,3 +181,25 @@ def test_ntm_bad_arguments():
     ntm = _ntm()
     with pytest.raises(ta.OpError, match=r"NTM: expected input of shape \(N, T, 4\)"):
         ntm(ta.Variable(np.zeros((2, 3, 5))))
+
+
+def test_several_heads_at_once_equal_one_head_at_a_time():
+    M = R.standard_normal((2, 7, 3))
+    k, beta = R.standard_normal((2, 3, 3)), np.abs(R.standard_normal((2, 3, 1))) + 0.5
+    wp, g = softmax_rows(R.standard_normal((2, 3, 7))), R.random((2, 3, 1))
+    s, gamma = softmax_rows(R.standard_normal((2, 3, 3))), 1 + np.abs(R.standard_normal((2, 3, 1)))
+    V = ta.Variable
+    together = N.address(V(M), V(wp), V(k), V(beta), V(g), V(s), V(gamma)).data
+    for h in range(3):
+        one = N.address(V(M), V(wp[:, h]), V(k[:, h]), V(beta[:, h]), V(g[:, h]), V(s[:, h]),
+                        V(gamma[:, h])).data
+        np.testing.assert_allclose(together[:, h], one, rtol=1e-12)
+        np.testing.assert_allclose(N.cosine_similarity(V(M), V(k)).data[:, h],
+                                   N.cosine_similarity(V(M), V(k[:, h])).data, rtol=1e-12)
+    reads = N.memory_read(V(M), V(together)).data
+    np.testing.assert_allclose(reads, np.einsum("nhr,nrw->nhw", together, M))
+    check(N.address, M, wp, k, beta, g, s, gamma)
+    check(N.circular_shift, wp, s)
+    gg(N.circular_shift, wp, s)
+    with pytest.raises(ta.OpError, match="circular_shift"):
+        N.circular_shift(V(wp), V(s[:, :2]))

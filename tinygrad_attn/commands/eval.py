@@ -1,4 +1,8 @@
-"""``tinygrad-attn eval``: exact-match accuracy of a checkpoint on a file in the book's format."""
+"""``tinygrad-attn eval``: accuracy of a checkpoint.
+
+Text checkpoints: the exact-match accuracy on a file in the book's question_answer format.
+Binary-vector checkpoints (copy, repeat copy): bit errors per sequence at given lengths.
+"""
 from __future__ import annotations
 
 from .. import cli_types as T
@@ -10,22 +14,72 @@ from .translate import load_translator
 
 def add_parser(sub):
     """Register the ``eval`` sub-command."""
-    p = sub.add_parser("eval", help="exact-match accuracy on a data file",
-                       description="Print the exact-match accuracy of a checkpoint on a file in "
-                                   "the book's question_answer format.")
+    p = sub.add_parser("eval", help="accuracy of a checkpoint (exact match, or bit errors)",
+                       description="Text checkpoints: print the exact-match accuracy on --data, a "
+                                   "file in the book's question_answer format. Checkpoints of a "
+                                   "binary-vector task (copy, repeat-copy): print the bit errors "
+                                   "per sequence on --samples fresh sequences of each --lengths.")
     p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
-    p.add_argument("--data", required=True, metavar="PATH", type=T.existing_file("data file"))
+    p.add_argument("--data", metavar="PATH", type=T.existing_file("data file"),
+                   help="the file to evaluate on (text checkpoints; required for them)")
     p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=512,
                    help=f"examples decoded at once, 1 to {T.MAX_BATCH} (default 512)")
     p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
                    help=THREADS_HELP)
+    p.add_argument("--lengths", default=None, metavar="L1,L2,...",
+                   help="sequence lengths (bits checkpoints; default: the training maximum)")
+    p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=256,
+                   help="sequences per length (bits checkpoints; default 256)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the test sequences (bits)")
     return p
+
+
+def _is_bits_checkpoint(path):
+    from ..io import CheckpointError, load_npz
+
+    try:
+        _, meta = load_npz(path)
+    except FileNotFoundError as e:
+        raise CLIError(f"checkpoint not found: {path}") from e
+    except CheckpointError as e:
+        raise CLIError(str(e)) from e
+    return isinstance(meta, dict) and "vocab" in meta and meta["vocab"] is None
+
+
+def run_bits(args):
+    """Bit errors per sequence at each length; returns 0."""
+    from ..train import evaluate_bits
+    from .memory import load_bits_checkpoint, task_params
+
+    model, data = load_bits_checkpoint(args.checkpoint)
+    try:
+        lengths = [int(v) for v in (args.lengths or str(data.get("max_len", 10))).split(",") if v]
+    except ValueError as e:
+        raise CLIError(f"--lengths must be comma-separated integers, got {args.lengths!r}") from e
+    if not lengths or min(lengths) < 1 or max(lengths) > 10_000:
+        raise CLIError(f"--lengths must be integers in [1, 10000], got {args.lengths!r}")
+    params = task_params(data, 1)
+    del params["length"]
+    try:
+        res = evaluate_bits(model, data["task"], lengths, samples=args.samples, seed=args.seed,
+                            **params)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    print(f"{data['task']} ({model.config['model']}), {args.samples} sequences per length")
+    for L, m in res.items():
+        print(f"length {L}: {m['bit_errors']:.3f} bit errors per sequence, "
+              f"{100 * m['acc']:.1f}% sequences perfect")
+    return 0
 
 
 def run(args):
     """Evaluate and print the accuracy; returns 0."""
     from ..data import load_text
 
+    if _is_bits_checkpoint(args.checkpoint):
+        return run_bits(args)
+    if args.data is None:
+        raise CLIError("--data is needed for a text checkpoint (a file in the book's format)")
     try:
         pairs = load_text(args.data)
     except FileNotFoundError as e:

@@ -153,10 +153,11 @@ def sharpen(w, gamma, eps=1e-12):
 def address(memory, w_prev, key, beta, gate, shift, gamma, eps=1e-6):
     """The whole addressing pipeline: content, interpolation, shift, sharpening.
 
+    For several heads at once, every argument but ``memory`` has a heads axis after N.
+
     Args:
         memory: (N, R, W). w_prev: (N, R). key: (N, W). beta: (N, 1) >= 0.
         gate: (N, 1) in [0, 1]. shift: (N, 2S+1) a softmax. gamma: (N, 1) >= 1.
-        For several heads at once, every argument but ``memory`` has a heads axis after N.
 
     Returns:
         The new weighting (N, R) (or (N, heads, R)).
