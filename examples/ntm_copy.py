@@ -31,10 +31,7 @@ from tinygrad_attn.data.bits import BitsData, make_copy  # noqa: E402
 from tinygrad_attn.optim import Adam  # noqa: E402
 from tinygrad_attn.train import Trainer  # noqa: E402
 
-try:
-    from tinygrad_attn_models.ntm import LSTMBitsModel, NTMModel  # noqa: E402
-except ImportError:  # before the models package was renamed
-    from models.ntm import LSTMBitsModel, NTMModel  # noqa: E402
+from tinygrad_attn_models.ntm import LSTMBitsModel, NTMModel  # noqa: E402
 
 
 def build(args, width):

@@ -21,11 +21,17 @@ Beyond the chapter:
 All share ``loss = model(xs, ts)``, ``model.generate(xs, start_id, max_len)`` and a
 ``config`` dict from which :func:`tinygrad_attn.registry.build_model` rebuilds the same
 architecture.
+
+The binary-vector tasks' models (copy, repeat copy; :mod:`.ntm`):
+
+* :class:`NTMModel` (``ntm``) — a Neural Turing Machine with a sigmoid output layer.
+* :class:`LSTMBitsModel` (``lstm-bits``) — its baseline, an LSTM with the same output layer.
 """
 from tinygrad_attn.registry import build_model
 
+from .ntm import BitsModelBase, LSTMBitsModel, NTMModel
 from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase, padding_positions
 from .transformer import TransformerSeq2seq
 
 __all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "TransformerSeq2seq",
-           "build_model", "padding_positions"]
+           "BitsModelBase", "NTMModel", "LSTMBitsModel", "build_model", "padding_positions"]

@@ -18,9 +18,10 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
-from tinygrad_attn.data.bits import bit_errors
+from tinygrad_attn.data.bits import bit_errors, make_copy
+from tinygrad_attn.registry import ModelSpec, Option, register_model
 
-__all__ = ["BitsModelBase", "NTMModel", "LSTMBitsModel"]
+__all__ = ["BitsModelBase", "NTMModel", "LSTMBitsModel", "SPECS"]
 
 
 class BitsModelBase(L.Layer):
@@ -60,6 +61,17 @@ class BitsModelBase(L.Layer):
     def logits(self, xs):
         """Output logits (N, T, output_width) for inputs ``xs`` (N, T, input_width)."""
         raise NotImplementedError
+
+    def example_batch(self, rng, batch, seq_len):
+        """A random copy-task batch ``(xs, ts)`` for this model's widths (for ``graph`` and
+        ``gradcheck``): sequences of up to ``max(seq_len // 2, 1)`` vectors, float64."""
+        width = min(self.output_width, self.input_width - 1)
+        x, t = make_copy(batch, 1, max(seq_len // 2, 1), width, seed=rng)
+        xs = np.zeros(x.shape[:2] + (self.input_width,))
+        ts = np.full(t.shape[:2] + (self.output_width,), -1.0)
+        xs[:, :, :x.shape[2]] = x
+        ts[:, :, :t.shape[2]] = t
+        return xs, ts
 
     def forward(self, xs, ts):
         xs = self._array(xs, "xs", self.input_width)
@@ -184,11 +196,25 @@ class LSTMBitsModel(BitsModelBase):
         return self.out(self.rnn(xs))
 
 
-MODELS = {"ntm": NTMModel, "lstm-bits": LSTMBitsModel}
+_WIDTHS = {"input_width": 4, "output_width": 3}
 
-
-def build_bits_model(config, dtype=np.float32, rng=None):
-    """Rebuild a bits model from its ``config`` (until the registry builds it)."""
-    config = dict(config)
-    cls = MODELS[config.pop("model")]
-    return cls(**config, dtype=dtype, rng=rng)
+SPECS = (
+    ModelSpec(NTMModel.kind, NTMModel, "bits", (
+        Option("memory-rows", int, 128, "memory rows R", low=1, high=65536),
+        Option("memory-width", int, 20, "numbers per memory row W", low=1, high=4096),
+        Option("controller", str, "lstm", "the NTM's controller", choices=("lstm", "ff")),
+        Option("hidden", int, 100, "hidden width H", config="hidden_size", low=1, high=8192),
+        Option("read-heads", int, 1, "read heads of the NTM", low=1, high=64),
+        Option("shift-range", int, 1, "rows an NTM head may move per step", low=0, high=64)),
+        "Neural Turing Machine: an LSTM controller with a memory it reads and writes by attention",
+        tiny=dict(_WIDTHS, memory_rows=6, memory_width=3, hidden_size=4),
+        variants={"ff": {"controller": "ff"}}),
+    ModelSpec(LSTMBitsModel.kind, LSTMBitsModel, "bits", (
+        Option("hidden", int, 128, "hidden width H", config="hidden_size", low=1, high=8192),
+        Option("layers", int, 1, "stacked LSTM layers with skip connections",
+               config="num_layers", low=1, high=64)),
+        "the NTM's baseline: an LSTM with a sigmoid output layer",
+        tiny=dict(_WIDTHS, hidden_size=5)),
+)
+for _spec in SPECS:
+    register_model(_spec)

@@ -95,6 +95,9 @@ LAYER_CASES = (
               (normal(2, 3, 4), normal(2, 5, 4), np.tri(3, dtype=bool), _KMASK),
               "TransformerDecoderBlock(4, 2, 6, pre-norm) on x (2, 3, 4), memory (2, 5, 4), "
               "causal and key-padding masks"),
+    LayerCase("ntm", lambda: L.NTM(3, memory_rows=6, memory_width=3, hidden_size=4,
+                                   memory_init=0.1), (normal(2, 3, 3),),
+              "NTM(3, memory 6x3, hidden 4) on xs (2, 3, 3)"),
 )
 """Every layer case, one per layer of ``L`` that has parameters or attention."""
 

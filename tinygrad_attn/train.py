@@ -177,6 +177,10 @@ class Translator:
     def from_checkpoint(cls, path, device="cpu"):
         """Load a checkpoint written by :func:`save_checkpoint`."""
         model, meta = load_checkpoint(path, device)
+        if meta.get("vocab") is None and meta["in_width"] is None:
+            raise CheckpointError(f"{path} holds a model of a binary-vector task "
+                                  f"({model.config.get('model')}), not a translator: use "
+                                  "`tinygrad-attn eval` or `tinygrad-attn memory`")
         if meta["in_width"] is None or meta["out_width"] is None:
             raise CheckpointError(f"{path}: the checkpoint does not record input/output widths")
         if meta["vocab"] is None:

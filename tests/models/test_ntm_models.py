@@ -9,7 +9,7 @@ from tinygrad_attn.io import CheckpointError
 from tinygrad_attn.train import Trainer, load_checkpoint, save_checkpoint
 
 from tests.devices import device  # noqa: F401  (cpu and strict)
-from models.ntm import LSTMBitsModel, NTMModel
+from tinygrad_attn_models.ntm import LSTMBitsModel, NTMModel
 
 TINY_NTM = dict(memory_rows=6, memory_width=3, hidden_size=5)
 

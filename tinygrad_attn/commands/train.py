@@ -13,6 +13,7 @@ import os
 from .. import cli_types as T
 from .. import registry
 from ..cli import CLIError
+from ..data.bits import BIT_TASKS
 from ..optim import SCHEDULES
 
 THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
@@ -73,10 +74,20 @@ def add_parser(sub):
                                    "Every value is checked before training starts; the valid "
                                    "range is given below.")
     add_model_options(p)
-    p.add_argument("--data", default="date", type=T.data_source(),
-                   help="'date', 'addition' or a file in the book's format")
+    p.add_argument("--data", default="date", type=T.data_source(("date", "addition", *BIT_TASKS)),
+                   help="'date', 'addition', a file in the book's format, or a binary-vector "
+                        "task: 'copy', 'repeat-copy' (for --model ntm, lstm-bits)")
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
-                   help=f"generated examples (date/addition), 1 to {T.MAX_SAMPLES} (default 50000)")
+                   help=f"generated examples, 1 to {T.MAX_SAMPLES} (default 50000)")
+    bits = p.add_argument_group("binary-vector tasks (--data copy, repeat-copy)")
+    bits.add_argument("--min-len", type=T.integer(1, 10000), default=1,
+                      help="shortest sequence (default 1)")
+    bits.add_argument("--max-len", type=T.integer(1, 10000), default=10,
+                      help="longest sequence (default 10)")
+    bits.add_argument("--bit-width", type=T.integer(1, 4096), default=8,
+                      help="bits per vector (default 8)")
+    bits.add_argument("--max-repeats", type=T.integer(1, 1000), default=10,
+                      help="most repeats (repeat-copy; default 10)")
     p.add_argument("--epochs", type=T.integer(1, 100000), default=3,
                    help="1 to 100000 (default 3)")
     p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=128,
@@ -114,7 +125,7 @@ def run(args):
     import tinygrad_attn as ta
 
     from ..backend import GPUUnavailableError
-    from ..data import load_dataset
+    from ..data import BIT_TASKS, load_bits_dataset, load_dataset
     from ..optim import make_schedule
     from ..train import Trainer, TrainingDiverged
 
@@ -122,15 +133,31 @@ def run(args):
     if args.warmup is not None and args.schedule == "constant":
         raise CLIError(f"--warmup needs --schedule inverse-sqrt or cosine, got --warmup "
                        f"{args.warmup} with --schedule {args.schedule}")
+    task = "bits" if args.data in BIT_TASKS else "text"
     try:
-        data = load_dataset(args.data, samples=args.samples, seed=args.seed,
-                            reverse_input=args.reverse_input)
+        spec_task = registry.get_spec(args.model).task
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    if spec_task != task:
+        fit = ", ".join(registry.model_names(task))
+        raise CLIError(f"--model {args.model} learns {spec_task} tasks, but --data {args.data} is "
+                       f"a {task} task (models for it: {fit})")
+    try:
+        if args.data in BIT_TASKS:
+            params = dict(min_len=args.min_len, max_len=args.max_len, width=args.bit_width)
+            if args.data == "repeat-copy":
+                params["max_repeats"] = args.max_repeats
+            data = load_bits_dataset(args.data, samples=args.samples, seed=args.seed, **params)
+        else:
+            data = load_dataset(args.data, samples=args.samples, seed=args.seed,
+                                reverse_input=args.reverse_input)
     except FileNotFoundError as e:
         raise CLIError(f"data file not found: {args.data}") from e
     except ValueError as e:
         raise CLIError(str(e)) from e
     fields = data.model_fields() if hasattr(data, "model_fields") else {"vocab_size": len(data.vocab)}
     spec, config = model_config(args, **fields)
+
     ta.seed(args.seed)
     try:
         model = registry.build_model(config)
@@ -157,8 +184,11 @@ def run(args):
         with open(os.path.join(args.out, "history.json"), "w") as f:
             json.dump({"config": config, "history": tr.history}, f, indent=1)
         acc = entry["val_acc"]
+        bits = entry.get("val_bit_errors")
+        extra = "" if bits is None else f"  bit errors/seq {bits:.3f}"
         print(f"epoch {entry['epoch']}: loss {entry['loss']:.4f}  val_acc "
-              f"{'-' if acc is None else f'{acc * 100:.2f}%'}  ({entry['time']:.1f} s)", flush=True)
+              f"{'-' if acc is None else f'{acc * 100:.2f}%'}{extra}  ({entry['time']:.1f} s)",
+              flush=True)
 
     try:
         trainer.fit(args.epochs, callback=write_history)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..backend import as_numpy
-from .attention import _new_figure, _save
+from .common import new_figure, save_figure
 
 __all__ = ["plot_memory", "plot_bit_error_curves", "used_rows"]
 
@@ -87,7 +87,7 @@ def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None
                          f"{x.shape}, targets {t.shape}, outputs {y.shape} (need the same T, "
                          "the same memory rows, and targets shaped like outputs)")
     first, stop = used_rows(ww, rw) if rows is None else rows
-    fig = _new_figure(fn, figsize, dpi)
+    fig = new_figure(fn, figsize, dpi)
     grid = fig.add_gridspec(2, 3, height_ratios=[1, 1.6])
     axes = [fig.add_subplot(grid[0, i]) for i in range(3)]
     axes += [fig.add_subplot(grid[1, :2]), fig.add_subplot(grid[1, 2])]
@@ -121,7 +121,7 @@ def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
 
 
@@ -145,7 +145,7 @@ def plot_bit_error_curves(histories, path=None, *, x="steps", y="val_bit_errors"
     fn = "plot_bit_error_curves"
     if not isinstance(histories, Mapping) or not histories:
         raise TypeError(f"{fn}: histories must be a non-empty mapping name -> list of dicts")
-    fig = _new_figure(fn, figsize, dpi)
+    fig = new_figure(fn, figsize, dpi)
     ax = fig.subplots()
     for name, rows in histories.items():
         rows = list(rows)
@@ -162,5 +162,5 @@ def plot_bit_error_curves(histories, path=None, *, x="steps", y="val_bit_errors"
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi)
     return fig
