@@ -1,7 +1,7 @@
 """Models for the binary-vector tasks (copy, repeat copy): a Neural Turing Machine and an LSTM.
 
-Both read ``xs`` (N, T, input_width) float bits and score ``ts`` (N, T, output_width) where
-``ts >= 0`` (``-1`` marks "nothing expected": the input phase and padding):
+Both read ``xs`` (N, T, input_width) float bits and score ``ts`` (N, T, output_width; float or
+integer) where ``ts >= 0`` (``-1`` marks "nothing expected": the input phase and padding):
 
 * ``loss = model(xs, ts)`` — binary cross entropy of ``sigmoid(logits)``, averaged over the
   scored bits (``F.binary_cross_entropy_with_logits``, stable for any logit);
@@ -44,14 +44,15 @@ class BitsModelBase(L.Layer):
         return {"model": self.kind, "input_width": self.input_width,
                 "output_width": self.output_width}
 
-    def _array(self, a, name, width):
-        """A float array (N, T, width) on the model's device."""
+    def _array(self, a, name, width, kinds="f"):
+        """A float array (N, T, width) on the model's device (from one of dtype ``kinds``)."""
         if isinstance(a, Variable):
             a = a.data
         if not hasattr(a, "dtype"):
             a = np.asarray(a, dtype=self.dtype)
-        if a.ndim != 3 or a.shape[2] != width or a.dtype.kind != "f":
-            raise OpError(f"{type(self).__name__}: {name} must be a float array (N, T, {width}), "
+        if a.ndim != 3 or a.shape[2] != width or a.dtype.kind not in kinds:
+            what = "a float" if kinds == "f" else "a float or integer"
+            raise OpError(f"{type(self).__name__}: {name} must be {what} array (N, T, {width}), "
                           f"got {a.dtype} {a.shape}")
         dev = self.device
         if device_of(a) != dev:
@@ -64,22 +65,31 @@ class BitsModelBase(L.Layer):
 
     def example_batch(self, rng, batch, seq_len):
         """A random copy-task batch ``(xs, ts)`` for this model's widths (for ``graph`` and
-        ``gradcheck``): sequences of up to ``max(seq_len // 2, 1)`` vectors, float64."""
+        ``gradcheck``): sequences of up to ``max(seq_len // 2, 1)`` vectors; ``xs`` float64,
+        ``ts`` integer bits (-1: not scored), so a gradient check holds the targets fixed."""
         width = min(self.output_width, self.input_width - 1)
         x, t = make_copy(batch, 1, max(seq_len // 2, 1), width, seed=rng)
         xs = np.zeros(x.shape[:2] + (self.input_width,))
-        ts = np.full(t.shape[:2] + (self.output_width,), -1.0)
+        ts = np.full(t.shape[:2] + (self.output_width,), -1, dtype=np.int64)
         xs[:, :, :x.shape[2]] = x
         ts[:, :, :t.shape[2]] = t
         return xs, ts
 
+    def _input(self, xs):
+        """``xs`` as a Variable on the model's device (a Variable there is kept: its gradient
+        flows)."""
+        if isinstance(xs, Variable) and device_of(xs.data) == self.device:
+            self._array(xs, "xs", self.input_width)  # the checks only
+            return xs
+        return Variable(self._array(xs, "xs", self.input_width))
+
     def forward(self, xs, ts):
-        xs = self._array(xs, "xs", self.input_width)
-        ts = self._array(ts, "ts", self.output_width)
+        xs = self._input(xs)
+        ts = self._array(ts, "ts", self.output_width, kinds="fi")
         if ts.shape[:2] != xs.shape[:2]:
             raise OpError(f"{type(self).__name__}: xs {xs.shape} and ts {ts.shape} need the same "
                           "N and T")
-        y = self.logits(Variable(xs))
+        y = self.logits(xs)
         with name_scope("loss"):
             return F.binary_cross_entropy_with_logits(y, ts)
 

@@ -381,11 +381,12 @@ def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
                                     "bidirectional", "stacked", "attention", "timeattention",
                                     "attention-general", "attention-additive",
                                     "layernorm", "mha", "feedforward", "positions",
-                                    "encoderblock", "decoderblock"}
+                                    "encoderblock", "decoderblock", "ntm"}
     assert set(cmd.MODEL_CASES) == {"seq2seq", "peeky", "attention", "attention-bi",
                                     "attention-lstm-feed", "attention-deep",
                                     "attention-additive-masked", "attention-embed-projection",
-                                    "transformer", "transformer-post"}
+                                    "transformer", "transformer-post", "ntm", "ntm-ff",
+                                    "lstm-bits"}
 
 
 def test_cli_all_ops_and_all_layers_pass(capsys):

@@ -182,6 +182,8 @@ _IDS = np.array([[1, 3, 1], [0, 3, 3]])               # repeated ids: gradients 
 _LABELS = np.array([[0, 2, -1, 1], [3, -1, 2, 2]])     # -1: ignored
 _MASK = np.random.default_rng(7).random((3, 4)) < 0.5
 _KEYMASK = np.array([[True, False, True, True], [False, False, False, False]])  # row 2: all masked
+_BIT_TARGETS = np.concatenate([np.random.default_rng(8).integers(0, 2, (2, 2, 4)),
+                               -np.ones((2, 1, 4))], axis=1)  # the last row: not scored
 _TIES = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, 0.5, -1.0, 0.5], [2.0, -1.0, 0.0, 1.0]])
 _PADMASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool).reshape(2, 1, 1, 5)
 _PAD_IDS = np.array([[4, 2, 7, 0, 0], [3, 0, 5, 1, 6]])
@@ -306,6 +308,11 @@ OP_CASES = (
          about="logits (6, 4), ignore_label=2"),
     case("mean_squared_error", F.mean_squared_error, [normal(3, 4), normal(3, 4)],
          about="(3, 4) vs (3, 4)"),
+    case("softplus", lambda a: F.softplus(a) ** 2, [normal(3, 4, scale=3.0)],
+         about="x (3, 4), standard deviation 3, squared"),
+    case("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
+         [normal(2, 3, 4, scale=2.0)], consts=[_BIT_TARGETS],
+         about="logits (2, 3, 4), 0/1 targets with a row of -1 (not scored)"),
     case("dropout", _dropout_fixed_mask, [normal(3, 4)], random_draws=True,
          about="p=0.3 with a fixed mask (a Generator seeded alike every call)"),
     case("dropout-test-mode", lambda a: F.dropout(a, 0.5) ** 2, [normal(3, 4)], covers="dropout",

@@ -80,3 +80,12 @@ def test_config_and_parameter_match():
     assert abs(ntm.num_params() - lstm.num_params()) / ntm.num_params() < 0.01
     with pytest.raises(ValueError, match="input_width"):
         NTMModel(0, 3)
+
+
+@pytest.mark.parametrize("name", ["ntm", "ntm-ff", "lstm-bits"])
+def test_registered_tiny_models_pass_check_model(name):
+    from tinygrad_attn.commands.gradcheck import run_case
+
+    res = run_case("model", name, max_elements=20)
+    assert res.passed, res.report()
+    assert any(e.name == "input 0" for e in res.entries)  # the gradient reaches the input bits
