@@ -27,20 +27,25 @@ def test_plot_memory_panels_and_file(tmp_path):
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [ax.get_title() for ax in fig.axes][:3] == ["input", "target", "output"]
     img = fig.axes[3].get_images()[0].get_array()
-    first, stop = used_rows(walk(T, R), walk(T, R))
-    assert (first, stop) == (1, 12)  # rows 2..10 used, one row of margin each side
-    assert img.shape == (stop - first, 2 * T)  # write steps, then read steps
-    np.testing.assert_array_equal(img[:, :T], walk(T, R)[:, first:stop].T)
+    rows = used_rows(walk(T, R), walk(T, R))
+    np.testing.assert_array_equal(rows, np.arange(1, 12))  # rows 2..10 used, margin 1
+    assert img.shape == (len(rows), 2 * T)  # write steps, then read steps
+    np.testing.assert_array_equal(img[:, :T], walk(T, R)[:, 1:12].T)
     with pytest.raises(ValueError, match="shapes do not agree"):
         plot_memory(walk(T, R), walk(T + 1, R), x, t, y)
     with pytest.raises(ValueError, match="one example"):
         plot_memory(walk(T, R)[None], walk(T, R), x, t, y)
 
 
-def test_used_rows_wraparound_and_empty():
-    w = walk(6, 20, start=17)  # rows 17, 18, 19, 0, 1, 2
-    assert used_rows(w) == (0, 20)
-    assert used_rows(np.zeros((3, 5))) == (0, 5)
+def test_used_rows_wraparound_and_empty(tmp_path):
+    w = walk(6, 20, start=17)  # rows 17, 18, 19, 0, 1, 2: one run across the end
+    np.testing.assert_array_equal(used_rows(w), [16, 17, 18, 19, 0, 1, 2, 3])
+    np.testing.assert_array_equal(used_rows(np.zeros((3, 5))), np.arange(5))
+    np.testing.assert_array_equal(used_rows(walk(9, 10)), np.arange(10))  # almost all used
+    x, t = np.zeros((6, 2)), -np.ones((6, 1))
+    fig = plot_memory(w, w, x, t, np.zeros((6, 1)), tmp_path / "w.png")
+    labels = [tk.get_text() for tk in fig.axes[3].get_yticklabels()]
+    assert labels[0] == "16" and "0" in labels and labels[-1] == "3"
 
 
 def test_bit_error_curves(tmp_path):

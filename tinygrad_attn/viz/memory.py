@@ -31,27 +31,34 @@ def _host2d(a, fn, name):
 
 
 def used_rows(*weights, threshold=0.05, margin=1):
-    """The range of memory rows ``(first, stop)`` any weighting puts more than ``threshold`` on.
+    """The memory rows worth drawing: every row a weighting puts more than ``threshold`` on.
+
+    The memory is circular (a head that walks past the last row comes back at row 0), so
+    the rows come as one circular run that skips the longest stretch of unused rows.
 
     Args:
         *weights: (T, R) weightings.
         threshold: the weight a row needs to count as used.
-        margin: rows added on both sides (clipped to the memory).
+        margin: rows added on both sides of the run.
 
     Returns:
-        ``(first, stop)`` for slicing rows; all rows when none passes the threshold.
+        An int array of row numbers in drawing order, e.g. ``[126, 127, 0, 1, 2]``; all rows
+        ``0 .. R-1`` when none passes the threshold or the run would cover them anyway.
     """
     R = weights[0].shape[1]
     hot = np.zeros(R, bool)
     for w in weights:
         hot |= (np.asarray(w) > threshold).any(axis=0)
-    if not hot.any():
-        return 0, R
     idx = np.flatnonzero(hot)
-    # a head that wrapped around the end of the memory uses both ends: show everything
-    if idx[-1] - idx[0] + 1 > R // 2 and hot.sum() < R // 2:
-        return 0, R
-    return max(0, int(idx[0]) - margin), min(R, int(idx[-1]) + 1 + margin)
+    if len(idx) == 0:
+        return np.arange(R)
+    gaps = np.diff(np.concatenate([idx, idx[:1] + R]))   # unused stretch after each used row
+    k = int(np.argmax(gaps))
+    start, n = int(idx[(k + 1) % len(idx)]), R - int(gaps[k]) + 1   # the run after the gap
+    n += 2 * margin
+    if n >= R:
+        return np.arange(R)
+    return (start - margin + np.arange(n)) % R
 
 
 def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None, *, rows=None,
@@ -64,7 +71,7 @@ def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None
         inputs: (T, C_in) input bits. targets: (T, C_out) target bits, negative where
             nothing is expected (drawn blank). outputs: (T, C_out) output probabilities.
         path: where to save (.png, .svg, .pdf), or None.
-        rows: ``(first, stop)`` memory rows to draw; default :func:`used_rows`.
+        rows: the memory rows to draw, in order; default :func:`used_rows`.
         title: optional title over the figure.
         dpi, figsize: resolution and size in inches.
 
@@ -86,7 +93,8 @@ def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None
         raise ValueError(f"{fn}: shapes do not agree: write {ww.shape}, read {rw.shape}, inputs "
                          f"{x.shape}, targets {t.shape}, outputs {y.shape} (need the same T, "
                          "the same memory rows, and targets shaped like outputs)")
-    first, stop = used_rows(ww, rw) if rows is None else rows
+    rows = used_rows(ww, rw) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = len(rows)
     fig = new_figure(fn, figsize, dpi)
     grid = fig.add_gridspec(2, 3, height_ratios=[1, 1.6])
     axes = [fig.add_subplot(grid[0, i]) for i in range(3)]
@@ -101,20 +109,24 @@ def plot_memory(write_weights, read_weights, inputs, targets, outputs, path=None
         ax.set_title(name)
         ax.set_xlabel("time step")
         ax.set_ylabel("channel")
-    both = np.concatenate([ww[:, first:stop], rw[:, first:stop]], axis=0)
+    both = np.concatenate([ww[:, rows], rw[:, rows]], axis=0)
     axes[3].imshow(both.T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                   extent=(-0.5, 2 * T - 0.5, stop - 0.5, first - 0.5), interpolation="nearest")
+                   extent=(-0.5, 2 * T - 0.5, n - 0.5, -0.5), interpolation="nearest")
     axes[3].axvline(T - 0.5, color="white", lw=1)
     axes[3].set_title("write weighting (left)  |  read weighting (right)")
     axes[3].set_xlabel("time step (write, then read)")
     axes[3].set_ylabel("memory row")
     axes[3].set_xticks([0, T // 2, T - 1, T, T + T // 2, 2 * T - 1])
     axes[3].set_xticklabels([0, T // 2, T - 1, 0, T // 2, T - 1])
-    overlay = np.zeros((stop - first, T, 3))
-    overlay[..., 0] = ww[:, first:stop].T          # write in red
-    overlay[..., 1] = rw[:, first:stop].T          # read in green: yellow where they agree
+    overlay = np.zeros((n, T, 3))
+    overlay[..., 0] = ww[:, rows].T                # write in red
+    overlay[..., 1] = rw[:, rows].T                # read in green: yellow where they agree
     axes[4].imshow(np.clip(overlay, 0, 1), aspect="auto", interpolation="nearest",
-                   extent=(-0.5, T - 0.5, stop - 0.5, first - 0.5))
+                   extent=(-0.5, T - 0.5, n - 0.5, -0.5))
+    ticks = np.unique(np.linspace(0, n - 1, min(n, 8)).round().astype(int))
+    for ax in axes[3:]:
+        ax.set_yticks(ticks)
+        ax.set_yticklabels([str(int(rows[i])) for i in ticks])
     axes[4].set_title("write (red) and read (green)")
     axes[4].set_xlabel("time step")
     axes[4].set_ylabel("memory row")
