@@ -1,6 +1,7 @@
 """``tinygrad-attn memory``: draw where a Neural Turing Machine writes and reads, for one example."""
 from __future__ import annotations
 
+from .. import cli_types as T
 from ..cli import CLIError
 
 
@@ -11,11 +12,14 @@ def add_parser(sub):
                                    "copy) and draw the input, target and output bits and the "
                                    "write and read weightings over time (PNG/SVG/PDF by "
                                    "extension); prints the example's bit errors.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH")
-    p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--length", type=int, default=10, help="sequence length of the example")
-    p.add_argument("--repeats", type=int, default=None, help="repeat count (repeat-copy)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the example")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(T.IMAGE_EXTENSIONS),
+                   help="the picture; its extension chooses the format")
+    p.add_argument("--length", type=T.integer(1, 10000), default=10,
+                   help="sequence length of the example (default 10)")
+    p.add_argument("--repeats", type=T.integer(1, 1000), default=None,
+                   help="repeat count (repeat-copy)")
+    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0, help="seed of the example")
     return p
 
 
@@ -55,8 +59,6 @@ def run(args):
     if not hasattr(model, "write_weights"):
         raise CLIError(f"the model in {args.checkpoint} ({model.config['model']}) has no memory; "
                        "this command draws an NTM's weightings")
-    if args.length < 1:
-        raise CLIError(f"--length must be positive, got {args.length}")
     try:
         x, t = make_bits(data["task"], 1, seed=args.seed,
                          **task_params(data, args.length, args.repeats))
