@@ -9,7 +9,7 @@ from tinygrad_attn.cli import main
 @pytest.fixture(scope="module")
 def ntm_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ntm")
-    code = main(["train", "--model", "ntm", "--data", "copy", "--max-len", "3", "--samples", "96",
+    code = main(["train", "--model", "ntm", "--data", "copy", "--max-length", "3", "--samples", "96",
                  "--epochs", "1", "--batch-size", "16", "--memory-rows", "8", "--memory-width", "4",
                  "--hidden", "10", "--out", str(out), "--no-progress"])
     assert code == 0
@@ -43,7 +43,7 @@ def test_memory_picture(ntm_run, tmp_path, capsys):
     (["translate", "--checkpoint", "{ck}", "abc"], "binary-vector task (ntm)"),
     (["train", "--model", "ntm", "--data", "date", "--out", "{tmp}"], "learns bits tasks"),
     (["train", "--model", "attention", "--data", "copy", "--out", "{tmp}"], "models for it: lstm-bits, ntm"),
-    (["train", "--model", "ntm", "--data", "copy", "--min-len", "5", "--max-len", "2",
+    (["train", "--model", "ntm", "--data", "copy", "--min-length", "5", "--max-length", "2",
       "--out", "{tmp}"], "1 <= min <= max"),
     (["eval", "--checkpoint", "{ck}", "--lengths", "a,b"], "comma-separated integers"),
 ])

@@ -80,9 +80,9 @@ def add_parser(sub):
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
                    help=f"generated examples, 1 to {T.MAX_SAMPLES} (default 50000)")
     bits = p.add_argument_group("binary-vector tasks (--data copy, repeat-copy)")
-    bits.add_argument("--min-len", type=T.integer(1, 10000), default=1,
+    bits.add_argument("--min-length", type=T.integer(1, 10000), default=1,
                       help="shortest sequence (default 1)")
-    bits.add_argument("--max-len", type=T.integer(1, 10000), default=10,
+    bits.add_argument("--max-length", type=T.integer(1, 10000), default=10,
                       help="longest sequence (default 10)")
     bits.add_argument("--bit-width", type=T.integer(1, 4096), default=8,
                       help="bits per vector (default 8)")
@@ -144,7 +144,7 @@ def run(args):
                        f"a {task} task (models for it: {fit})")
     try:
         if args.data in BIT_TASKS:
-            params = dict(min_len=args.min_len, max_len=args.max_len, width=args.bit_width)
+            params = dict(min_len=args.min_length, max_len=args.max_length, width=args.bit_width)
             if args.data == "repeat-copy":
                 params["max_repeats"] = args.max_repeats
             data = load_bits_dataset(args.data, samples=args.samples, seed=args.seed, **params)
