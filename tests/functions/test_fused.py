@@ -200,3 +200,16 @@ def test_fused_cell_on_the_device(device, rng):
         h2, cn2 = F.lstm_cell(a2, c2)
         (h2.sum() + cn2.sum()).backward()
     np.testing.assert_allclose(to_host(a.grad), a2.grad.data, rtol=1e-12)
+
+
+def test_graph_command_draws_the_composition_unless_fused(tmp_path, capsys):
+    from tinygrad_attn.cli import main
+
+    out = tmp_path / "g.dot"
+    assert main(["graph", "--model", "attention", "--no-collapse", "--out", str(out)]) == 0
+    composed = out.read_text()
+    assert main(["graph", "--model", "attention", "--no-collapse", "--fused", "--out", str(out)]) == 0
+    fused = out.read_text()
+    assert 'label="Sigmoid"' in composed and "LSTMCell" not in composed
+    assert "LSTMCell" in fused and 'label="Sigmoid"' not in fused
+    assert F.fused_ops.enabled  # the command restores the switch
