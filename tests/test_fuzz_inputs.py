@@ -272,3 +272,30 @@ def test_random_config_values_for_every_registered_model(name, tmp_path):
         _translates_or_refuses(_loads_cleanly_or_refuses(p))
 
     check()
+
+
+@pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("bits"))
+def test_random_config_values_for_every_registered_bits_model(name, tmp_path):
+    """The same for the binary-vector models (no vocabulary): load cleanly or refuse."""
+    from tinygrad_attn.registry import get_spec
+
+    ta.seed(0)
+    model = build(get_spec(name).tiny_config(input_width=4, output_width=3))
+    path = tmp_path / "base.npz"
+    save_checkpoint(path, model, None, extra={"data": {"task": "copy", "max_len": 3, "width": 3}})
+    arrays, meta = load_npz(path)
+    keys = sorted(k for k in meta["config"] if k != "model")
+
+    @FAST
+    @given(key=st.sampled_from(keys), value=nasty_numbers | json_scalars)
+    def check(key, value):
+        m = json.loads(json.dumps(meta))
+        m["config"][key] = value
+        p = tmp_path / "m.npz"
+        np.savez(p, **arrays, __meta__=np.array(json.dumps(m)))
+        try:
+            load_checkpoint(p)
+        except CheckpointError as e:
+            assert str(e) and "\n" not in str(e)
+
+    check()

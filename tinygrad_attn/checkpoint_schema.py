@@ -42,6 +42,7 @@ MAX_SEQ_WIDTH = 10_000
 """Largest ``in_width`` / ``out_width`` (characters read / ids generated)."""
 
 _POSITIVE_KEYS = ("vocab_size", "bit_width")
+_POSITIVE_SUFFIXES = ("_size", "_width")  # widths: ints >= 1 (vocab_size, input_width, ...)
 
 
 def model_spec(name):
@@ -119,7 +120,7 @@ def check_config(config, source="config"):
         expect = type(default) if default not in (inspect.Parameter.empty, None) else None
         if opt is not None:
             expect = opt.type
-        if key in _POSITIVE_KEYS or key.endswith("_size"):
+        if key in _POSITIVE_KEYS or key.endswith(_POSITIVE_SUFFIXES):
             expect = int
         if expect is bool and not isinstance(value, bool):
             raise CheckpointError(f"{where}[{key!r}] must be true or false, got {value!r}")
@@ -138,7 +139,7 @@ def check_config(config, source="config"):
             except ValueError as e:
                 raise CheckpointError(f"{where}[{key!r}]: {e}") from e
         if _is_int(value):
-            low = 1 if (key in _POSITIVE_KEYS or key.endswith("_size")) else -MAX_CONFIG_INT
+            low = 1 if (key in _POSITIVE_KEYS or key.endswith(_POSITIVE_SUFFIXES)) else -MAX_CONFIG_INT
             if not low <= value <= MAX_CONFIG_INT:
                 raise CheckpointError(f"{where}[{key!r}] must be an integer in "
                                       f"[{low}, {MAX_CONFIG_INT}], got {value}")

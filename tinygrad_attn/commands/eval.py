@@ -30,7 +30,8 @@ def add_parser(sub):
                    help="sequence lengths (bits checkpoints; default: the training maximum)")
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=256,
                    help="sequences per length (bits checkpoints; default 256)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the test sequences (bits)")
+    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=1,
+                   help="seed of the test sequences (bits), 0 to 2**32-1 (default 1)")
     return p
 
 
