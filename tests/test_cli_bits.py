@@ -53,3 +53,19 @@ def test_bits_error_paths(ntm_run, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code != 0 and message in err
     assert "Traceback" not in err and len(err.strip().split("\n")) == 1
+
+
+def test_repeat_copy_train_eval_memory(tmp_path, capsys):
+    out = tmp_path / "rc"
+    assert main(["train", "--model", "ntm", "--data", "repeat-copy", "--max-length", "2",
+                 "--max-repeats", "2", "--bit-width", "3", "--samples", "32", "--epochs", "1",
+                 "--batch-size", "16", "--memory-rows", "8", "--memory-width", "4", "--hidden", "6",
+                 "--out", str(out), "--no-progress"]) == 0
+    hist = json.loads((out / "history.json").read_text())
+    assert hist["config"]["input_width"] == 5 and hist["config"]["output_width"] == 4
+    assert main(["eval", "--checkpoint", str(out / "model.npz"), "--lengths", "2,3",
+                 "--samples", "4"]) == 0
+    assert "repeat-copy (ntm)" in capsys.readouterr().out
+    assert main(["memory", "--checkpoint", str(out / "model.npz"), "--length", "3",
+                 "--repeats", "2", "--out", str(tmp_path / "rc.png")]) == 0
+    assert "repeat-copy, length 3" in capsys.readouterr().out
