@@ -128,7 +128,8 @@ class ModelSpec:
         factory: a callable (usually the class) called as ``factory(**config, dtype=, rng=)``
             with the config minus its ``"model"`` key.
         task: a key of :data:`TASKS`: ``"text"`` models get ``vocab_size`` from the data;
-            ``"bits"`` models get ``bit_width`` (the width of the input vectors).
+            ``"bits"`` models get ``input_width`` and ``output_width`` (the widths of
+            the input and output vectors).
         options: the :class:`Option` s it adds to the command line.
         help: one line for ``--help`` listings.
         tiny: config values of a small instance (for ``graph`` and ``gradcheck``), e.g.
@@ -167,7 +168,7 @@ class ModelSpec:
     def config_from(self, values: dict, **data_fields) -> dict:
         """The config dict for option ``values`` (name -> value or None for the default).
 
-        ``data_fields`` are what the data decides (``vocab_size=...`` or ``bit_width=...``).
+        ``data_fields`` are what the data decides (``vocab_size=...``, or ``input_width=...`` and ``output_width=...``).
         Values are checked against each option's type and range (ValueError otherwise).
         """
         config = {"model": self.name}
