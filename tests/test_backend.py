@@ -6,6 +6,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_attn as ta
 from tinygrad_attn import backend
@@ -251,6 +253,22 @@ def test_scatter_add_accumulates_repeated_indices(xp):
     vals = xp.asarray(np.arange(8.0).reshape(4, 2))
     backend.scatter_add(xp, a, idx, vals)
     np.testing.assert_array_equal(as_numpy(a), [[0, 0], [0 + 4 + 6, 1 + 5 + 7], [0, 0], [2, 3]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(V=st.integers(1, 6), lead=st.lists(st.integers(0, 4), min_size=1, max_size=3),
+       D=st.lists(st.integers(1, 3), max_size=2), neg=st.booleans(), seed=st.integers(0, 99))
+def test_scatter_add_row_fast_path_equals_add_at(V, lead, D, neg, seed):
+    """The sorted segment-sum path for one integer index array (an embedding's gradient)
+    gives add.at's result: repeated rows, empty index arrays, negative ids (left to add.at)."""
+    r = np.random.default_rng(seed)
+    ids = r.integers(-V if neg else 0, V, tuple(lead))
+    vals = r.standard_normal(tuple(lead) + tuple(D))
+    a = r.standard_normal((V,) + tuple(D))
+    want = a.copy()
+    np.add.at(want, ids, vals)
+    backend.scatter_add(np, a, ids, vals)
+    np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- the issue's test

@@ -192,12 +192,35 @@ def scatter_add(xp, a, indices, values):
         indices: an index expression (tuple of ints, slices, integer arrays).
         values: values broadcastable to ``a[indices]``.
     """
+    if xp is np and _rows_scatter(a, indices, values):
+        return
     if xp is np or xp is strict:
         xp.add.at(a, indices, values)
     else:  # CuPy
         import cupyx
 
         cupyx.scatter_add(a, indices, values)
+
+
+def _rows_scatter(a, indices, values):
+    """``a[ids] += values`` for one integer index array over a's first axis, as sort, segment
+    sums (``add.reduceat``) and one add per distinct row: several times faster than the
+    unbuffered ``add.at`` for an embedding's gradient. Returns False (nothing done) for any
+    other indexing, which ``add.at`` then handles.
+    """
+    if (type(indices) is not np.ndarray or indices.dtype.kind not in "iu" or a.ndim < 1
+            or type(values) is not np.ndarray
+            or values.shape != indices.shape + a.shape[1:] or indices.size == 0):
+        return False
+    ids = indices.ravel()
+    rows = values.reshape((ids.size,) + a.shape[1:])
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    if ids[0] < 0:          # negative ids alias rows: leave them to add.at
+        return False
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    a[ids[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+    return True
 
 
 def is_scalar(x) -> bool:

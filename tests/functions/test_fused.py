@@ -213,3 +213,51 @@ def test_graph_command_draws_the_composition_unless_fused(tmp_path, capsys):
     assert 'label="Sigmoid"' in composed and "LSTMCell" not in composed
     assert "LSTMCell" in fused and 'label="Sigmoid"' not in fused
     assert F.fused_ops.enabled  # the command restores the switch
+
+
+# ----------------------------------------------------------------------------- softmax gradient
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_fused_softmax_grad_node_gradchecks(axis, rng):
+    """The backward node alone, (y, gy) -> y * (gy - sum(y * gy)): its gradients and their
+    gradients against central differences (y any positive array, not only a softmax)."""
+    from tinygrad_attn.functions.nn import SoftmaxGrad
+
+    y = rng.random((2, 3, 4)) + 0.1
+    gy = rng.standard_normal((2, 3, 4))
+    assert ta.gradcheck(lambda a, b: SoftmaxGrad(axis)(a, b), y, gy)
+    assert ta.gradgradcheck(lambda a, b: SoftmaxGrad(axis)(a, b), y, gy)
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_fused_softmax_grad_equals_the_composed_reference_to_third_order(axis, rng):
+    x = rng.standard_normal((2, 3, 5)) * 2
+    R, S = rng.standard_normal((2, 2, 3, 5))
+    out = []
+    for fused in (True, False):
+        v = ta.Variable(x)
+        with F.fused_ops(fused):
+            y = F.softmax(v, axis)
+            (y * R).sum().backward(create_graph=True)
+            g1 = v.grad
+            assert ("SoftmaxGrad" in _creators(g1)) == fused
+            v.cleargrad()
+            (g1 * g1).sum().backward(create_graph=True)
+            g2 = v.grad
+            v.cleargrad()
+            (g2 * S).sum().backward()
+        out.append([g1.data, g2.data, v.grad.data])
+    for a, c in zip(*out):
+        assert np.abs(a).max() > 1e-3
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_softmax_grad_float32_and_device(device, rng):
+    x = rng.standard_normal((3, 4))
+    v = ta.Variable(to_dev(x.astype(np.float32), device))
+    (F.softmax(v) * to_dev(np.arange(4.0, dtype=np.float32), device)).sum().backward()
+    assert_on_device(v.grad, device, "softmax grad")
+    assert v.grad.dtype == np.float32
+    w = ta.Variable(x)
+    with F.fused_ops(False):
+        (F.softmax(w) * np.arange(4.0)).sum().backward()
+    np.testing.assert_allclose(to_host(v.grad), w.grad.data, rtol=1e-5, atol=1e-6)

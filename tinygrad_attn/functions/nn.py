@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
+from .fused import fused_ops
 from .linalg import linear, matmul
 from .math import exp, sigmoid, where
 from .reduce import sum as _sum
@@ -23,6 +24,12 @@ def _softmax_array(x, axis):
 
 
 class Softmax(Function):
+    """``y = exp(x - max) / sum(exp(x - max))`` over ``axis``.
+
+    Backward: ``gx = y * gy - y * sum(y * gy)``; one fused :class:`SoftmaxGrad` node while
+    :class:`~.fused.fused_ops` is on, else that formula as four ops (the reference).
+    """
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -31,8 +38,49 @@ class Softmax(Function):
 
     def backward(self, gy):
         y = self.outputs[0]()
+        if fused_ops.enabled and y.dtype == gy.dtype:
+            return SoftmaxGrad(self.axis)(y, gy)
+        return _softmax_grad_composed(y, gy, self.axis)
+
+    def _describe_args(self):
+        return f"(axis={self.axis})"
+
+
+def _softmax_grad_composed(y, gy, axis):
+    """The softmax gradient as ops: ``y * gy - y * sum(y * gy)`` (the reference)."""
+    gx = y * gy
+    return gx - y * _sum(gx, axis=axis, keepdims=True)
+
+
+class SoftmaxGrad(Function):
+    """Fused softmax gradient: ``(y, gy) -> y * (gy - sum(y * gy))`` over ``axis`` in one pass
+    (one node, one output array, instead of Mul, Sum, Mul, Sub).
+
+    Its backward is composed of ops, so softmax keeps gradients of every order: for an
+    upstream gradient ``G`` and ``s = sum(y * gy)``::
+
+        d gy = y * (G - sum(G * y))
+        d y  = G * (gy - s) - gy * sum(G * y)
+    """
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, y, gy):
+        xp = get_array_module(y)
         gx = y * gy
-        return gx - y * _sum(gx, axis=self.axis, keepdims=True)
+        s = gx.sum(axis=self.axis, keepdims=True)
+        xp.subtract(gy, s, out=gx)
+        gx *= y
+        return gx
+
+    def backward(self, G):
+        y, gy = self.inputs
+        ax = self.axis
+        sGy = _sum(G * y, axis=ax, keepdims=True)
+        dgy = y * (G - sGy)
+        dy = G * (gy - _sum(y * gy, axis=ax, keepdims=True)) - gy * sGy
+        return dy, dgy
 
     def _describe_args(self):
         return f"(axis={self.axis})"
