@@ -16,6 +16,10 @@ Peak resident memory comes from one subprocess per contender (``--only NAME``).
 Threads: ``--threads 1`` pins NumPy's BLAS and PyTorch to one thread; without it both use
 their defaults (one per core). Run both ways on a shared machine; compare ratios, not times.
 
+Allocator: unless ``--system-malloc``, the process first calls
+``tinygrad_attn.backend.keep_host_memory()`` (glibc keeps freed multi-MiB blocks for reuse
+instead of mapping fresh pages for every temporary array); it applies to both contenders.
+
 Usage::
 
     python benchmarks/transformer_step.py --threads 1
@@ -221,7 +225,8 @@ def build_contender(name, args, batches):
 def _sizes(args):
     return ["--batch", str(args.batch), "--d-model", str(args.d_model), "--heads",
             str(args.heads), "--layers", str(args.layers), "--ff", str(args.ff), "--seed",
-            str(args.seed)] + (["--threads", str(args.threads)] if args.threads else [])
+            str(args.seed)] + (["--threads", str(args.threads)] if args.threads else []) + (
+            ["--system-malloc"] if args.system_malloc else [])
 
 
 def run_only(args):
@@ -277,6 +282,7 @@ def run_main(args):
               "import_rss_mb": base or None, "initial_loss": loss0, "losses_agree": agree,
               "torch_threads": torch_threads, "threads_option": args.threads,
               "thread_env": thread_settings(), "cpu_count": os.cpu_count(),
+              "keep_host_memory": args.kept_memory,
               "load_avg_before": load_before, "load_avg_after": load_after}
     if not args.json:
         print(f"transformer_step: float32, batch {args.batch}, V={VOCAB}, T_in={T_IN} "
@@ -291,6 +297,7 @@ def run_main(args):
             print(f"ratio ours/torch: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU time "
                   f"(below 1: ours faster); torch threads {torch_threads}")
         print(f"thread variables: {thread_settings() or 'none set (BLAS default: one per core)'}")
+        print(f"C allocator: {'keep_host_memory() applied' if args.kept_memory else 'defaults'}")
         print(f"load average before {load_before}, after {load_after} (shared machine)")
         if not agree:
             print("WARNING: initial losses differ: the contenders do not compute the same model")
@@ -316,6 +323,9 @@ def parse_args(argv=None):
     p.add_argument("--only", choices=CONTENDERS, help="run one contender alone (memory run)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     p.add_argument("--no-rss", action="store_true", help="skip the memory subprocesses")
+    p.add_argument("--system-malloc", action="store_true",
+                   help="leave the C allocator's defaults (else backend.keep_host_memory(), "
+                        "which applies to both contenders: they share the process)")
     p.add_argument("--json", action="store_true", help="print only the JSON line")
     args = p.parse_args(argv)
     if args.warmup < 0:
@@ -330,6 +340,9 @@ def parse_args(argv=None):
 def main(argv=None):
     """Entry point; returns 1 when the contenders' initial losses disagree."""
     args = parse_args(argv)
+    from tinygrad_attn.backend import keep_host_memory
+
+    args.kept_memory = False if args.system_malloc else keep_host_memory()
     return run_only(args) if args.only else run_main(args)
 
 

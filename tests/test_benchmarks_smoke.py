@@ -337,6 +337,11 @@ def test_transformer_step_json():
     else:
         assert rec["torch_ms"] is None and rec["ratio_ours_torch"] is None
     assert "ms/step" in out
+    assert isinstance(rec["keep_host_memory"], bool) and "C allocator:" in out
+    code, out, err = run_script("transformer_step.py", *argv, "--system-malloc", "--no-rss",
+                                "--json")
+    assert code == 0, err
+    assert last_json(out)["keep_host_memory"] is False
     code, _, err = run_script("transformer_step.py", "--d-model", "6", "--heads", "4")
     assert code == 2 and "must be a multiple of --heads" in err
 

@@ -26,7 +26,7 @@ from .strict import StrictArray, strict
 __all__ = [
     "get_array_module", "as_numpy", "as_device", "device_of", "gpu_available",
     "StrictArray", "strict", "scatter_add", "GPUUnavailableError", "DEVICES", "as_array",
-    "is_scalar",
+    "is_scalar", "keep_host_memory",
 ]
 
 DEVICES = ("cpu", "cuda", "strict")
@@ -221,6 +221,44 @@ def _rows_scatter(a, indices, values):
     starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     a[ids[starts]] += np.add.reduceat(rows[order], starts, axis=0)
     return True
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc mallopt() parameters
+
+
+def keep_host_memory(mmap_threshold_mb=32, trim_threshold_mb=1024):
+    """Let the C allocator keep freed host memory for reuse (glibc only; a process-wide setting).
+
+    A training step allocates and frees hundreds of temporary arrays of a few MiB. By default
+    glibc serves large blocks by fresh ``mmap`` calls and hands freed memory back to the
+    system, so each new array costs page faults on its first touch (kernel time that counts
+    as the process's CPU time). Raising the two thresholds keeps such blocks in the heap, where
+    the next step reuses them; the resident memory then stays near its peak instead of
+    shrinking between steps.
+
+    Args:
+        mmap_threshold_mb: blocks at least this large still get their own mapping (glibc's
+            maximum is 32 MiB on 64-bit systems).
+        trim_threshold_mb: free memory at the top of the heap kept before trimming.
+
+    Returns:
+        True if both settings were applied, False where they cannot be (not glibc, e.g.
+        macOS, Windows or musl); nothing changes then.
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold_mb * 2**20))
+    ok &= mallopt(_M_TRIM_THRESHOLD, int(min(trim_threshold_mb * 2**20, 2**31 - 1)))
+    return bool(ok)
 
 
 def is_scalar(x) -> bool:
