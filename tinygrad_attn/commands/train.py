@@ -124,12 +124,13 @@ def run(args):
     """Train as asked; returns 0."""
     import tinygrad_attn as ta
 
-    from ..backend import GPUUnavailableError
+    from ..backend import GPUUnavailableError, keep_host_memory
     from ..data import BIT_TASKS, load_bits_dataset, load_dataset
     from ..optim import make_schedule
     from ..train import Trainer, TrainingDiverged
 
     T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
+    keep_host_memory()          # reuse freed temporaries' memory (glibc; see backend)
     if args.warmup is not None and args.schedule == "constant":
         raise CLIError(f"--warmup needs --schedule inverse-sqrt or cosine, got --warmup "
                        f"{args.warmup} with --schedule {args.schedule}")
