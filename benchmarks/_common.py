@@ -9,6 +9,7 @@ importing this module puts the repository root on ``sys.path``.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import gc
 import json
@@ -25,6 +26,7 @@ if ROOT not in sys.path:
 __all__ = [
     "ROOT", "Timings", "time_once", "time_repeated", "time_interleaved", "median", "peak_rss_mb",
     "try_import_torch", "format_table", "print_table", "json_line", "positive_int",
+    "step_parser",
 ]
 
 
@@ -65,6 +67,25 @@ class Timings:
 
     wall: list = dataclasses.field(default_factory=list)
     cpu: list = dataclasses.field(default_factory=list)
+
+
+def step_parser(doc: str, *, steps: int = 20, steps_help: str = "timed steps per contender",
+                warmup: int = 3) -> argparse.ArgumentParser:
+    """An argument parser for a training-step benchmark, with its timing options.
+
+    Args:
+        doc (str): the script's docstring (its first line is the description).
+        steps (int): default of ``--steps``; steps_help (str): its help.
+        warmup (int): default of ``--warmup`` (untimed rounds first).
+
+    Returns:
+        argparse.ArgumentParser: with ``--steps``, ``--warmup`` and ``--batch`` (default 128).
+    """
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--steps", type=positive_int, default=steps, help=steps_help)
+    p.add_argument("--warmup", type=int, default=warmup, help="untimed rounds first")
+    p.add_argument("--batch", type=positive_int, default=128)
+    return p
 
 
 def time_once(fn: Callable[[], object]) -> tuple[float, float]:

@@ -22,14 +22,14 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import train_step  # noqa: F401  (first: it applies --threads before NumPy loads)
 import numpy as np  # noqa: E402
 
-from _common import ROOT, cuda_missing, json_line, median, positive_int, print_table, time_interleaved  # noqa: E402
+from _common import (ROOT, cuda_missing, json_line, median, positive_int, print_table,  # noqa: E402
+                     step_parser, time_interleaved)
 from train_step import (T_OUT, build_ours, cpu_times, load_average, make_batches,  # noqa: E402
                         ours_step_fn, process_peak_rss_mb, run_json_subprocess, thread_settings,
                         wall_times)
@@ -153,12 +153,9 @@ def run_main(args):
 
 def parse_args(argv=None):
     """Parse the command line (see the module docstring)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = step_parser(__doc__, steps=5, steps_help="timed steps per length", warmup=1)
     p.add_argument("--lengths", type=positive_int, nargs="+", default=list(DEFAULT_LENGTHS),
                    help="input lengths T_in")
-    p.add_argument("--steps", type=positive_int, default=5, help="timed steps per length")
-    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
-    p.add_argument("--batch", type=positive_int, default=128)
     p.add_argument("--hidden", type=positive_int, default=256)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--seed", type=int, default=0)

@@ -35,7 +35,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -70,7 +69,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 import numpy as np  # noqa: E402
 
 from _common import (ROOT, cuda_missing, json_line, median, peak_rss_mb, positive_int,  # noqa: E402
-                     print_table, time_interleaved)
+                     print_table, step_parser, time_interleaved)
 
 VOCAB, WORDVEC, T_IN, T_OUT = 59, 16, 29, 10
 LR, MAX_GRAD = 0.001, 5.0
@@ -400,6 +399,17 @@ def thread_settings():
     return {v: os.environ[v] for v in THREAD_VARS if v in os.environ}
 
 
+def print_run_notes(load_before, load_after, agree, where="", notes=()):
+    """Print the thread variables, the lines ``notes``, the load averages (``where`` follows
+    them) and a warning when the contenders' initial losses disagree (``agree`` false)."""
+    print(f"thread variables: {thread_settings() or 'none set (BLAS default: one per core)'}")
+    for line in notes:
+        print(line)
+    print(f"load average before {load_before}, after {load_after}{where}")
+    if not agree:
+        print("WARNING: initial losses differ: the contenders do not compute the same model")
+
+
 def run_json_subprocess(argv, timeout=1800):
     """Run ``python argv...`` from the benchmarks folder and return its last JSON line as a dict.
 
@@ -616,20 +626,14 @@ def run_main(args):
             how = f"--threads {args.threads}" if args.threads else "PyTorch's default"
             print(f"torch threads: {threads['torch_threads']} ({how}; interop "
                   f"{threads['torch_interop_threads']}), cpus: {os.cpu_count()}")
-        print(f"thread variables: {thread_settings() or 'none set (BLAS default: one per core)'}")
-        print(f"load average before {load_before}, after {load_after}")
-        if not agree:
-            print("WARNING: initial losses differ: the contenders do not compute the same model")
+        print_run_notes(load_before, load_after, agree)
     print(json_line(record))
     return 0 if agree else 1
 
 
 def parse_args(argv=None):
     """Parse the command line (see the module docstring)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=positive_int, default=20, help="timed steps per contender")
-    p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
-    p.add_argument("--batch", type=positive_int, default=128)
+    p = step_parser(__doc__)
     p.add_argument("--hidden", type=positive_int, default=256)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cuda: ours on CuPy, torch on CUDA when available (book stays on CPU)")

@@ -28,7 +28,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -43,10 +42,10 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 import numpy as np  # noqa: E402
 
 from _common import (ROOT, json_line, median, positive_int, print_table,  # noqa: E402
-                     time_interleaved)
+                     step_parser, time_interleaved)
 from train_step import (cpu_times, cycle, load_average, make_batches,  # noqa: E402
-                        process_peak_rss_mb, run_json_subprocess, thread_settings,
-                        torch_available, wall_times)
+                        print_run_notes, process_peak_rss_mb, run_json_subprocess,
+                        thread_settings, torch_available, wall_times)
 
 VOCAB, T_IN, T_OUT = 59, 29, 10
 LR, MAX_GRAD = 0.001, 5.0
@@ -296,21 +295,16 @@ def run_main(args):
         if ratio is not None:
             print(f"ratio ours/torch: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU time "
                   f"(below 1: ours faster); torch threads {torch_threads}")
-        print(f"thread variables: {thread_settings() or 'none set (BLAS default: one per core)'}")
-        print(f"C allocator: {'keep_host_memory() applied' if args.kept_memory else 'defaults'}")
-        print(f"load average before {load_before}, after {load_after} (shared machine)")
-        if not agree:
-            print("WARNING: initial losses differ: the contenders do not compute the same model")
+        alloc = "keep_host_memory() applied" if args.kept_memory else "defaults"
+        print_run_notes(load_before, load_after, agree, " (shared machine)",
+                        notes=[f"C allocator: {alloc}"])
     print(json_line(record))
     return 0 if agree else 1
 
 
 def parse_args(argv=None):
     """Parse the command line (see the module docstring)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=positive_int, default=20, help="timed steps per contender")
-    p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
-    p.add_argument("--batch", type=positive_int, default=128)
+    p = step_parser(__doc__)
     p.add_argument("--d-model", type=positive_int, default=64)
     p.add_argument("--heads", type=positive_int, default=4)
     p.add_argument("--layers", type=positive_int, default=2)

@@ -248,6 +248,23 @@ def test_layer_load_random_state_dicts_leave_layer_unchanged():
     check()
 
 
+def _each_random_config_value(base, out, check_file):
+    """Hypothesis run: copies of checkpoint ``base`` (written to ``out``) whose config field
+    (any but "model") holds a random value, each passed to ``check_file(out)``."""
+    arrays, meta = load_npz(base)
+    keys = sorted(k for k in meta["config"] if k != "model")
+
+    @FAST
+    @given(key=st.sampled_from(keys), value=nasty_numbers | json_scalars)
+    def check(key, value):
+        m = json.loads(json.dumps(meta))
+        m["config"][key] = value
+        np.savez(out, **arrays, __meta__=np.array(json.dumps(m)))
+        check_file(out)
+
+    check()
+
+
 @pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("text"))
 def test_random_config_values_for_every_registered_model(name, tmp_path):
     """Every config field of every registered text model: a checkpoint whose field holds a
@@ -259,19 +276,8 @@ def test_random_config_values_for_every_registered_model(name, tmp_path):
     model = build(get_spec(name).tiny_config(vocab_size=len(data.vocab)))
     path = tmp_path / "base.npz"
     save_checkpoint(path, model, data.vocab, in_width=data.in_width, out_width=data.out_width)
-    arrays, meta = load_npz(path)
-    keys = sorted(k for k in meta["config"] if k != "model")
-
-    @FAST
-    @given(key=st.sampled_from(keys), value=nasty_numbers | json_scalars)
-    def check(key, value):
-        m = json.loads(json.dumps(meta))
-        m["config"][key] = value
-        p = tmp_path / "m.npz"
-        np.savez(p, **arrays, __meta__=np.array(json.dumps(m)))
-        _translates_or_refuses(_loads_cleanly_or_refuses(p))
-
-    check()
+    _each_random_config_value(path, tmp_path / "m.npz",
+                              lambda p: _translates_or_refuses(_loads_cleanly_or_refuses(p)))
 
 
 @pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("bits"))
@@ -283,19 +289,11 @@ def test_random_config_values_for_every_registered_bits_model(name, tmp_path):
     model = build(get_spec(name).tiny_config(input_width=4, output_width=3))
     path = tmp_path / "base.npz"
     save_checkpoint(path, model, None, extra={"data": {"task": "copy", "max_len": 3, "width": 3}})
-    arrays, meta = load_npz(path)
-    keys = sorted(k for k in meta["config"] if k != "model")
 
-    @FAST
-    @given(key=st.sampled_from(keys), value=nasty_numbers | json_scalars)
-    def check(key, value):
-        m = json.loads(json.dumps(meta))
-        m["config"][key] = value
-        p = tmp_path / "m.npz"
-        np.savez(p, **arrays, __meta__=np.array(json.dumps(m)))
+    def loads_or_refuses(p):
         try:
             load_checkpoint(p)
         except CheckpointError as e:
             assert str(e) and "\n" not in str(e)
 
-    check()
+    _each_random_config_value(path, tmp_path / "m.npz", loads_or_refuses)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .. import cli_types as T
 from ..cli import CLIError
 from ..threads import limit_threads
+from . import open_checkpoint
 from .train import THREADS_HELP
 from .translate import load_translator
 
@@ -36,14 +37,9 @@ def add_parser(sub):
 
 
 def _is_bits_checkpoint(path):
-    from ..io import CheckpointError, load_npz
+    from ..io import load_npz
 
-    try:
-        _, meta = load_npz(path)
-    except FileNotFoundError as e:
-        raise CLIError(f"checkpoint not found: {path}") from e
-    except CheckpointError as e:
-        raise CLIError(str(e)) from e
+    _, meta = open_checkpoint(load_npz, path)
     return isinstance(meta, dict) and "vocab" in meta and meta["vocab"] is None
 
 

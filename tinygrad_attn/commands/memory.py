@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import cli_types as T
 from ..cli import CLIError
+from . import open_checkpoint
 
 
 def add_parser(sub):
@@ -25,15 +26,9 @@ def add_parser(sub):
 
 def load_bits_checkpoint(path):
     """(model, task description) of a bits checkpoint, user errors as CLIError."""
-    from ..io import CheckpointError
     from ..train import load_checkpoint
 
-    try:
-        model, meta = load_checkpoint(path)
-    except FileNotFoundError as e:
-        raise CLIError(f"checkpoint not found: {path}") from e
-    except CheckpointError as e:
-        raise CLIError(str(e)) from e
+    model, meta = open_checkpoint(load_checkpoint, path)
     data = (meta.get("extra") or {}).get("data")
     if meta.get("vocab") is not None or not isinstance(data, dict) or "task" not in data:
         raise CLIError(f"{path} is not a checkpoint of a binary-vector task (copy, repeat-copy)")

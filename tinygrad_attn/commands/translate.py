@@ -5,6 +5,7 @@ import sys
 
 from .. import cli_types as T
 from ..cli import CLIError
+from . import open_checkpoint
 
 
 def add_parser(sub):
@@ -22,15 +23,9 @@ def add_parser(sub):
 
 def load_translator(path):
     """A Translator from ``path``, with user errors turned into CLIError."""
-    from ..io import CheckpointError
     from ..train import Translator
 
-    try:
-        return Translator.from_checkpoint(path)
-    except FileNotFoundError as e:
-        raise CLIError(f"checkpoint not found: {path}") from e
-    except CheckpointError as e:
-        raise CLIError(str(e)) from e
+    return open_checkpoint(Translator.from_checkpoint, path)
 
 
 def read_stdin_lines():

@@ -11,22 +11,14 @@ import os
 import tempfile
 from collections.abc import Iterable
 
+from ..io import _file_mode
+
 __all__ = ["load_text", "save_text", "SEPARATOR"]
 
 SEPARATOR = "_"
 """Character between question and answer on each line."""
 
 PathLike = str | os.PathLike
-
-
-def _target_mode(path: str) -> int:
-    """Permission bits for the written file: keep an existing file's, else honour the umask."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def load_text(path: PathLike) -> list[tuple[str, str]]:
@@ -126,7 +118,7 @@ def save_text(path: PathLike, pairs: Iterable[tuple[str, str]]) -> None:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _target_mode(path))
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -166,15 +166,25 @@ class _Group:
         self.steps = set()
 
 
-def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
-    """Return the DOT body lines (each ending in a newline) for :func:`to_dot`."""
+def _check_rankdir(rankdir):
+    """Refuse a ``rankdir`` Graphviz does not know, naming the valid ones."""
     if rankdir not in _RANKDIRS:
         raise ValueError(f"to_dot: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
-    if not isinstance(max_label, int) or isinstance(max_label, bool) or max_label < 4:
-        raise ValueError(f"to_dot: max_label must be an int >= 4, got {max_label!r}")
+
+
+def _graph_of(output):
+    """(outputs, Variables, Functions, ids of the outputs) of the graph behind ``output``."""
     outputs = _as_outputs(output)
     variables, functions = _walk(outputs)
-    out_ids = {id(v) for v in outputs}
+    return outputs, variables, functions, {id(v) for v in outputs}
+
+
+def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
+    """Return the DOT body lines (each ending in a newline) for :func:`to_dot`."""
+    _check_rankdir(rankdir)
+    if not isinstance(max_label, int) or isinstance(max_label, bool) or max_label < 4:
+        raise ValueError(f"to_dot: max_label must be an int >= 4, got {max_label!r}")
+    outputs, variables, functions, out_ids = _graph_of(output)
 
     # output index of every live output, consumers of every Variable
     out_index = {}
@@ -349,6 +359,19 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
         plain.append(f"{a} -> {b}" + (" [style=dashed, constraint=false]" if rec else ""))
 
     # --- assemble, clusters nested by scope path
+    def label_of(child):
+        if child in steps_at and len(steps_at[child]) > 1:
+            return f"{child[-1]} (\u00d7{len(steps_at[child])} steps)"
+        return child[-1]
+
+    return _nest_clusters(stmts, plain, rankdir=rankdir, max_label=max_label,
+                          label_of=label_of, tooltips=True)
+
+
+def _nest_clusters(stmts, edges, *, rankdir, max_label, label_of=None, tooltips=False):
+    """DOT body lines: the graph header, ``stmts`` (scope path -> node statements) nested in
+    one dashed cluster per scope path, then ``edges``. ``label_of(path)`` names a cluster
+    (default: the path's last part); ``tooltips`` gives each cluster its full path as tooltip."""
     body = [f"\tgraph [rankdir={rankdir}, fontname=Helvetica, fontsize=10]\n",
             "\tnode [fontname=Helvetica, fontsize=10]\n",
             "\tedge [arrowsize=0.7]\n"]
@@ -365,30 +388,25 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
         for s in stmts.get(path, []):
             body.append(f"{ind}{s}\n")
         for child in children.get(path, []):
-            label = child[-1]
-            if child in steps_at and len(steps_at[child]) > 1:
-                label = f"{label} (\u00d7{len(steps_at[child])} steps)"
+            label = label_of(child) if label_of is not None else child[-1]
+            tip = f"tooltip={_q('/'.join(child))}, " if tooltips else ""
             body.append(f"{ind}subgraph {_q('cluster_' + '/'.join(child))} {{\n")
             body.append(f"{ind}\tgraph [label={_q(_clip(label, max_label))}, "
-                        f"tooltip={_q('/'.join(child))}, style=\"rounded,dashed\", "
-                        f"color=gray50, fontcolor=gray30]\n")
+                        f"{tip}style=\"rounded,dashed\", color=gray50, fontcolor=gray30]\n")
             emit(child, depth + 1)
             body.append(f"{ind}}}\n")
 
     emit((), 1)
-    body.extend(f"\t{e}\n" for e in plain)
+    body.extend(f"\t{e}\n" for e in edges)
     return body
 
 
 def _build_blocks(output, *, depth, show_grad, rankdir, max_label):
     """DOT body lines for ``to_dot(..., depth=k)``: one box per scope prefix of length k."""
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"to_dot: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    _check_rankdir(rankdir)
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
         raise ValueError(f"to_dot: depth must be an int >= 1 or None, got {depth!r}")
-    outputs = _as_outputs(output)
-    variables, functions = _walk(outputs)
-    out_ids = {id(v) for v in outputs}
+    outputs, variables, functions, out_ids = _graph_of(output)
 
     def parts(f):
         return tuple(str(f.scope).split("/")) if f.scope else ()
@@ -470,30 +488,7 @@ def _build_blocks(output, *, depth, show_grad, rankdir, max_label):
                 seen.add((fid, vid[id(o)]))
                 edges.append(f"{fid} -> {vid[id(o)]}")
 
-    body = [f"\tgraph [rankdir={rankdir}, fontname=Helvetica, fontsize=10]\n",
-            "\tnode [fontname=Helvetica, fontsize=10]\n", "\tedge [arrowsize=0.7]\n"]
-    paths = set()
-    for p in stmts:
-        for i in range(1, len(p) + 1):
-            paths.add(p[:i])
-    children = {}
-    for p in sorted(paths):
-        children.setdefault(p[:-1], []).append(p)
-
-    def emit(path, lvl):
-        ind = "\t" * lvl
-        for st in stmts.get(path, []):
-            body.append(f"{ind}{st}\n")
-        for child in children.get(path, []):
-            body.append(f"{ind}subgraph {_q('cluster_' + '/'.join(child))} {{\n")
-            body.append(f"{ind}\tgraph [label={_q(_clip(child[-1], max_label))}, "
-                        f"style=\"rounded,dashed\", color=gray50, fontcolor=gray30]\n")
-            emit(child, lvl + 1)
-            body.append(f"{ind}}}\n")
-
-    emit((), 1)
-    body.extend(f"\t{e}\n" for e in edges)
-    return body
+    return _nest_clusters(stmts, edges, rankdir=rankdir, max_label=max_label)
 
 
 def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankdir="TB",
