@@ -149,12 +149,13 @@ def _sync_fn(device):
     return lambda: None
 
 
-def ours_step_fn(model, batches, device="cpu"):
+def ours_step_fn(model, batches, device="cpu", lr=LR, max_grad=MAX_GRAD):
     """Return ``step()`` running one training step of ``model`` on the next batch of ``batches``.
 
     Args:
         model: our model (on ``device``). batches: list of host ``(xs, ts)``.
         device: ``"cpu"`` or ``"cuda"`` (the batches are moved there once, up front).
+        lr, max_grad: Adam's learning rate and the gradient-norm clip.
 
     Returns:
         callable: ``step() -> loss Variable``.
@@ -165,7 +166,7 @@ def ours_step_fn(model, batches, device="cpu"):
     if device != "cpu":
         batches = [(as_device(x, device), as_device(t, device)) for x, t in batches]
     it = cycle(batches)
-    opt = Adam(model.params(), lr=LR)
+    opt = Adam(model.params(), lr=lr)
     sync = _sync_fn(device)
 
     def step():
@@ -173,7 +174,7 @@ def ours_step_fn(model, batches, device="cpu"):
         loss = model(xs, ts)
         model.cleargrads()
         loss.backward()
-        clip_grads(model.params(), MAX_GRAD)
+        clip_grads(model.params(), max_grad)
         opt.update()
         sync()
         return loss

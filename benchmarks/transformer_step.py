@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 from _common import (ROOT, json_line, median, positive_int, print_table,  # noqa: E402
                      step_parser, time_interleaved)
 from train_step import (cpu_times, cycle, load_average, make_batches,  # noqa: E402
-                        print_run_notes, process_peak_rss_mb, run_json_subprocess,
+                        ours_step_fn, print_run_notes, process_peak_rss_mb, run_json_subprocess,
                         thread_settings, torch_available, wall_times)
 
 VOCAB, T_IN, T_OUT = 59, 29, 10
@@ -177,25 +177,12 @@ def build_contender(name, args, batches):
     """``(step, initial_loss)`` for ``"ours"`` or ``"torch"``, both from our seeded weights."""
     ours = build_ours(args, seed=args.seed)
     x0, t0 = batches[0]
-    it = cycle(batches)
     if name == "ours":
         from tinygrad_attn import no_grad
-        from tinygrad_attn.optim import Adam, clip_grads
 
         with no_grad():
             loss0 = float(ours(x0, t0).data)
-        opt = Adam(ours.params(), lr=LR)
-
-        def step():
-            xs, ts = next(it)
-            loss = ours(xs, ts)
-            ours.cleargrads()
-            loss.backward()
-            clip_grads(ours.params(), MAX_GRAD)
-            opt.update()
-            return loss
-
-        return step, loss0
+        return ours_step_fn(ours, batches, lr=LR, max_grad=MAX_GRAD), loss0
     if name == "torch":
         import torch
 
