@@ -59,7 +59,13 @@ class Seq2seqBase(L.Layer):
             raise OpError(f"{type(self).__name__}: {name} holds ids outside [0, {self.vocab_size})")
         return a
 
-    def forward(self, xs, ts):
+    def forward(self, xs, ts, label_smoothing=0.0):
+        """Mean cross entropy of predicting ``ts[:, 1:]`` from ``xs`` and ``ts[:, :-1]``.
+
+        Args:
+            xs: (N, T_in) input ids. ts: (N, 1 + T_out) start id + answer ids.
+            label_smoothing: see :func:`tinygrad_attn.functions.softmax_cross_entropy`.
+        """
         xs = self._ids(xs, "xs")
         ts = self._ids(ts, "ts")
         if ts.shape[1] < 2 or ts.shape[0] != xs.shape[0]:
@@ -67,7 +73,7 @@ class Seq2seqBase(L.Layer):
                           f"got {ts.shape}")
         logits = self.logits(xs, ts[:, :-1])
         with name_scope("loss"):
-            return F.softmax_cross_entropy(logits, ts[:, 1:])
+            return F.softmax_cross_entropy(logits, ts[:, 1:], label_smoothing=label_smoothing)
 
     def logits(self, xs, dec_in):
         """Scores (N, T_out, V) for decoder inputs ``dec_in`` (teacher forcing)."""

@@ -141,22 +141,6 @@ class TransformerSeq2seq(Seq2seqBase):
         self._attn = self._all["cross"][-1].mean(axis=1)
         return self.out(y)
 
-    def forward(self, xs, ts, label_smoothing=0.0):
-        """Mean cross entropy of predicting ``ts[:, 1:]`` from ``xs`` and ``ts[:, :-1]``.
-
-        Args:
-            xs: (N, T_in) input ids. ts: (N, 1 + T_out) start id + answer ids.
-            label_smoothing: see :func:`tinygrad_attn.functions.softmax_cross_entropy`.
-        """
-        xs = self._ids(xs, "xs")
-        ts = self._ids(ts, "ts")
-        if ts.shape[1] < 2 or ts.shape[0] != xs.shape[0]:
-            raise OpError(f"{type(self).__name__}: ts must be (N, 1 + T_out) with N = "
-                          f"{xs.shape[0]}, got {ts.shape}")
-        logits = self.logits(xs, ts[:, :-1])
-        with name_scope("loss"):
-            return F.softmax_cross_entropy(logits, ts[:, 1:], label_smoothing=label_smoothing)
-
     # --- decoding (one position per step, cached keys and values)
     def generate(self, xs, start_id, max_len):
         """Greedy decoding of a batch (see :meth:`Seq2seqBase.generate`); also fills

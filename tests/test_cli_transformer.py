@@ -81,8 +81,8 @@ def test_graph_and_gradcheck(tmp_path, capsys):
      "--warmup needs --schedule inverse-sqrt or cosine"),
     (["train", "--model", "transformer", "--label-smoothing", "1.5", "--out", "{tmp}"],
      "--label-smoothing: must be a finite number in [0, 1)"),
-    (["train", "--model", "attention", "--label-smoothing", "0.1", "--samples", "20", "--out",
-      "{tmp}"], "does not support label smoothing"),
+    (["train", "--model", "ntm", "--data", "copy", "--max-length", "3", "--label-smoothing",
+      "0.1", "--samples", "20", "--out", "{tmp}/run"], "does not support label smoothing"),
     (["attention", "--checkpoint", "{ck}", "--out", "{tmp}/a.png", "--head", "7", "may 4"],
      "--head 7 is out of range: the model has 2 heads"),
     (["attention", "--checkpoint", "{ck}", "--out", "{tmp}/a.png", "--layer", "mean", "may 4"],
@@ -94,3 +94,4 @@ def test_error_paths(run_dir, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code != 0 and message in err
     assert "Traceback" not in err and len(err.strip().split("\n")) == 1
+    assert not (tmp_path / "run").exists()  # a refused run leaves no folder behind

@@ -169,7 +169,6 @@ def run(args):
             model.to_device(args.device)
         except GPUUnavailableError as e:
             raise CLIError(str(e)) from e
-    os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "model.npz")
     steps = -(-len(data.x_train) // args.batch_size) * args.epochs
     schedule = make_schedule(args.schedule, args.lr, args.warmup or 400, steps)
@@ -180,6 +179,7 @@ def run(args):
                           schedule=schedule, label_smoothing=args.label_smoothing)
     except ValueError as e:
         raise CLIError(str(e)) from e
+    os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
 
     def write_history(tr, entry):
         with open(os.path.join(args.out, "history.json"), "w") as f:
