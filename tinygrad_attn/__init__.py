@@ -6,7 +6,8 @@ Typical imports::
     from tinygrad_attn import functions as F, layers as L
 
 The lessons (hand-derived backward passes, the skip-connection demo) are not imported
-here: ``ta.lessons`` (and its old name ``ta.teach``) load them on first use.
+here: ``ta.lessons`` (and its old name ``ta.teach``) load them on first use; so does
+``ta.sweep`` (seeded sweeps, :mod:`tinygrad_attn.sweep`; ``ta.sweep(...)`` runs one).
 """
 from . import backend
 from .backend import as_numpy, gpu_available, get_array_module
@@ -26,11 +27,13 @@ __all__ = [
     "name_scope", "no_grad", "numerical_grad", "seed", "test_mode", "train_mode",
 ]
 
-_LAZY_MODULES = {"lessons": "tinygrad_attn.lessons", "teach": "tinygrad_attn.teach"}
+_LAZY_MODULES = {"lessons": "tinygrad_attn.lessons", "teach": "tinygrad_attn.teach",
+                 "sweep": "tinygrad_attn.sweep"}
 
 
 def __getattr__(name):
-    """Load the lesson modules on first use (``ta.lessons``, ``ta.teach``)."""
+    """Load the lesson modules and the sweeps on first use (``ta.lessons``, ``ta.teach``,
+    ``ta.sweep``: callable, ``ta.sweep(...)`` runs :func:`tinygrad_attn.sweep.sweep`)."""
     if name in _LAZY_MODULES:
         import importlib
 

@@ -21,7 +21,7 @@ from .cli_types import CLIError
 
 __all__ = ["main", "CLIError", "COMMANDS", "ArgumentParser", "DEBUG_ENV"]
 
-COMMANDS = ["train", "translate", "eval", "graph", "attention", "gradcheck", "memory"]
+COMMANDS = ["train", "translate", "eval", "graph", "attention", "gradcheck", "memory", "sweep"]
 DEBUG_ENV = "TINYGRAD_ATTN_DEBUG"
 """Environment variable: set to 1 to see tracebacks instead of one-line errors."""
 
@@ -82,7 +82,11 @@ def main(argv=None) -> int:
     debug = debug or "--debug" in argv[:1]
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # only a command that passes options on (sweep -> train) accepts others
+            if not getattr(args, "_pass_through", False):
+                raise _UsageError(parser.prog, f"unrecognized arguments: {' '.join(extra)}")
+            args.train_args = extra
         debug = debug or args.debug
         return int(args._run(args) or 0)
     except _UsageError as e:

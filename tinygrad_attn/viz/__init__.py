@@ -5,6 +5,7 @@
   heatmaps (matplotlib, ``show_padding=True`` to draw the padding columns too) and a
   terminal rendering; :func:`padding_share`: how much attention each row spends on padding.
 * :func:`plot_history`, :func:`plot_histories`: loss and validation-accuracy curves.
+* :func:`plot_bands`: mean curves with shaded bands (e.g. learning curves across seeds).
 * :func:`plot_memory`, :func:`plot_bit_error_curves`: a Neural Turing Machine's write and
   read weightings over time beside its input/target/output bits; bit errors during training.
 
@@ -13,6 +14,7 @@ imported only when a picture is drawn; :func:`to_dot` and :func:`attention_to_te
 neither.
 """
 from .attention import PAD_LABEL, attention_to_text, padding_share, plot_attention, plot_attention_grid
+from .bands import plot_bands
 from .curves import plot_histories, plot_history
 from .graph import GraphvizNotFoundError, plot_graph, to_dot
 from .memory import plot_bit_error_curves, plot_memory
@@ -20,5 +22,5 @@ from .memory import plot_bit_error_curves, plot_memory
 __all__ = [
     "to_dot", "plot_graph", "GraphvizNotFoundError", "plot_attention", "plot_attention_grid",
     "attention_to_text", "padding_share", "PAD_LABEL", "plot_history", "plot_histories",
-    "plot_memory", "plot_bit_error_curves",
+    "plot_memory", "plot_bit_error_curves", "plot_bands",
 ]

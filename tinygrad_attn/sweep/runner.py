@@ -1,0 +1,77 @@
+"""One run of a sweep, as a worker executes it: the ``train`` command in a private folder.
+
+:func:`train_run` is what the sweep sends to the cluster. It parses the run's arguments with
+the ``train`` command's parser and calls the command's own ``run`` — the same code path as
+``tinygrad-attn train`` — with ``--out`` pointing to a fresh temporary folder *on the worker*.
+When training ends it reads the run's files back and returns their bytes, so the machine that
+started the sweep writes them into its output folder: workers need no shared disk, and a run
+that dies leaves nothing half-written in the sweep's folder.
+
+It never raises for a run that fails: the error comes back as text, so one bad run does not
+stop the others.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import platform
+import shutil
+import tempfile
+import time
+
+__all__ = ["train_run", "RUN_FILES"]
+
+RUN_FILES = ("model.npz", "history.json")
+"""The files of a finished run (those the ``train`` command writes)."""
+
+
+def train_run(argv, threads=1):
+    """Train one run with the ``train`` command's code path; return its files and log.
+
+    Args:
+        argv: the run's ``train`` arguments without ``--out`` (e.g. from :class:`~.plan.Run`).
+        threads: BLAS threads for the run (``--threads``) unless ``argv`` sets its own;
+            None leaves the libraries' default.
+
+    Returns:
+        dict: ``ok`` (bool), ``files`` (``{name: bytes}`` of :data:`RUN_FILES` when ok),
+        ``error`` (one line, when not ok), ``log`` (what the command printed), ``seconds``
+        (wall time of the run), ``host`` (the worker's machine), ``version`` (the worker's
+        tinygrad_attn).
+    """
+    import tinygrad_attn
+    from ..cli import _UsageError
+    from ..cli_types import CLIError
+    from ..commands import train as train_command
+    from .plan import train_parser
+
+    argv = [str(a) for a in argv]
+    if threads is not None and not any(a == "--threads" or a.startswith("--threads=")
+                                       for a in argv):
+        argv += ["--threads", str(int(threads))]
+    result = {"ok": False, "files": {}, "error": None, "log": "", "seconds": 0.0,
+              "host": platform.node(), "version": tinygrad_attn.__version__}
+    tmp = tempfile.mkdtemp(prefix="tinygrad-attn-run-")
+    out = os.path.join(tmp, "run")
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(log):
+            args = train_parser().parse_args([*argv, "--out", out, "--no-progress"])
+            train_command.run(args)
+        for name in RUN_FILES:
+            with open(os.path.join(out, name), "rb") as f:
+                result["files"][name] = f.read()
+        result["ok"] = True
+    except (_UsageError, CLIError) as e:
+        result["error"] = " ".join(str(e).split())
+    except MemoryError:
+        result["error"] = "out of memory: the model or data is too large for this worker"
+    except Exception as e:  # a failing run is reported, never raised: the others go on
+        result["error"] = " ".join(f"{type(e).__name__}: {e}".split())
+    finally:
+        result["seconds"] = time.perf_counter() - t0
+        result["log"] = log.getvalue()[-20_000:]
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
