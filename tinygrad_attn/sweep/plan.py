@@ -192,7 +192,7 @@ def options_to_argv(options: dict, parser=None, where="option") -> list[str]:
     argv = []
     for k, v in options.items():
         key = _key(str(k))
-        _check_key(key, acts, where)
+        _check_key(key, acts, f"{where}: ")
         if v is None:
             continue
         argv += _option_argv(acts[key], _text(v), where)
@@ -201,11 +201,11 @@ def options_to_argv(options: dict, parser=None, where="option") -> list[str]:
 
 def _check_key(key, acts, where):
     if key in RESERVED:
-        raise SweepError(f"{where}: --{key.replace('_', '-')} cannot be set in a sweep: "
+        raise SweepError(f"{where}--{key.replace('_', '-')} cannot be set in a sweep: "
                          f"{RESERVED[key]}")
     if key not in acts:
         known = ", ".join(sorted(k.replace("_", "-") for k in acts if k not in RESERVED))
-        raise SweepError(f"{where}: {key.replace('_', '-')!r} is not an option of tinygrad-attn "
+        raise SweepError(f"{where}{key.replace('_', '-')!r} is not an option of tinygrad-attn "
                          f"train (options: {known})")
 
 
@@ -279,9 +279,9 @@ def plan_runs(fixed_argv, grid, seeds, parser=None) -> list[Run]:
     fixed_argv = [str(a) for a in fixed_argv]
     given = _given_keys(fixed_argv, acts)
     for k in given:
-        _check_key(k, acts, "option")
+        _check_key(k, acts, "")
     for k in grid:
-        _check_key(k, acts, "--grid")
+        _check_key(k, acts, "--grid: ")
         if k in given:
             raise SweepError(f"--{k.replace('_', '-')} is given both as a fixed option and in "
                              "--grid; keep one")

@@ -94,22 +94,34 @@ def build_rows(groups, level=0.95) -> list[dict]:
     return rows
 
 
-def format_value(metric, v) -> str:
-    """A number for the Markdown table: accuracies (``*acc``) in percent, others to 4 digits."""
+def _decimals(metric, spread) -> int:
+    """Decimals that show the spread to two significant digits (2 for percentages without one)."""
+    scale = 100.0 if metric.endswith("acc") else 1.0
+    if spread is None or spread == 0 or not math.isfinite(spread):
+        return 2 if metric.endswith("acc") else 4
+    return max(0, min(6, 1 - math.floor(math.log10(abs(spread) * scale))))
+
+
+def format_value(metric, v, decimals=None) -> str:
+    """A number for the Markdown table: accuracies (``*acc``) in percent, others as they are.
+
+    ``decimals`` fixes the digits after the point (default: 2 for accuracies, else 4
+    significant digits).
+    """
     if v is None:
         return "–"
     if metric.endswith("acc"):
-        return f"{v * 100:.2f}"
-    return f"{v:.4g}"
+        return f"{v * 100:.{2 if decimals is None else decimals}f}"
+    return f"{v:.4g}" if decimals is None else f"{v:.{decimals}f}"
 
 
 def _cell(metric, row) -> str:
     unit = " %" if metric.endswith("acc") else ""
-    mean = format_value(metric, row["mean"])
     if row["std"] is None:
-        return f"{mean}{unit} (n=1)"
-    return (f"{mean} ± {format_value(metric, row['std'])}{unit} "
-            f"[{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]")
+        return f"{format_value(metric, row['mean'])}{unit} (n=1)"
+    d = _decimals(metric, row["std"])
+    return (f"{format_value(metric, row['mean'], d)} ± {format_value(metric, row['std'], d)}{unit} "
+            f"[{format_value(metric, row['ci_low'], d)}, {format_value(metric, row['ci_high'], d)}]")
 
 
 class SweepTable:
