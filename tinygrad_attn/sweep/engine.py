@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import uuid
+import warnings
 
 __all__ = ["MissingExtraError", "connect", "submit_runs", "as_completed", "default_workers"]
 
@@ -89,7 +90,9 @@ def connect(address=None, workers=None, n_runs=None):
     n = workers or default_workers()
     if n_runs:
         n = max(1, min(n, n_runs))
-    with _sigint_ignored():
+    with _sigint_ignored(), warnings.catch_warnings():
+        # the scheduler's HTTP server moves to a free port when another cluster holds 8787
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            dashboard_address=None, silence_logs=logging.ERROR)
     try:
