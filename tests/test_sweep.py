@@ -18,6 +18,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -158,6 +159,9 @@ def test_failed_runs_and_a_killed_worker_do_not_stop_the_others(tmp_path, cluste
     assert not table.failed and all(r["status"] == "finished" for r in table.runs)
     assert table.summary("val_acc", data=str(bad)).n == 3
     assert table.summary("val_acc", data="date").n == 3
+    # the run folder the killed worker left in the temporary directory was cleaned up
+    assert not [n for n in os.listdir(tempfile.gettempdir())
+                if n.startswith(f"tinygrad-attn-run-{killed}-")]
 
 
 def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):

@@ -20,10 +20,29 @@ import shutil
 import tempfile
 import time
 
-__all__ = ["train_run", "RUN_FILES"]
+__all__ = ["train_run", "RUN_FILES", "TEMP_PREFIX"]
 
 RUN_FILES = ("model.npz", "history.json")
 """The files of a finished run (those the ``train`` command writes)."""
+TEMP_PREFIX = "tinygrad-attn-run-"
+"""Prefix of a run's temporary folder on its worker: ``tinygrad-attn-run-<pid>-...``."""
+
+
+def _clean_stale_folders():
+    """Remove run folders that workers which died (killed, or stopped by Ctrl-C) left behind."""
+    from ..io import _pid_alive
+
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 def train_run(argv, threads=1):
@@ -52,7 +71,8 @@ def train_run(argv, threads=1):
         argv += ["--threads", str(int(threads))]
     result = {"ok": False, "files": {}, "error": None, "log": "", "seconds": 0.0,
               "host": platform.node(), "version": tinygrad_attn.__version__}
-    tmp = tempfile.mkdtemp(prefix="tinygrad-attn-run-")
+    _clean_stale_folders()
+    tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
     out = os.path.join(tmp, "run")
     log = io.StringIO()
     t0 = time.perf_counter()
