@@ -71,6 +71,7 @@ def plot_bands(panels, path=None, *, title=None, dpi=100, figsize=None, ylabels=
                 labels.append(k)
     n = len(parsed)
     fig = new_figure(fn, figsize or (4.2 * n + 0.6, 3.6), dpi)
+    from matplotlib.ticker import MaxNLocator
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, (p, series) in zip(axes, parsed.items()):
         for label, (x, mean, low, high) in series.items():
@@ -84,6 +85,7 @@ def plot_bands(panels, path=None, *, title=None, dpi=100, figsize=None, ylabels=
                                 color=color, alpha=0.2, linewidth=0)
         ax.set_title(str(p), fontsize=10)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ylabels and p in ylabels:
             ax.set_ylabel(ylabels[p])
         ax.grid(alpha=0.3)
