@@ -67,9 +67,9 @@ def test_cli_sweep_runs_every_configuration_and_seed_and_resumes(tmp_path, capsy
     theirs = _history(solo / "history.json")
     assert [e["loss_curve"] for e in mine] == [e["loss_curve"] for e in theirs]
     assert [e["val_acc"] for e in mine] == [e["val_acc"] for e in theirs]
-    from tinygrad_attn.train import load_checkpoint
-    model, meta = load_checkpoint(out / "score-additive/seed-1/model.npz")
-    assert meta["config"]["score"] == "additive"
+    from tinygrad_attn.training import load_checkpoint
+    model, info = load_checkpoint(out / "score-additive/seed-1/model.npz")
+    assert info.config["score"] == "additive" and model.config["score"] == "additive"
 
     # the table: mean, sample std and Student-t interval of the seeds' histories
     rows = list(csv.DictReader(open(out / "table.csv")))

@@ -268,8 +268,8 @@ def test_import_tinygrad_attn_and_train_do_not_load_dask():
     import subprocess
     import sys
 
-    code = ("import sys, tinygrad_attn as ta; import tinygrad_attn.train; "
-            "import tinygrad_attn.commands.train; s = ta.sweep; "
+    code = ("import sys, tinygrad_attn as ta; "
+            "import tinygrad_attn.training; import tinygrad_attn.cli.commands.train; s = ta.sweep; "
             "print(callable(s), sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('dask', 'distributed')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

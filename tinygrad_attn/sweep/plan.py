@@ -42,13 +42,11 @@ class SweepError(ValueError):
 
 def train_parser():
     """The ``tinygrad-attn train`` argument parser (the command's own, with abbreviations off)."""
-    from ..cli import ArgumentParser
-    from ..commands import train as train_command
+    from ..cli.main import ArgumentParser
+    from ..cli.train_run import add_train_arguments
 
     root = ArgumentParser(prog="tinygrad-attn", allow_abbrev=False)
-    p = train_command.add_parser(root.add_subparsers())
-    p.allow_abbrev = False
-    return p
+    return add_train_arguments(root.add_subparsers().add_parser("train", allow_abbrev=False))
 
 
 def parse_seeds(spec) -> list[int]:
@@ -270,9 +268,9 @@ def plan_runs(fixed_argv, grid, seeds, parser=None) -> list[Run]:
             value the ``train`` command refuses (its own message, naming the configuration),
             or more than :data:`MAX_RUNS` runs.
     """
-    from ..cli import _UsageError
-    from ..cli_types import CLIError
-    from ..commands import train as train_command
+    from ..cli.common import model_config
+    from ..cli.main import _UsageError
+    from ..cli.values import CLIError
 
     parser = parser or train_parser()
     acts = _actions(parser)
@@ -301,7 +299,7 @@ def plan_runs(fixed_argv, grid, seeds, parser=None) -> list[Run]:
             cfg_argv += _option_argv(acts[k], v, f"--grid {where}")
         try:
             args = parser.parse_args([*cfg_argv, "--out", "-", "--seed", "0"])
-            train_command.model_config(args)
+            model_config(args)
         except _UsageError as e:
             raise SweepError(f"{where}: {e}") from None
         except CLIError as e:

@@ -30,7 +30,7 @@ TEMP_PREFIX = "tinygrad-attn-run-"
 
 def _clean_stale_folders():
     """Remove run folders that workers which died (killed, or stopped by Ctrl-C) left behind."""
-    from ..io import _pid_alive
+    from ..files import pid_alive
 
     base = tempfile.gettempdir()
     try:
@@ -41,7 +41,7 @@ def _clean_stale_folders():
         if not name.startswith(TEMP_PREFIX):
             continue
         pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
@@ -60,9 +60,9 @@ def train_run(argv, threads=1):
         tinygrad_attn).
     """
     import tinygrad_attn
-    from ..cli import _UsageError
-    from ..cli_types import CLIError
-    from ..commands import train as train_command
+    from ..cli.main import _UsageError
+    from ..cli.train_run import run_training
+    from ..cli.values import CLIError
     from .plan import train_parser
 
     argv = [str(a) for a in argv]
@@ -79,7 +79,7 @@ def train_run(argv, threads=1):
     try:
         with contextlib.redirect_stdout(log):
             args = train_parser().parse_args([*argv, "--out", out, "--no-progress"])
-            train_command.run(args)
+            run_training(args)
         for name in RUN_FILES:
             with open(os.path.join(out, name), "rb") as f:
                 result["files"][name] = f.read()

@@ -13,7 +13,6 @@ import io
 import math
 import numbers
 import os
-import tempfile
 
 from .stats import Summary, summarize
 
@@ -23,28 +22,14 @@ CSV_COLUMNS = ("epoch", "metric", "n", "mean", "std", "ci_low", "ci_high", "leve
 
 
 def write_atomic(path, data) -> None:
-    """Write ``data`` (bytes or str) to ``path``: a temporary file, flushed to disk, renamed over it."""
-    from ..io import _file_mode
+    """Write ``data`` (bytes or str) to ``path`` atomically (:func:`tinygrad_attn.files.atomic_write`)."""
+    from ..files import atomic_write
 
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def _is_value(v) -> bool:
