@@ -20,7 +20,7 @@ def add_parser(sub):
                     "cluster: a local one (one worker process per core, or --workers N, one "
                     "BLAS thread each) unless --address names a running scheduler. Writes "
                     "OUT/table.csv and OUT/table.md (every metric by epoch: mean, standard "
-                    "deviation and 95%% Student-t interval across seeds) and OUT/curves.png. "
+                    "deviation and 95% Student-t interval across seeds) and OUT/curves.png. "
                     "Starting the same sweep again skips finished runs; a failing run is "
                     "reported and the others go on; Ctrl-C keeps every finished run. Every "
                     "other option (--model, --data, --epochs, --samples, --hidden, ...) is a "
