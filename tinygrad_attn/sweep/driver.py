@@ -14,8 +14,10 @@ written by this process (workers send the bytes back), atomically.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 
@@ -216,6 +218,23 @@ def _brief(result):
     return "  ".join(parts)
 
 
+@contextlib.contextmanager
+def _term_as_interrupt():
+    """Inside the block, SIGTERM (``kill``, a job scheduler) stops the sweep as Ctrl-C does."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def _failure_text(exc):
     msg = " ".join(f"{type(exc).__name__}: {exc}".split())
     if isinstance(exc, ModuleNotFoundError) and "tinygrad_attn" in str(exc):
@@ -299,24 +318,25 @@ def sweep(out, grid=None, seeds="0-2", *, workers=None, address=None, overwrite=
             futures = engine.submit_runs(client, todo)
             done = 0
             try:
-                for fut in engine.as_completed(futures):
-                    run = futures[fut]
-                    done += 1
-                    try:
-                        result = fut.result()
-                    except Exception as e:  # the worker died too often, or could not run it
-                        result = {"ok": False, "error": _failure_text(e), "seconds": 0.0,
-                                  "host": "?"}
-                    st = statuses[run.folder]
-                    if result["ok"]:
-                        _store(out, run, result)
-                        st.update(status="finished", error=None)
-                        say(f"[{done}/{len(todo)}] finished {run.label}: {_brief(result)} "
-                            f"({result['seconds']:.1f} s on {result['host']})")
-                    else:
-                        st.update(status="failed", error=result["error"])
-                        say(f"[{done}/{len(todo)}] FAILED   {run.label}: {result['error']}")
-                    _write_meta(out, fixed, grid, seed_list, runs, statuses, "running")
+                with _term_as_interrupt():
+                    for fut in engine.as_completed(futures):
+                        run = futures[fut]
+                        done += 1
+                        try:
+                            result = fut.result()
+                        except Exception as e:  # the worker died too often, or could not run it
+                            result = {"ok": False, "error": _failure_text(e), "seconds": 0.0,
+                                      "host": "?"}
+                        st = statuses[run.folder]
+                        if result["ok"]:
+                            _store(out, run, result)
+                            st.update(status="finished", error=None)
+                            say(f"[{done}/{len(todo)}] finished {run.label}: {_brief(result)} "
+                                f"({result['seconds']:.1f} s on {result['host']})")
+                        else:
+                            st.update(status="failed", error=result["error"])
+                            say(f"[{done}/{len(todo)}] FAILED   {run.label}: {result['error']}")
+                        _write_meta(out, fixed, grid, seed_list, runs, statuses, "running")
             except KeyboardInterrupt:
                 for fut in futures:
                     fut.cancel()
