@@ -99,6 +99,13 @@ def _table(out, runs, statuses, grid_keys):
     return SweepTable(grid_keys, rows, [statuses[r.folder] for r in runs], folder=out)
 
 
+def _clip(metric, v):
+    """Bands are drawn inside a metric's range: accuracies in [0, 1], losses and errors >= 0."""
+    if metric.endswith("acc"):
+        return min(1.0, max(0.0, v))
+    return max(0.0, v) if ("loss" in metric or "error" in metric) else v
+
+
 def _band_panels(out, runs, statuses, table):
     """``{panel: {config label: series}}`` for :func:`tinygrad_attn.viz.plot_bands`."""
     from .stats import summarize
@@ -128,7 +135,7 @@ def _band_panels(out, runs, statuses, table):
         for i in range(len(curves[0])):
             s = summarize([c[i][1] for c in curves])
             series["mean"].append(s.mean)
-            series["low"].append(s.low)
+            series["low"].append(None if s.low is None else max(0.0, s.low))  # a loss is >= 0
             series["high"].append(s.high)
         loss[label] = series
     if loss:
@@ -144,10 +151,10 @@ def _band_panels(out, runs, statuses, table):
             scale = 100.0 if metric.endswith("acc") else 1.0
             panel[label] = {"x": [r["epoch"] for r in rows],
                             "mean": [r["mean"] * scale for r in rows],
-                            "low": [None if r["ci_low"] is None else r["ci_low"] * scale
-                                    for r in rows],
-                            "high": [None if r["ci_high"] is None else r["ci_high"] * scale
-                                     for r in rows]}
+                            "low": [None if r["ci_low"] is None else
+                                    _clip(metric, r["ci_low"]) * scale for r in rows],
+                            "high": [None if r["ci_high"] is None else
+                                     _clip(metric, r["ci_high"]) * scale for r in rows]}
         panels[metric + (" (%)" if metric.endswith("acc") else "")] = panel
     return panels
 
@@ -166,7 +173,8 @@ def _plot(out, runs, statuses, table, say):
     path = os.path.join(out, "curves.png")
     tmp = os.path.join(out, f".tmp-{os.getpid()}-curves.png")
     try:
-        plot_bands(panels, tmp, title="mean across seeds, band: 95 % interval")
+        plot_bands(panels, tmp, title="mean across seeds; band: 95 % interval of the mean "
+                                      "(cut to the metric's range)")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
