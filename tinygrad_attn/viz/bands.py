@@ -51,7 +51,8 @@ def plot_bands(panels, path=None, *, title=None, dpi=100, figsize=None, ylabels=
 
     Returns:
         matplotlib.figure.Figure with one Axes per panel (``fig.axes``, in order), each with
-        one line per label and one shaded band per label that has any spread.
+        one line per label and one shaded band per label that has any spread (an error bar
+        instead where a label has a single point, e.g. a one-epoch run).
 
     Raises:
         TypeError, ValueError: malformed panels (the panel and label are named).
@@ -74,18 +75,33 @@ def plot_bands(panels, path=None, *, title=None, dpi=100, figsize=None, ylabels=
     from matplotlib.ticker import MaxNLocator
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, (p, series) in zip(axes, parsed.items()):
+        singles = [k for k, s in series.items() if len(set(s[0])) == 1]
         for label, (x, mean, low, high) in series.items():
             color = f"C{labels.index(label) % 10}"
+            if label in singles:  # side by side, so that the error bars do not hide each other
+                shift = (singles.index(label) - (len(singles) - 1) / 2) * 0.3 / max(1, len(singles))
+                x = [v + shift for v in x]
             ax.plot(x, mean, color=color, label=label, marker="o" if len(x) <= 12 else None,
                     markersize=3)
             pts = [(xi, lo, hi) for xi, lo, hi in zip(x, low, high)
                    if lo is not None and hi is not None]
-            if pts:
+            if len(pts) == 1 or (pts and len(set(x)) == 1):   # one point: an error bar
+                xi, lo, hi = pts[0]
+                m = mean[x.index(xi)]
+                ax.errorbar([xi], [m], yerr=[[max(0.0, m - lo)], [max(0.0, hi - m)]],
+                            color=color, capsize=4, linewidth=1.2)
+            elif pts:
                 ax.fill_between([t[0] for t in pts], [t[1] for t in pts], [t[2] for t in pts],
                                 color=color, alpha=0.2, linewidth=0)
         ax.set_title(str(p), fontsize=10)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        xs = sorted({v for s in series.values() for v in s[0]})
+        if len(xs) <= 12 and all(float(v).is_integer() for v in xs):
+            ax.set_xticks(xs)                     # a few whole epochs: one tick each
+            if len(xs) == 1:
+                ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ylabels and p in ylabels:
             ax.set_ylabel(ylabels[p])
         ax.grid(alpha=0.3)
