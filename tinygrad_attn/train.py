@@ -302,8 +302,10 @@ class Trainer:
             extra = {"data": d.describe()} if hasattr(d, "describe") else None
             save_checkpoint(path, self.model, None, history=self.history, extra=extra)
         else:
+            task = getattr(d, "task", None)  # recorded so a date model's answers can be checked
             save_checkpoint(path, self.model, d.vocab, reversed_input=d.reversed_input,
-                            in_width=d.in_width, out_width=d.out_width, history=self.history)
+                            in_width=d.in_width, out_width=d.out_width, history=self.history,
+                            extra={"data": {"task": task}} if task else None)
         return path
 
     def _bar(self, total, desc):

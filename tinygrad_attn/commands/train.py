@@ -74,9 +74,12 @@ def add_parser(sub):
                                    "Every value is checked before training starts; the valid "
                                    "range is given below.")
     add_model_options(p)
-    p.add_argument("--data", default="date", type=T.data_source(("date", "addition", *BIT_TASKS)),
-                   help="'date', 'addition', a file in the book's format, or a binary-vector "
-                        "task: 'copy', 'repeat-copy' (for --model ntm, lstm-bits)")
+    p.add_argument("--data", default="date",
+                   type=T.data_source(("date", "date-book", "addition", *BIT_TASKS)),
+                   help="'date' (dates as people type them, English and Korean), 'date-book' "
+                        "(only the book's 13 formats), 'addition', a file in the book's format, "
+                        "or a binary-vector task: 'copy', 'repeat-copy' (for --model ntm, "
+                        "lstm-bits)")
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
                    help=f"generated examples, 1 to {T.MAX_SAMPLES} (default 50000)")
     bits = p.add_argument_group("binary-vector tasks (--data copy, repeat-copy)")

@@ -5,13 +5,20 @@ Only NumPy is needed; nothing here touches the autograd engine.
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
 from .bits import BIT_TASKS, BitsData, bit_errors, load_bits_dataset, make_copy, make_repeat_copy
-from .dataset import Seq2seqData, decode_answers, encode_questions, load_dataset
+from .dataset import GENERATED_TASKS, Seq2seqData, decode_answers, encode_questions, load_dataset
 from .dates import (
+    ALL_DATE_FORMATS,
+    BOOK_SHARE,
     DATE_ALPHABET,
     DATE_ANSWER_LEN,
     DATE_FORMATS,
     DEFAULT_END_DATE,
     MAX_DATE_QUESTION_LEN,
+    MAX_TYPED_DATE_QUESTION_LEN,
+    TYPED_DATE_ALPHABET,
+    TYPED_DATE_FORMATS,
+    TYPED_DATE_RANGE,
+    check_date_answer,
     format_date,
     make_dates,
     parse_two_digit_year,
@@ -21,6 +28,14 @@ from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = [
     "ADDITION_ALPHABET",
+    "ALL_DATE_FORMATS",
+    "BOOK_SHARE",
+    "GENERATED_TASKS",
+    "MAX_TYPED_DATE_QUESTION_LEN",
+    "TYPED_DATE_ALPHABET",
+    "TYPED_DATE_FORMATS",
+    "TYPED_DATE_RANGE",
+    "check_date_answer",
     "BIT_TASKS",
     "BitsData",
     "bit_errors",

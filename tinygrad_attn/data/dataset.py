@@ -9,11 +9,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
-from .dates import DATE_ALPHABET, DATE_ANSWER_LEN, MAX_DATE_QUESTION_LEN, make_dates
+from .dates import (
+    DATE_ALPHABET,
+    DATE_ANSWER_LEN,
+    MAX_DATE_QUESTION_LEN,
+    MAX_TYPED_DATE_QUESTION_LEN,
+    TYPED_DATE_ALPHABET,
+    make_dates,
+)
 from .textfile import load_text
 from .vocab import Vocabulary
 
-__all__ = ["Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
+__all__ = ["Seq2seqData", "load_dataset", "encode_questions", "decode_answers", "GENERATED_TASKS"]
+
+GENERATED_TASKS = ("date", "date-book", "addition")
+"""The generated text tasks :func:`load_dataset` knows by name."""
 
 
 @dataclass
@@ -31,6 +41,9 @@ class Seq2seqData:
         reversed_input: Whether the question ids are time-reversed.
         in_width: Question length T_in.
         out_width: Answer length T_out (excluding the start symbol).
+        task: The generator's name (one of :data:`GENERATED_TASKS`), or None for data
+            read from a file; checkpoints record it (a date model's answers can then be
+            checked against the calendar).
     """
 
     x_train: np.ndarray = field(repr=False)
@@ -41,6 +54,7 @@ class Seq2seqData:
     reversed_input: bool
     in_width: int
     out_width: int
+    task: str | None = None
 
     def __post_init__(self) -> None:
         """Check the array shapes against the widths.
@@ -139,10 +153,12 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     """Build the encoded train/validation data for a seq2seq task.
 
     Args:
-        source: ``"date"`` (see :func:`make_dates`; dates 1970-01-01..2026-11-24),
-            ``"addition"`` (3-digit operands) or a path to a text file in the
-            book's format (then ``samples`` is ignored and every line is used).
-        samples: Number of generated examples for ``"date"``/``"addition"``.
+        source: ``"date"`` (dates as people type them: the book's formats and many
+            more, see :func:`make_dates`), ``"date-book"`` (only the book's 13 formats,
+            dates 1970-01-01..2026-11-24: the chapter's data), ``"addition"`` (3-digit
+            operands) or a path to a text file in the book's format (then ``samples`` is
+            ignored and every line is used).
+        samples: Number of generated examples for the named tasks.
         seed: Seed for generation and for the train/validation shuffle.
         val_fraction: Fraction of examples (rounded) held out, in [0, 1).
         reverse_input: Reverse the question ids along time.
@@ -150,8 +166,9 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
             data (plus the generator's full alphabet) when None.
 
     Returns:
-        The :class:`Seq2seqData`. For ``"date"``: in_width 29, out_width 10;
-        for ``"addition"``: 7 and 4; for files: the longest question/answer.
+        The :class:`Seq2seqData`. For ``"date"``: in_width 40, out_width 10; for
+        ``"date-book"``: 29 and 10; for ``"addition"``: 7 and 4; for files: the longest
+        question/answer.
 
     Raises:
         FileNotFoundError: If ``source`` is neither a known name nor a file.
@@ -161,21 +178,27 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     alphabet = ""
-    if isinstance(source, str) and source in ("date", "addition"):
+    task = None
+    if isinstance(source, str) and source in GENERATED_TASKS:
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
+        task = source
         if source == "date":
-            pairs = make_dates(samples, seed=seed)
+            pairs = make_dates(samples, seed=seed, formats="typed")
+            in_width, out_width = MAX_TYPED_DATE_QUESTION_LEN, DATE_ANSWER_LEN
+            alphabet = TYPED_DATE_ALPHABET
+        elif source == "date-book":
+            pairs = make_dates(samples, seed=seed, formats="book")
             in_width, out_width, alphabet = MAX_DATE_QUESTION_LEN, DATE_ANSWER_LEN, DATE_ALPHABET
         else:
             pairs = make_addition(samples, seed=seed)
             (in_width, out_width), alphabet = addition_widths(3), ADDITION_ALPHABET
     else:
         if not isinstance(source, (str, os.PathLike)):
-            raise TypeError(f"source must be 'date', 'addition' or a path, got {source!r}")
+            raise TypeError(f"source must be one of {GENERATED_TASKS} or a path, got {source!r}")
         if not os.path.isfile(source):
-            raise FileNotFoundError(f"source {os.fspath(source)!r} is not 'date', 'addition' "
-                                    f"or an existing text file")
+            raise FileNotFoundError(f"source {os.fspath(source)!r} is not one of "
+                                    f"{', '.join(GENERATED_TASKS)} or an existing text file")
         pairs = load_text(source)
         in_width = max(len(q) for q, _ in pairs)
         out_width = max(len(a) for _, a in pairs)
@@ -198,4 +221,4 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     return Seq2seqData(x_train=x[train_idx], t_train=t[train_idx],
                        x_val=x[val_idx], t_val=t[val_idx], vocab=vocab,
                        reversed_input=bool(reverse_input), in_width=in_width,
-                       out_width=out_width)
+                       out_width=out_width, task=task)
