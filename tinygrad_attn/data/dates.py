@@ -459,15 +459,15 @@ def format_date(day: _dt.date, fmt: str, rng=None) -> str:
     return text
 
 
-def _date_range(start_year, end_date, default_start, default_end, low, high):
-    """First and last ordinal of the range, checked against [low, high] (years)."""
+def _date_range(start_year, end_date, default_start, default_end):
+    """``start_year`` and ``end_date`` with their defaults filled in, type-checked."""
     if start_year is None:
         start_year = default_start
     if end_date is None:
         end_date = default_end
     if isinstance(end_date, _dt.datetime):
         end_date = end_date.date()
-    if not isinstance(end_date, _dt.date):
+    if not (hasattr(end_date, "toordinal") and hasattr(end_date, "year")):
         raise TypeError(f"end_date must be a datetime.date, got {type(end_date).__name__}")
     if isinstance(start_year, bool) or not isinstance(start_year, (int, np.integer)):
         raise TypeError(f"start_year must be an int, got {type(start_year).__name__}")
@@ -521,8 +521,7 @@ def make_dates(n: int = 50000, seed: int = 0, start_year: int | None = None,
         raise ValueError(f"n must be an integer >= 0, got {n!r}")
     book = isinstance(formats, str) and formats == "book"
     if book:
-        start_year, end_date = _date_range(start_year, end_date, _FIRST_YEAR, DEFAULT_END_DATE,
-                                           _FIRST_YEAR, _LAST_YEAR)
+        start_year, end_date = _date_range(start_year, end_date, _FIRST_YEAR, DEFAULT_END_DATE)
         if start_year < _FIRST_YEAR or end_date.year > _LAST_YEAR:
             raise ValueError(f"dates must lie in {_FIRST_YEAR}-01-01..{_LAST_YEAR}-12-31 so that "
                              f"two-digit years are unambiguous; got start_year={start_year}, "
@@ -540,7 +539,7 @@ def make_dates(n: int = 50000, seed: int = 0, start_year: int | None = None,
                 raise ValueError(f"unknown date format(s) {bad or names!r}; choose from "
                                  f"{ALL_DATE_FORMATS}")
         start_year, end_date = _date_range(start_year, end_date, TYPED_DATE_RANGE[0].year,
-                                           TYPED_DATE_RANGE[1], 1000, 9999)
+                                           TYPED_DATE_RANGE[1])
         if start_year < 1000 or end_date.year > 9999:
             raise ValueError(f"years must be written with four digits (1000..9999); got "
                              f"start_year={start_year}, end_date={end_date.isoformat()}")
