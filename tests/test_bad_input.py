@@ -211,7 +211,7 @@ def test_attention_out_is_a_folder(ckpt, tmp_path, capsys):
 
 def test_attention_empty_text_is_refused(ckpt, tmp_path, capsys):
     code = main(["attention", "--checkpoint", ckpt[0], "--out", str(tmp_path / "a.png"), " "])
-    one_line_error(capsys, code, "TEXT number 1 is empty")
+    one_line_error(capsys, code, "TEXT 1 refused: empty")
 
 
 def test_attention_writes_exactly_the_named_file(ckpt, tmp_path, capsys):
@@ -432,7 +432,7 @@ def test_load_weights_is_all_or_nothing(tmp_path, bad):
 
 def test_good_checkpoint_still_round_trips(ckpt):
     model, meta = load_checkpoint(ckpt[0])
-    assert meta["reversed_input"] is True and meta["in_width"] == 29
+    assert meta["reversed_input"] is True and meta["in_width"] == 40
     tr = Translator.from_checkpoint(ckpt[0])
     assert len(tr.translate(["1/2/03", "may 4, 2021"])) == 2
 
@@ -477,7 +477,7 @@ def test_stdin_without_text_and_empty_arguments(ckpt, monkeypatch, capsys):
     code = main(["translate", "--checkpoint", ckpt[0]])
     one_line_error(capsys, code, "stdin holds no text")
     code = main(["translate", "--checkpoint", ckpt[0], "1/2/03", ""])
-    one_line_error(capsys, code, "TEXT number 2 is empty")
+    one_line_error(capsys, code, "TEXT 2 refused: empty")
 
 
 def test_empty_text_is_an_error_not_a_date(ckpt):

@@ -167,11 +167,15 @@ class Translator:
         in_width: characters the model reads (inputs are padded to it).
         out_width: ids to generate.
         reversed_input: feed the input reversed (as in training).
+        task: the task the model learned (``"date"``, ``"date-book"``, ``"addition"`` or
+            None); a date model's answers are checked against the calendar by
+            :meth:`translate_with_scores`. Checkpoints record it.
     """
 
-    def __init__(self, model, vocab, in_width, out_width, reversed_input=False):
+    def __init__(self, model, vocab, in_width, out_width, reversed_input=False, task=None):
         self.model, self.vocab = model, vocab
         self.in_width, self.out_width, self.reversed_input = in_width, out_width, reversed_input
+        self.task = task
 
     @classmethod
     def from_checkpoint(cls, path, device="cpu"):
@@ -185,8 +189,87 @@ class Translator:
             raise CheckpointError(f"{path}: the checkpoint does not record input/output widths")
         if meta["vocab"] is None:
             raise CheckpointError(f"{path}: the checkpoint has no vocabulary")
+        data = meta.get("extra", {}).get("data")
+        task = data.get("task") if isinstance(data, dict) else None
         return cls(model, meta["vocab"], meta["in_width"], meta["out_width"],
-                   meta["reversed_input"])
+                   meta["reversed_input"], task=task if isinstance(task, str) else None)
+
+    def refusal(self, text):
+        """Why ``text`` cannot be translated (empty, too long, unknown characters), or None."""
+        if not isinstance(text, str):
+            return f"not text: {type(text).__name__}"
+        if not text.strip():
+            return "empty (only spaces); there is nothing to translate"
+        try:
+            self.encode([text])
+        except ValueError as e:
+            return str(e)
+        return None
+
+    def translate_with_scores(self, texts, beam_width=1, refuse=False):
+        """Translate and say how sure the model is: one :class:`~tinygrad_attn.translation.Translation` per text.
+
+        Each result holds the answer, the probability of the whole answer (greedy: the product
+        of the chosen characters' probabilities; beam search: the winning beam's probability,
+        the same product for its characters), every character's probability, the least
+        certain character, and for a date model a note when the answer is not a real
+        calendar date.
+
+        Args:
+            texts: the inputs (a list of strings).
+            beam_width: 1 for greedy decoding, more for beam search.
+            refuse: False: a bad input raises ValueError (as :meth:`translate`). True: a bad
+                input gives a result with ``refused`` set (and no answer); the others are
+                translated.
+
+        Raises:
+            ValueError: no texts, a bad ``beam_width``, or (``refuse=False``) a bad input.
+        """
+        from .translation import Translation, answer_problem, answer_scores
+
+        if isinstance(texts, str):
+            raise TypeError("Translator.translate_with_scores expects a list of strings, got "
+                            "one str (wrap it in a list)")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("Translator.translate_with_scores: no texts given")
+        reasons = [self.refusal(t) for t in texts]
+        if not refuse:
+            for i, why in enumerate(reasons):
+                if why is not None:
+                    raise ValueError(f"input {i}: {why}")
+        keep = [i for i, why in enumerate(reasons) if why is None]
+        results = [Translation(text=t, answer=None, refused=why) for t, why in zip(texts, reasons)]
+        if not keep:
+            return results
+        self._check_beam(beam_width)
+        ids = self.encode([texts[i] for i in keep])
+        out = self._decode(ids, beam_width)
+        probs = answer_scores(self.model, ids, out, self.vocab.start_id)
+        raw = [s[1:] if s.startswith(self.vocab.start_char) else s
+               for s in self.vocab.decode_batch(out)]
+        for row, i in enumerate(keep):
+            answer = raw[row].strip(self.vocab.pad_char)
+            p = probs[row]
+            results[i] = Translation(
+                text=texts[i], answer=answer, output=raw[row], prob=float(np.prod(p)),
+                char_probs=tuple(float(v) for v in p),
+                least_index=int(np.argmin(p)) if len(p) else None,
+                problem=answer_problem(self.task, answer))
+        return results
+
+    def _check_beam(self, beam_width):
+        if not (isinstance(beam_width, int) and not isinstance(beam_width, bool)
+                and beam_width >= 1):
+            raise ValueError(f"Translator.translate: beam_width must be an integer >= 1, "
+                             f"got {beam_width!r}")
+
+    def _decode(self, ids, beam_width):
+        """Answer ids (N, out_width) by greedy decoding or beam search."""
+        if beam_width > 1:
+            out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
+            return out
+        return self.model.generate(ids, self.vocab.start_id, self.out_width)
 
     def encode(self, texts):
         """Ids (N, in_width) for ``texts``; raises ValueError naming unknown chars or long inputs."""
@@ -216,15 +299,9 @@ class Translator:
             if isinstance(t, str) and not t.strip():
                 raise ValueError(f"input {i} is empty (only spaces); there is nothing to "
                                  "translate")
-        if not (isinstance(beam_width, int) and not isinstance(beam_width, bool)
-                and beam_width >= 1):
-            raise ValueError(f"Translator.translate: beam_width must be an integer >= 1, "
-                             f"got {beam_width!r}")
+        self._check_beam(beam_width)
         ids = self.encode(texts)
-        if beam_width > 1:
-            out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
-        else:
-            out = self.model.generate(ids, self.vocab.start_id, self.out_width)
+        out = self._decode(ids, beam_width)
         answers = decode_answers(out, self.vocab)
         if not return_attention:
             return answers

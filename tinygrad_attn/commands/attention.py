@@ -8,6 +8,8 @@ draws every layer (rows) and head (columns) of one kind in one grid.
 """
 from __future__ import annotations
 
+import sys
+
 from .. import cli_types as T
 from ..cli import CLIError
 from .translate import load_translator
@@ -25,7 +27,9 @@ def add_parser(sub):
                        description="Translate each TEXT and draw where the decoder looked: one "
                                    "heatmap per input in a grid, written to exactly the --out "
                                    f"file (format by its extension: {exts}; no other file is "
-                                   "written), plus a text rendering on stdout. For a Transformer, "
+                                   "written), plus a text rendering on stdout. An input the "
+                                   "model cannot read is refused on stderr with its number (exit "
+                                   "status 2) and the others are drawn. For a Transformer, "
                                    "choose the attention with --kind, --layer and --head.")
     p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(T.IMAGE_EXTENSIONS),
@@ -100,19 +104,38 @@ def _maps(tr, args, texts, answers):
     return items, (heads_n if heads == "all" else 2)
 
 
+def _readable(tr, texts):
+    """The inputs the model can read; each other one refused on stderr with its number.
+
+    Raises:
+        CLIError: no input is readable (naming the first one's reason).
+    """
+    good, refused = [], []
+    for n, text in enumerate(texts, start=1):
+        why = tr.refusal(text)
+        if why is None:
+            good.append(text)
+        else:
+            refused.append(f"TEXT {n} refused: {why}")
+    if not good:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise CLIError(f"attention: nothing to draw: {refused[0]}{more}")
+    for line in refused:
+        print(f"tinygrad-attn: {line}", file=sys.stderr)
+    return good
+
+
 def run(args):
-    """Write the heatmap grid; returns 0."""
+    """Write the heatmap grid of every readable input; returns 0, or 2 if one was refused."""
     from .. import viz
 
     if len(args.texts) > MAX_TEXTS:
         raise CLIError(f"attention: at most {MAX_TEXTS} TEXTs per picture, got {len(args.texts)}")
-    empty = [i + 1 for i, t in enumerate(args.texts) if not t.strip()]
-    if empty:
-        raise CLIError(f"TEXT number {empty[0]} is empty; give the text to draw")
     T.check_writable_file(args.out)
     tr = load_translator(args.checkpoint)
+    texts = _readable(tr, args.texts)
     try:
-        answers, weights = tr.translate(args.texts, return_attention=True)
+        answers, weights = tr.translate(texts, return_attention=True)
     except ValueError as e:
         raise CLIError(str(e)) from e
     if weights is None:
@@ -128,16 +151,16 @@ def run(args):
         raise CLIError("--show-padding draws the chapter's one map per input; for a Transformer "
                        "choose maps with --kind, --layer and --head")
     if several:
-        found, ncols = _maps(tr, args, args.texts, answers)
+        found, ncols = _maps(tr, args, texts, answers)
         items = [(w, cols, rows) for w, cols, rows, _ in found]
         titles = [t for *_, t in found]
     else:
         items = [(w[:len(ans), :len(text)], text, ans)
-                 for text, ans, w in zip(args.texts, answers, weights)]
+                 for text, ans, w in zip(texts, answers, weights)]
         titles, ncols = None, 2
     drawn = items
     if args.show_padding:  # all input columns: the text, then its padding
-        drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(args.texts, answers, weights)]
+        drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(texts, answers, weights)]
     try:
         viz.plot_attention_grid(drawn, args.out, ncols=args.ncols or ncols, titles=titles,
                                 show_padding=args.show_padding)
@@ -152,4 +175,4 @@ def run(args):
             print(viz.attention_to_text(*item))
             print()
     print(f"heatmap: {args.out}")
-    return 0
+    return 2 if len(texts) < len(args.texts) else 0

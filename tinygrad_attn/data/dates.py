@@ -624,7 +624,7 @@ def check_date_answer(answer: str) -> str | None:
         return f"not text: {type(answer).__name__}"
     if not (len(answer) == 10 and answer[4] == "-" and answer[7] == "-"
             and all(answer[i].isascii() and answer[i].isdigit() for i in (0, 1, 2, 3, 5, 6, 8, 9))):
-        return f"not a date in the form YYYY-MM-DD: {answer!r}"
+        return f"not in the form YYYY-MM-DD: {answer!r}"
     y, m, d = int(answer[:4]), int(answer[5:7]), int(answer[8:])
     if y == 0:
         return "no year 0000 (the calendar starts at 0001)"
