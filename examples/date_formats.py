@@ -193,7 +193,8 @@ def main(argv=None):
         "auc_right_vs_wrong": auc_rw, "n_right": int(right.sum()), "n_wrong": int((~right).sum()),
         "auc_dates_vs_nondates": auc_dn, "n_nondates": len(nondates),
         "min_prob": DEFAULT_MIN_PROB,
-        "right_flagged_unsure": float(np.mean(probs[right] < DEFAULT_MIN_PROB)),
+        "right_flagged_unsure": (float(np.mean(probs[right] < DEFAULT_MIN_PROB))
+                                 if right.any() else None),
         "wrong_flagged_unsure": (float(np.mean(probs[~right] < DEFAULT_MIN_PROB))
                                  if (~right).any() else None),
         "nondates_flagged": float(np.mean(flagged_nd)),
@@ -204,8 +205,9 @@ def main(argv=None):
     print(f"\nROC AUC right vs wrong answers (held-out, {s['n_right']} right, {s['n_wrong']} "
           f"wrong): {auc_rw if auc_rw is None else round(auc_rw, 4)}")
     print(f"ROC AUC held-out dates vs {len(nondates)} non-dates: {auc_dn:.4f}")
-    print(f"at --min-prob {DEFAULT_MIN_PROB}: {100 * s['right_flagged_unsure']:.2f} % of right "
-          f"answers flagged unsure; "
+    print(f"at --min-prob {DEFAULT_MIN_PROB}: "
+          + (f"{100 * s['right_flagged_unsure']:.2f} % of right answers flagged unsure; "
+             if s["right_flagged_unsure"] is not None else "")
           + (f"{100 * s['wrong_flagged_unsure']:.1f} % of wrong ones; "
              if s["wrong_flagged_unsure"] is not None else "")
           + f"{100 * s['nondates_flagged']:.1f} % of non-dates flagged (unsure or not a "

@@ -213,7 +213,8 @@ class Translator:
         of the chosen characters' probabilities; beam search: the winning beam's probability,
         the same product for its characters), every character's probability, the least
         certain character, and for a date model a note when the answer is not a real
-        calendar date.
+        calendar date. A model without a teacher-forced ``logits(xs, dec_in)`` method gives
+        answers without probabilities (``prob`` None).
 
         Args:
             texts: the inputs (a list of strings).
@@ -245,17 +246,21 @@ class Translator:
         self._check_beam(beam_width)
         ids = self.encode([texts[i] for i in keep])
         out = self._decode(ids, beam_width)
-        probs = answer_scores(self.model, ids, out, self.vocab.start_id)
+        # a model scores its answers through its teacher-forced pass, logits(xs, dec_in); a
+        # model without one (e.g. a plugin that only defines forward and generate) gets none
+        probs = (answer_scores(self.model, ids, out, self.vocab.start_id)
+                 if callable(getattr(self.model, "logits", None)) else None)
         raw = [s[1:] if s.startswith(self.vocab.start_char) else s
                for s in self.vocab.decode_batch(out)]
         for row, i in enumerate(keep):
             answer = raw[row].strip(self.vocab.pad_char)
-            p = probs[row]
-            results[i] = Translation(
-                text=texts[i], answer=answer, output=raw[row], prob=float(np.prod(p)),
-                char_probs=tuple(float(v) for v in p),
-                least_index=int(np.argmin(p)) if len(p) else None,
-                problem=answer_problem(self.task, answer))
+            scores = {}
+            if probs is not None:
+                p = probs[row]
+                scores = dict(prob=float(np.prod(p)), char_probs=tuple(float(v) for v in p),
+                              least_index=int(np.argmin(p)) if len(p) else None)
+            results[i] = Translation(text=texts[i], answer=answer, output=raw[row],
+                                     problem=answer_problem(self.task, answer), **scores)
         return results
 
     def _check_beam(self, beam_width):

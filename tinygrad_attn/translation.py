@@ -34,7 +34,8 @@ class Translation:
             ``least_index`` refer to it; for fixed-width answers such as dates it is the
             answer).
         prob: the probability the model gives the whole answer (product of its characters'
-            probabilities, each given the characters before it), or None when refused.
+            probabilities, each given the characters before it), or None when refused or
+            when the model cannot score answers (it has no ``logits(xs, dec_in)``).
         char_probs: the probability of each answer character, in order.
         least_index: 0-based position of the least certain character (None when refused
             or the answer is empty).

@@ -86,6 +86,8 @@ def notes(result, min_prob):
 
 def score_text(result):
     """``p=0.998<TAB>least sure: '4' at 10 (0.999)`` for one answered input."""
+    if result.prob is None:
+        return "p=n/a (the model has no logits() to score answers with)"
     if result.least_index is None:
         return f"p={result.prob:.4g}"
     ch = result.least_char
