@@ -476,8 +476,10 @@ def test_stdin_without_text_and_empty_arguments(ckpt, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n\n"))
     code = main(["translate", "--checkpoint", ckpt[0]])
     one_line_error(capsys, code, "stdin holds no text")
-    code = main(["translate", "--checkpoint", ckpt[0], "1/2/03", ""])
-    one_line_error(capsys, code, "TEXT 2 refused: empty")
+    code = main(["translate", "--checkpoint", ckpt[0], "--min-prob", "0", "1/2/03", ""])
+    one_line_error(capsys, code, "TEXT 2 refused: empty")  # and 1/2/03 is answered
+    code = main(["translate", "--checkpoint", ckpt[0], "--min-prob", "0", "", "1/2/03"])
+    assert code == 2 and capsys.readouterr().out.split("\n")[0] == ""
 
 
 def test_empty_text_is_an_error_not_a_date(ckpt):
