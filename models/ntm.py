@@ -162,6 +162,36 @@ class NTMModel(BitsModelBase):
         """Logits (N, T, output_width): the output layer on ``[h_t, r_t]`` of every step."""
         return self.out(self.ntm(xs))
 
+    def trace(self, xs):
+        """Run ``xs`` (N, T, input_width) and return what every step computed (host arrays).
+
+        Nothing is computed twice: the arrays are the ones the forward pass made (the NTM
+        layer's ``record``, see :meth:`tinygrad_attn.layers.NTM.step`).
+
+        Returns:
+            A dict: ``"outputs"`` (N, T, output_width) output probabilities; ``"write"``
+            (N, T, R) and ``"read"`` (N, T, read_heads, R) the weightings; ``"memory"``
+            (N, T, R, W) the memory after each step's write; per head (write head first, then
+            the read heads, axis 2): ``"content"``, ``"interpolated"``, ``"shifted"``,
+            ``"sharpened"`` (N, T, 1 + read_heads, R) the weighting after each addressing
+            stage, ``"shift"`` (N, T, 1 + read_heads, 2S+1) the shift distribution over
+            -S..S, ``"gamma"``, ``"gate"``, ``"beta"`` (N, T, 1 + read_heads); ``"erase"``,
+            ``"add"`` (N, T, W) and ``"reads"`` (N, T, read_heads, W).
+        """
+        xs = self._array(xs, "xs", self.input_width)
+        with no_grad(), test_mode():
+            logits = self.out(self.ntm(Variable(xs), record=True))
+            out = {"outputs": as_numpy(F.sigmoid(logits).data)}
+        steps = self.ntm.steps
+        out["write"] = as_numpy(self.ntm.write_weights)
+        out["read"] = as_numpy(self.ntm.read_weights)
+        for key, value in steps.items():
+            value = as_numpy(value)
+            if key in ("gamma", "gate", "beta"):
+                value = value[..., 0]
+            out[key] = value
+        return out
+
     @property
     def read_weights(self):
         """Weightings of the first read head over the last forward pass, (N, T, R) host array."""

@@ -153,6 +153,24 @@ class TransformerSeq2seq(Seq2seqBase):
             self._log = None
         return out
 
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every map (see :meth:`Seq2seqBase.trace`): besides
+        ``ids``, ``probs`` and ``weights`` (the last layer's cross-attention averaged over its
+        heads), ``"attention"`` is :attr:`all_attention_weights` and ``"mask"`` (N, T_in) the
+        input positions attention may use (:meth:`source_mask`; all True without ``pad_id``)."""
+        self._log = []
+        try:
+            out = super().trace(xs, start_id, max_len)
+            self._all = self._assemble(self._log)
+        finally:
+            self._log = None
+        out["attention"] = self.all_attention_weights
+        xs = self._ids(xs, "xs")
+        mask = self.source_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None
+                       else as_numpy(mask).reshape(xs.shape).astype(bool))
+        return out
+
     def beam_search(self, xs, start_id, max_len, beam_width=4):
         """Beam search (see :meth:`Seq2seqBase.beam_search`); :attr:`attention_weights` holds
         the winners' averaged cross-attention, :attr:`all_attention_weights` is cleared."""
