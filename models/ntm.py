@@ -28,6 +28,9 @@ class BitsModelBase(L.Layer):
     """Shared interface of the bits models (loss, predict, metrics, config, device moves)."""
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns: ``("memory",)`` for a model with an addressed
+    memory (read and write weightings), none otherwise."""
 
     def __init__(self, input_width, output_width, dtype):
         super().__init__()
@@ -140,6 +143,7 @@ class NTMModel(BitsModelBase):
     """
 
     kind = "ntm"
+    attention_maps = ("memory",)
 
     def __init__(self, input_width, output_width, memory_rows=128, memory_width=20,
                  controller="lstm", hidden_size=100, read_heads=1, shift_range=1,

@@ -22,6 +22,10 @@ class Seq2seqBase(L.Layer):
     """
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns (none for the models without attention):
+    ``"cross"`` the decoder over the input at every step, ``"enc"`` / ``"dec"`` self-attention
+    of the encoder / decoder (see :attr:`tinygrad_attn.registry.ModelSpec.maps`)."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=1.0):
         super().__init__()
@@ -371,6 +375,7 @@ class AttentionSeq2seq(Seq2seqBase):
     """
 
     kind = "attention"
+    attention_maps = ("cross",)
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,

@@ -53,6 +53,7 @@ class TransformerSeq2seq(Seq2seqBase):
     """
 
     kind = "transformer"
+    attention_maps = ("cross", "enc", "dec")
 
     def __init__(self, vocab_size, d_model=64, num_heads=4, num_layers=2, d_ff=256, dropout=0.1,
                  norm="pre", positions="sinusoidal", max_len=256, pad_id=None, dtype=np.float32,
