@@ -1,0 +1,140 @@
+"""``tinygrad-attn explore``: write an interactive attention explorer (one HTML file).
+
+Text checkpoints (attention seq2seq, Transformer) take TEXT inputs; an NTM checkpoint takes
+``--examples`` generated sequences of its task. ``--compare`` puts a second checkpoint beside
+the first on the same inputs. The page is built by :func:`tinygrad_attn.viz.explore`.
+"""
+from __future__ import annotations
+
+from .. import cli_types as T
+from ..cli_types import CLIError
+
+EXTENSIONS = ("html", "htm")
+
+
+def add_parser(sub):
+    """Register the ``explore`` sub-command."""
+    from ..viz.explore import MAX_INPUTS
+
+    p = sub.add_parser(
+        "explore", help="interactive attention explorer (one self-contained HTML file)",
+        description="Run a checkpoint on TEXT inputs (or, for an NTM, on --examples sequences of "
+                    "its task) and write one HTML file to explore its attention in a browser: "
+                    "decoder steps with scores, weights, context and probabilities, the full "
+                    "heatmap, every Transformer layer and head, an NTM's read and write "
+                    "weightings beside its memory. The file needs no network and no other file. "
+                    "Nothing is written when an input or checkpoint is refused.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--compare", metavar="PATH", type=T.existing_file("checkpoint"), default=None,
+                   help="a second checkpoint shown beside the first on the same inputs")
+    p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(EXTENSIONS),
+                   help="the .html file to write; replaced if it exists")
+    p.add_argument("--title", default=None, help="the page title")
+    p.add_argument("--examples", type=T.integer(1, MAX_INPUTS), default=None,
+                   help=f"NTM: how many sequences of the checkpoint's task, 1 to {MAX_INPUTS} "
+                        "(default 3)")
+    p.add_argument("--length", type=T.integer(1, 1000), default=None,
+                   help="NTM: length of each sequence (default 10)")
+    p.add_argument("--repeats", type=T.integer(1, 1000), default=None,
+                   help="NTM: repeat count (repeat-copy)")
+    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
+                   help="NTM: seed of the sequences (default 0)")
+    p.add_argument("texts", nargs="*", metavar="TEXT",
+                   help=f"inputs of a text checkpoint (1 to {MAX_INPUTS})")
+    return p
+
+
+def _maps_or_refuse(path, config):
+    """The checkpoint model's attention maps (from the registry), or CLIError when it has none."""
+    from ..registry import get_spec, model_names
+    from ..viz.explore import EXPLORABLE_MAPS
+
+    name = config.get("model")
+    try:
+        maps = get_spec(name).maps
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    if not any(m in EXPLORABLE_MAPS for m in maps):
+        able = [n for n in model_names() if any(m in EXPLORABLE_MAPS for m in get_spec(n).maps)]
+        raise CLIError(f"the model in {path} ({name}) has no attention to explore; explore "
+                       f"shows {', '.join(able)} checkpoints")
+    return maps
+
+
+def _open(path):
+    """(kind, thing): ("text", Translator) or ("bits", (model, task data))."""
+    from ..io import CheckpointError
+    from ..train import Translator, load_checkpoint
+    from . import open_checkpoint
+
+    model, meta = open_checkpoint(load_checkpoint, path)
+    _maps_or_refuse(path, model.config)
+    if meta.get("vocab") is None:
+        data = (meta.get("extra") or {}).get("data")
+        if not isinstance(data, dict) or "task" not in data:
+            raise CLIError(f"{path} has neither a vocabulary nor a bit-vector task to make inputs from")
+        return "bits", (model, data)
+    if meta["in_width"] is None or meta["out_width"] is None:
+        raise CLIError(str(CheckpointError(f"{path}: the checkpoint does not record input/output "
+                                           "widths")))
+    return "text", Translator(model, meta["vocab"], meta["in_width"], meta["out_width"],
+                              meta["reversed_input"])
+
+
+def run(args):
+    """Write the explorer; returns 0."""
+    from .. import viz
+    from ..viz.explore import MAX_INPUTS
+
+    texts = list(args.texts)
+    if len(texts) > MAX_INPUTS:
+        raise CLIError(f"explore: at most {MAX_INPUTS} TEXTs per page, got {len(texts)}")
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise CLIError(f"TEXT number {empty[0]} is empty; give the text to explore")
+    T.check_writable_file(args.out)
+    paths = [args.checkpoint] + ([args.compare] if args.compare else [])
+    opened = [_open(p) for p in paths]
+    kinds = {k for k, _ in opened}
+    if len(kinds) != 1:
+        raise CLIError(f"--compare needs two checkpoints of the same kind of input; "
+                       f"{args.checkpoint} takes {opened[0][0]} and {args.compare} "
+                       f"{opened[1][0]}")
+    kind = kinds.pop()
+    kw = dict(labels=[str(p) for p in paths], title=args.title)
+    if kind == "text":
+        ntm_only = [f for f, v in (("--examples", args.examples), ("--length", args.length),
+                                   ("--repeats", args.repeats)) if v is not None]
+        if ntm_only:
+            raise CLIError(f"{ntm_only[0]} is for NTM checkpoints; {args.checkpoint} takes TEXT inputs")
+        if not texts:
+            raise CLIError(f"give at least one TEXT to explore ({args.checkpoint} is a text model)")
+        models, inputs = [tr for _, tr in opened], texts
+    else:
+        if texts:
+            raise CLIError(f"{args.checkpoint} is an NTM checkpoint: it takes no TEXT; use "
+                           "--examples, --length and --seed")
+        inputs, targets = _bits_inputs(opened[0][1][1], args)
+        models = [m for _, (m, _) in opened]
+        kw["targets"] = targets
+    try:
+        page = viz.explore(models[0], inputs, compare=models[1] if len(models) > 1 else None,
+                           **kw)
+    except (ValueError, TypeError) as e:
+        raise CLIError(str(e)) from e
+    page.save(args.out)
+    print(f"explorer: {args.out} ({page.size / 1024:.0f} KiB, {len(inputs)} input"
+          f"{'s' * (len(inputs) != 1)})")
+    return 0
+
+
+def _bits_inputs(data, args):
+    from ..data.bits import make_bits
+    from .memory import task_params
+
+    try:
+        x, t = make_bits(data["task"], args.examples or 3, seed=args.seed,
+                         **task_params(data, args.length or 10, args.repeats))
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    return list(x), list(t)
