@@ -129,7 +129,7 @@
   function setStep(t) { if (t !== state.step) { state.step = t; rerender(); } }
   function maxSteps() {
     return Math.max.apply(null, DATA.panels.map(function (p) {
-      if (p.kind === "ntm") return arr(p.examples[state.input].write).shape[0];
+      if (p.kind === "ntm") return arr(p.examples[state.input].sharpened).shape[0];
       return p.out_width;
     }));
   }
@@ -362,8 +362,8 @@
   // ------------------------------------------------------------------ the NTM
   function ntmPanel(p) {
     var ex = p.examples[state.input], x = arr(ex.x), y = arr(ex.outputs), tg = arr(ex.target);
-    var ww = arr(ex.write), rw = arr(ex.read), mem = arr(ex.memory);
-    var T = ww.shape[0], R = p.rows, Wd = p.width, t = Math.min(state.step, T - 1), nr = p.read_heads;
+    var wts = arr(ex.sharpened), mem = arr(ex.memory);   // (T, 1 + read heads, R): the write head first
+    var T = wts.shape[0], R = p.rows, Wd = p.width, t = Math.min(state.step, T - 1), nr = p.read_heads;
     var head = Math.min(state.head, nr);
     var box = el("div", { cls: "panel", "data-kind": "ntm" });
     box.appendChild(el("h2", { text: p.label }));
@@ -393,9 +393,9 @@
           { cell: cw, cellH: chh, colsel: t, noLabels: true, cls: "weighting " + name.split(" ")[0],
             tip: function (r, c, v) { return name + ", row " + r + ", step " + (c + 1) + ": " + v; } })]);
     }
-    ws.appendChild(weighting("write weighting", function (c, r) { return at(ww, [c, r]); }));
+    ws.appendChild(weighting("write weighting", function (c, r) { return at(wts, [c, 0, r]); }));
     for (var k = 0; k < nr; k++) (function (k) {
-      ws.appendChild(weighting("read weighting " + (k + 1), function (c, r) { return at(rw, [c, k, r]); }));
+      ws.appendChild(weighting("read weighting " + (k + 1), function (c, r) { return at(wts, [c, k + 1, r]); }));
     })(k);
     var mm = maxAbs(mem, t * R * Wd, R * Wd);
     ws.appendChild(el("div", {}, [el("h3", { text: "memory after step " + (t + 1) + " (" + R + " \u00d7 " + Wd + ")" }),
@@ -404,8 +404,8 @@
           color: function (v) { return diverging(v / mm); },
           tip: function (r, c, v) { return "memory[" + r + ", " + c + "] = " + v; } })]));
     box.appendChild(ws);
-    var wpos = argmax(ww, t * R, R), rpos = [];
-    for (var k2 = 0; k2 < nr; k2++) rpos.push(argmax(rw, (t * nr + k2) * R, R));
+    var wpos = argmax(wts, t * (nr + 1) * R, R), rpos = [];
+    for (var k2 = 0; k2 < nr; k2++) rpos.push(argmax(wts, (t * (nr + 1) + k2 + 1) * R, R));
     box.appendChild(el("p", { cls: "note positions", text: "step " + (t + 1) + ": write head at row " + wpos +
       (nr ? "; read head" + (nr > 1 ? "s" : "") + " at row " + rpos.join(", ") : "") + " (largest weight)" }));
     // addressing of one head at step t

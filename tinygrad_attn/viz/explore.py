@@ -181,7 +181,7 @@ def _text_floats(model, n, in_width, out_width, vocab_size):
 def _bits_floats(model, lengths):
     n = model.ntm
     R, W, K, h = n.memory_rows, n.memory_width, 2 * n.shift_range + 1, 1 + n.read_heads
-    per_step = (model.input_width + 2 * model.output_width + R * W + 5 * h * R + h * K + 3 * h
+    per_step = (model.input_width + 2 * model.output_width + R * W + 4 * h * R + h * K + 3 * h
                 + 2 * W + n.read_heads * W)
     return sum(int(T) * per_step for T in lengths)
 
@@ -251,7 +251,8 @@ def _bits_panel(model, xs, ts, label, who):
         ex = {"x": _encode_array(np.asarray(x, dtype=model.dtype)),
               "target": None if ts is None else _encode_array(np.asarray(ts[n], dtype=model.dtype))}
         for key, value in tr.items():
-            ex[key] = _encode_array(value[0])
+            if key not in ("write", "read"):   # the same numbers as "sharpened" (write head first)
+                ex[key] = _encode_array(value[0])
         examples.append(ex)
     ntm = model.ntm
     return {"kind": "ntm", "label": label, "model": _describe(model),
