@@ -275,6 +275,7 @@ class Page:
 
     def screenshot(self, path):
         """Save a PNG of the whole page (not only the window) to ``path``."""
+        self.evaluate("window.scrollTo(0, 0)")   # sticky parts at their place in a full-page shot
         m = self.send("Page.getLayoutMetrics")
         size = m.get("cssContentSize") or m["contentSize"]
         w, h = int(size["width"]), int(min(size["height"], 8000))

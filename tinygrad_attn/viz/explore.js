@@ -416,6 +416,7 @@
                   ["sharpened", "sharpened: w^\u03b3 renormalised, \u03b3 = " + fmt(at(arr(ex.gamma), [t, head]), 2)]];
     var ad = el("div", { cls: "addressing" });
     ad.appendChild(el("h3", { text: "Addressing of the " + hname + " at step " + (t + 1) }));
+    ad.appendChild(el("p", { cls: "note", text: "One bar per memory row, each strip scaled to its largest weight (hover a bar for its value)." }));
     var scw = Math.max(3, Math.min(16, Math.floor(560 / R)));
     stages.forEach(function (st) {
       var a = arr(ex[st[0]]);

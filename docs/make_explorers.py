@@ -1,0 +1,70 @@
+"""Build the two explorers embedded in docs/explore.md (never written by hand).
+
+    python docs/make_explorers.py            # train two small date models, write the pages
+    python docs/make_explorers.py --keep runs/docs-explore   # keep the checkpoints there
+
+Trains, with the command line and in a temporary folder, the chapter's attention seq2seq
+(reversed input, one epoch on 20,000 dates) and a small Transformer (two epochs), then writes
+``docs/assets/explore-date.html`` and ``docs/assets/explore-transformer.html`` with
+``tinygrad-attn explore`` for the same four dates, and prints each page's size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from tinygrad_attn.cli import main  # noqa: E402
+
+INPUTS = ["may 4, 2021", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
+RUNS = {
+    "date": ["--model", "attention", "--data", "date", "--samples", "20000", "--epochs", "1",
+             "--hidden", "256", "--batch-size", "128", "--reverse-input", "--seed", "0"],
+    "transformer": ["--model", "transformer", "--data", "date", "--samples", "20000",
+                    "--epochs", "2", "--hidden", "64", "--heads", "4", "--layers", "2",
+                    "--ff", "256", "--dropout", "0", "--schedule", "cosine", "--warmup", "200",
+                    "--lr", "0.002", "--reverse-input", "--seed", "0"],
+}
+
+
+def build(folder, out_dir):
+    """Train each run into ``folder`` and write its explorer into ``out_dir``."""
+    for name, argv in RUNS.items():
+        run = os.path.join(folder, name)
+        start = time.perf_counter()
+        code = main(["train", *argv, "--out", run, "--no-progress", "--overwrite"])
+        if code:
+            raise SystemExit(f"training {name} failed ({code})")
+        print(f"{name}: trained in {time.perf_counter() - start:.0f} s")
+        page = os.path.join(out_dir, f"explore-{name}.html")
+        code = main(["explore", "--checkpoint", os.path.join(run, "model.npz"), "--out", page,
+                     "--title", f"Attention explorer: {name} model after "
+                     f"{argv[argv.index('--epochs') + 1]} epoch(s)", *INPUTS])
+        if code:
+            raise SystemExit(f"explore {name} failed ({code})")
+
+
+def main_(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--keep", metavar="FOLDER", help="keep the trained checkpoints here")
+    ap.add_argument("--out", default=os.path.join(HERE, "assets"), help="where the pages go")
+    args = ap.parse_args(argv)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        build(args.keep, args.out)
+    else:
+        tmp = tempfile.mkdtemp(prefix="docs-explore-")
+        try:
+            build(tmp, args.out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main_()
