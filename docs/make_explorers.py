@@ -2,6 +2,7 @@
 
     python docs/make_explorers.py            # train two small date models, write the pages
     python docs/make_explorers.py --keep runs/docs-explore   # keep the checkpoints there
+    python docs/make_explorers.py --keep runs/docs-explore --reuse   # pages only
 
 Trains, with the command line and in a temporary folder, the chapter's attention seq2seq
 (reversed input, one epoch on 20,000 dates) and a small Transformer (two epochs), then writes
@@ -23,6 +24,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from tinygrad_attn.cli import main  # noqa: E402
 
 INPUTS = ["may 4, 2021", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
+LABELS = {"date": "attention seq2seq: dot score, reversed input, hidden 256",
+          "transformer": "Transformer: d_model 64, 2 layers x 4 heads"}
 RUNS = {
     "date": ["--model", "attention", "--data", "date", "--samples", "20000", "--epochs", "1",
              "--hidden", "256", "--batch-size", "128", "--reverse-input", "--seed", "0"],
@@ -33,17 +36,20 @@ RUNS = {
 }
 
 
-def build(folder, out_dir):
-    """Train each run into ``folder`` and write its explorer into ``out_dir``."""
+def build(folder, out_dir, reuse=False):
+    """Train each run into ``folder`` (``reuse``: keep a checkpoint already there) and write
+    its explorer into ``out_dir``."""
     for name, argv in RUNS.items():
         run = os.path.join(folder, name)
-        start = time.perf_counter()
-        code = main(["train", *argv, "--out", run, "--no-progress", "--overwrite"])
-        if code:
-            raise SystemExit(f"training {name} failed ({code})")
-        print(f"{name}: trained in {time.perf_counter() - start:.0f} s")
+        if not (reuse and os.path.exists(os.path.join(run, "model.npz"))):
+            start = time.perf_counter()
+            code = main(["train", *argv, "--out", run, "--no-progress", "--overwrite"])
+            if code:
+                raise SystemExit(f"training {name} failed ({code})")
+            print(f"{name}: trained in {time.perf_counter() - start:.0f} s")
         page = os.path.join(out_dir, f"explore-{name}.html")
         code = main(["explore", "--checkpoint", os.path.join(run, "model.npz"), "--out", page,
+                     "--label", LABELS[name],
                      "--title", f"Attention explorer: {name} model after "
                      f"{argv[argv.index('--epochs') + 1]} epoch(s)", *INPUTS])
         if code:
@@ -53,11 +59,13 @@ def build(folder, out_dir):
 def main_(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep", metavar="FOLDER", help="keep the trained checkpoints here")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: use the checkpoints already there instead of training")
     ap.add_argument("--out", default=os.path.join(HERE, "assets"), help="where the pages go")
     args = ap.parse_args(argv)
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
-        build(args.keep, args.out)
+        build(args.keep, args.out, args.reuse)
     else:
         tmp = tempfile.mkdtemp(prefix="docs-explore-")
         try:

@@ -43,6 +43,12 @@ def test_compare_two_checkpoints(ck, tmp_path, capsys):
     assert code == 0, err
     data = page_data(out.read_text(encoding="utf-8"))
     assert len(data["panels"]) == 2 and data["title"] == "dot vs additive"
+    assert [p["label"] for p in data["panels"]] == [ck["attention"], ck["additive-bi-masked"]]
+    code, _, err = _run(capsys, ["explore", "--checkpoint", ck["attention"], "--compare",
+                                 ck["additive-bi-masked"], "--out", str(out), "--label", "dot", DATES[0]])
+    assert code == 0, err
+    assert [p["label"] for p in page_data(out.read_text(encoding="utf-8"))["panels"]] == [
+        "dot", ck["additive-bi-masked"]]
     assert [p["reversed"] for p in data["panels"]] == [True, False]
 
 
@@ -68,6 +74,7 @@ def test_ntm_checkpoint_and_compare(ck, tmp_path, capsys):
     (["--checkpoint", "{ntm}", "abc"], "it takes no TEXT"),
     (["--checkpoint", "{attention}", "--compare", "{ntm}", "1"], "the same kind of input"),
     (["--checkpoint", "{nope}", "1"], "checkpoint"),
+    (["--checkpoint", "{attention}", "--label", "a", "--label", "b", "1"], "--label given 2 times for 1 checkpoint"),
     (["--checkpoint", "{attention}", "--examples", "0", "1"], "--examples"),
 ])
 def test_bad_input_one_line_nonzero_nothing_written(ck, tmp_path, capsys, argv, message):

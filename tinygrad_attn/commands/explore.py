@@ -6,15 +6,15 @@ the first on the same inputs. The page is built by :func:`tinygrad_attn.viz.expl
 """
 from __future__ import annotations
 
-from .. import cli_types as T
-from ..cli_types import CLIError
+from tinygrad_attn import cli_types as T
+from tinygrad_attn.cli_types import CLIError
 
 EXTENSIONS = ("html", "htm")
 
 
 def add_parser(sub):
     """Register the ``explore`` sub-command."""
-    from ..viz.explore import MAX_INPUTS
+    from tinygrad_attn.viz.explore import MAX_INPUTS
 
     p = sub.add_parser(
         "explore", help="interactive attention explorer (one self-contained HTML file)",
@@ -30,6 +30,9 @@ def add_parser(sub):
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(EXTENSIONS),
                    help="the .html file to write; replaced if it exists")
     p.add_argument("--title", default=None, help="the page title")
+    p.add_argument("--label", action="append", default=None, metavar="NAME",
+                   help="the name shown over a model (once per checkpoint, in order; default: "
+                        "the checkpoint paths)")
     p.add_argument("--examples", type=T.integer(1, MAX_INPUTS), default=None,
                    help=f"NTM: how many sequences of the checkpoint's task, 1 to {MAX_INPUTS} "
                         "(default 3)")
@@ -46,8 +49,8 @@ def add_parser(sub):
 
 def _maps_or_refuse(path, config):
     """The checkpoint model's attention maps (from the registry), or CLIError when it has none."""
-    from ..registry import get_spec, model_names
-    from ..viz.explore import EXPLORABLE_MAPS
+    from tinygrad_attn.registry import get_spec, model_names
+    from tinygrad_attn.viz.explore import EXPLORABLE_MAPS
 
     name = config.get("model")
     try:
@@ -63,9 +66,8 @@ def _maps_or_refuse(path, config):
 
 def _open(path):
     """(kind, thing): ("text", Translator) or ("bits", (model, task data))."""
-    from ..io import CheckpointError
-    from ..train import Translator, load_checkpoint
-    from . import open_checkpoint
+    from tinygrad_attn.train import Translator, load_checkpoint
+    from tinygrad_attn.commands import open_checkpoint
 
     model, meta = open_checkpoint(load_checkpoint, path)
     _maps_or_refuse(path, model.config)
@@ -75,16 +77,15 @@ def _open(path):
             raise CLIError(f"{path} has neither a vocabulary nor a bit-vector task to make inputs from")
         return "bits", (model, data)
     if meta["in_width"] is None or meta["out_width"] is None:
-        raise CLIError(str(CheckpointError(f"{path}: the checkpoint does not record input/output "
-                                           "widths")))
+        raise CLIError(f"{path}: the checkpoint does not record input/output widths")
     return "text", Translator(model, meta["vocab"], meta["in_width"], meta["out_width"],
                               meta["reversed_input"])
 
 
 def run(args):
     """Write the explorer; returns 0."""
-    from .. import viz
-    from ..viz.explore import MAX_INPUTS
+    from tinygrad_attn import viz
+    from tinygrad_attn.viz.explore import MAX_INPUTS
 
     texts = list(args.texts)
     if len(texts) > MAX_INPUTS:
@@ -101,7 +102,11 @@ def run(args):
                        f"{args.checkpoint} takes {opened[0][0]} and {args.compare} "
                        f"{opened[1][0]}")
     kind = kinds.pop()
-    kw = dict(labels=[str(p) for p in paths], title=args.title)
+    labels = args.label or []
+    if len(labels) > len(paths):
+        raise CLIError(f"--label given {len(labels)} times for {len(paths)} checkpoint"
+                       f"{'s' * (len(paths) != 1)}")
+    kw = dict(labels=labels + [str(p) for p in paths[len(labels):]], title=args.title)
     if kind == "text":
         ntm_only = [f for f, v in (("--examples", args.examples), ("--length", args.length),
                                    ("--repeats", args.repeats)) if v is not None]
@@ -129,8 +134,8 @@ def run(args):
 
 
 def _bits_inputs(data, args):
-    from ..data.bits import make_bits
-    from .memory import task_params
+    from tinygrad_attn.data.bits import make_bits
+    from tinygrad_attn.commands.memory import task_params
 
     try:
         x, t = make_bits(data["task"], args.examples or 3, seed=args.seed,
