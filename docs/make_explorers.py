@@ -48,10 +48,11 @@ def build(folder, out_dir, reuse=False):
                 raise SystemExit(f"training {name} failed ({code})")
             print(f"{name}: trained in {time.perf_counter() - start:.0f} s")
         page = os.path.join(out_dir, f"explore-{name}.html")
+        epochs = int(argv[argv.index("--epochs") + 1])
         code = main(["explore", "--checkpoint", os.path.join(run, "model.npz"), "--out", page,
                      "--label", LABELS[name],
-                     "--title", f"Attention explorer: {name} model after "
-                     f"{argv[argv.index('--epochs') + 1]} epoch(s)", *INPUTS])
+                     "--title", f"Attention explorer: the {name} model after {epochs} "
+                     f"epoch{'s' * (epochs != 1)} on 20,000 dates", *INPUTS])
         if code:
             raise SystemExit(f"explore {name} failed ({code})")
 
