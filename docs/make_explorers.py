@@ -3,6 +3,11 @@
     python docs/make_explorers.py            # train two small date models, write the pages
     python docs/make_explorers.py --keep runs/docs-explore   # keep the checkpoints there
     python docs/make_explorers.py --keep runs/docs-explore --reuse   # pages only
+    python docs/make_explorers.py --refresh   # same numbers, the current page code
+
+``--refresh`` rebuilds the committed pages from the data they embed, so a change to the
+explorer's HTML, CSS or JavaScript reaches the docs without training again
+(``tests/viz/test_explore.py`` fails while a page is out of date).
 
 Trains, with the command line and in a temporary folder, the chapter's attention seq2seq
 (reversed input, one epoch on 20,000 dates) and a small Transformer (two epochs), then writes
@@ -57,14 +62,31 @@ def build(folder, out_dir, reuse=False):
             raise SystemExit(f"explore {name} failed ({code})")
 
 
+def refresh(out_dir):
+    """Rewrite every ``explore-*.html`` in ``out_dir`` with the current page code."""
+    from tinygrad_attn.viz import Explorer
+
+    for name in sorted(os.listdir(out_dir)):
+        if name.startswith("explore-") and name.endswith(".html"):
+            path = os.path.join(out_dir, name)
+            with open(path, encoding="utf-8") as f:
+                page = Explorer.from_html(f.read())
+            page.save(path)
+            print(f"refreshed {path} ({page.size / 1024:.0f} KiB)")
+
+
 def main_(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep", metavar="FOLDER", help="keep the trained checkpoints here")
     ap.add_argument("--reuse", action="store_true",
                     help="with --keep: use the checkpoints already there instead of training")
     ap.add_argument("--out", default=os.path.join(HERE, "assets"), help="where the pages go")
+    ap.add_argument("--refresh", action="store_true",
+                    help="only rebuild the existing pages with the current page code")
     args = ap.parse_args(argv)
-    if args.keep:
+    if args.refresh:
+        refresh(args.out)
+    elif args.keep:
         os.makedirs(args.keep, exist_ok=True)
         build(args.keep, args.out, args.reuse)
     else:

@@ -212,3 +212,21 @@ def test_user_text_shows_as_text(browser, pages):
     assert tab.evaluate("document.querySelectorAll('script').length") == 2
     assert page_data(pages["escaped"][0].read_text(encoding="utf-8"))["inputs"][0]["label"] == EVIL
     _finish(tab, "escaped")
+
+
+@pytest.mark.parametrize("name", ["date", "transformer"])
+def test_the_docs_pages(browser, name):
+    """The explorers embedded in docs/explore.md (trained models): they render offline too."""
+    path = ROOT / "docs" / "assets" / f"explore-{name}.html"
+    page = viz.Explorer.from_html(path.read_text(encoding="utf-8"))
+    tab = browser.new_page()
+    tab.offline()
+    tab.goto(path.as_uri())
+    ex = page.data["panels"][0]["examples"][0]
+    assert tab.evaluate("document.querySelectorAll('svg.main rect.cell').length") == (
+        len(ex["out"]) * len(ex["text"]))
+    tab.hover('.out .ch[data-step="5"]')
+    w = decode_array(ex["weights"])
+    cols = [i for i, p in enumerate(ex["pad"]) if not p][::-1]      # reversed input, written order
+    assert _values(tab, 'tr[data-row="a (weight)"] td') == [float(v) for v in w[5, cols]]
+    _finish(tab, f"docs-{name}")

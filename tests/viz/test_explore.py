@@ -2,6 +2,7 @@
 import html
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,18 @@ def test_sizes_for_ten_inputs_stay_small():
     print(sizes)
     assert sizes["attention"] < 2**20 and sizes["transformer"] < 2**20, sizes
     assert sizes["ntm"] < 5 * 2**20, sizes        # the memory, R x W per step, is most of it
+
+
+def test_from_html_round_trips_and_the_docs_pages_are_current(ckpts):
+    page = viz.explore(translator(ckpts["attention"]), DATES[:2], title="t <1>")
+    again = Explorer.from_html(page.html)
+    assert again.html == page.html and again.title == "t <1>"
+    with pytest.raises(ValueError, match="not an explorer page"):
+        Explorer.from_html("<html></html>")
+    docs = Path(__file__).resolve().parents[2] / "docs" / "assets"
+    pages = sorted(docs.glob("explore-*.html"))
+    assert len(pages) == 2
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert Explorer.from_html(text).html == text, (
+            f"{path.name} is out of date: run python docs/make_explorers.py --refresh")

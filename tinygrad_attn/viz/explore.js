@@ -68,6 +68,14 @@
     var m = bg.match(/\d+/g).map(Number);
     return (0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]) > 140 ? "#000" : "#fff";
   }
+  // After the page is redrawn under a resting pointer the browser sends a mousemove at the
+  // same place; only a move to a new place may choose a decoder step by hovering.
+  var lastXY = null;
+  document.addEventListener("mousemove", function (ev) {
+    var xy = ev.clientX + "," + ev.clientY;
+    ev.pointerMoved = xy !== lastXY;
+    lastXY = xy;
+  }, true);
   var tip = el("div", { id: "tip" });
   document.body.appendChild(tip);
   function showTip(ev, text) {
@@ -213,7 +221,7 @@
     var out = el("div", { cls: "strip out" });
     ex.out.forEach(function (ch, i) {
       var cell = el("span", { cls: "ch" + (i === t ? " sel" : ""), "data-step": i, text: vis(ch),
-        onmouseenter: function () { setStep(i); }, onclick: function () { setStep(i); } });
+        onmousemove: function (ev) { if (ev.pointerMoved) setStep(i); }, onclick: function () { setStep(i); } });
       out.appendChild(cell);
     });
     box.appendChild(out);

@@ -49,6 +49,7 @@ EXPLORABLE_MAPS = ("cross", "enc", "dec", "memory")
 """The maps the explorer can show (a model's ``attention_maps`` must hold one of them)."""
 
 _FORMAT = 1
+_DATA_OPEN = '<script type="application/json" id="explorer-data">'
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -279,8 +280,7 @@ def _page(data, title):
             f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}</style>\n"
             "</head>\n<body>\n<div id=\"explorer\"><noscript>This explorer needs JavaScript."
             "</noscript></div>\n"
-            f"<script type=\"application/json\" id=\"explorer-data\">{_json_for_script(data)}"
-            "</script>\n"
+            f"{_DATA_OPEN}{_json_for_script(data)}</script>\n"
             f"<script>\n{_asset('explore.js')}</script>\n</body>\n</html>\n")
 
 
@@ -323,6 +323,27 @@ class Explorer:
         self.data = data
         self.title = title
         self.html = _page(data, title)
+
+    @classmethod
+    def from_html(cls, text):
+        """The Explorer of a page this module wrote (its embedded data and title), rebuilt with
+        the current page code: ``Explorer.from_html(old).html`` is ``old`` brought up to date.
+
+        Raises:
+            ValueError: ``text`` is not such a page.
+        """
+        start = text.find(_DATA_OPEN)
+        end = text.find("</script>", start)
+        if start < 0 or end < 0:
+            raise ValueError("Explorer.from_html: not an explorer page (no embedded data)")
+        try:
+            data = json.loads(text[start + len(_DATA_OPEN):end])
+        except ValueError as e:
+            raise ValueError(f"Explorer.from_html: the embedded data is not JSON: {e}") from None
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or "panels" not in data:
+            raise ValueError(f"Explorer.from_html: unknown page format {data.get('format')!r}"
+                             if isinstance(data, dict) else "Explorer.from_html: bad data")
+        return cls(data, str(data.get("title", "")))
 
     @property
     def size(self) -> int:
