@@ -99,7 +99,7 @@
   // rows/cols: label lists; value(r, c) -> number; opts: {cell, color, rowsel, colsel, onrow, tip, cls, padCols}
   function heatmap(rows, cols, value, opts) {
     var cw = opts.cell || 18, ch = opts.cellH || cw, lw = opts.noLabels ? 0 : (opts.rowLabelWidth || 22);
-    var th = opts.noLabels ? 0 : 16;
+    var th = opts.noLabels ? 0 : 19;
     var W = lw + cols.length * cw, H = th + rows.length * ch;
     var svg = sv("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": opts.cls || "heatmap" });
     if (!opts.noLabels) {
