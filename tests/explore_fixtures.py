@@ -11,8 +11,9 @@ import re
 import numpy as np
 
 import tinygrad_attn as ta
-from tinygrad_attn.data import Vocabulary
-from tinygrad_attn.train import Translator, save_checkpoint
+from tinygrad_attn.data import TextTask, Vocabulary
+from tinygrad_attn.data.bits import BitsTask
+from tinygrad_attn.training import Translator, save_checkpoint
 from tinygrad_attn.viz.explore import decode_array
 
 DATES = ["may 4, 2021", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "2021-05-04 1984-09-25"]
@@ -47,7 +48,7 @@ def write_text_checkpoints(folder, extra=""):
     out = {}
     for name, (m, rev) in text_models(v).items():
         path = folder / f"{name}.npz"
-        save_checkpoint(path, m, v, reversed_input=rev, in_width=IN_WIDTH, out_width=OUT_WIDTH)
+        save_checkpoint(path, m, TextTask(v, IN_WIDTH, OUT_WIDTH, reversed_input=rev))
         out[name] = path
     return out
 
@@ -59,8 +60,7 @@ def write_ntm_checkpoint(folder, name="ntm", controller="lstm", read_heads=1):
     m = NTMModel(5, 4, memory_rows=12, memory_width=5, hidden_size=8, controller=controller,
                  read_heads=read_heads)
     path = folder / f"{name}.npz"
-    save_checkpoint(path, m, None, extra={"data": {"task": "copy", "width": 4, "min_len": 1,
-                                                   "max_len": 5}})
+    save_checkpoint(path, m, BitsTask("copy", {"min_len": 1, "max_len": 5, "width": 4}))
     return path
 
 

@@ -29,7 +29,7 @@ ARTIFACTS = Path(os.environ.get("TINYGRAD_ATTN_ARTIFACTS") or ROOT / ".artifacts
 def pages(tmp_path_factory):
     """name -> (file, Explorer) for every view."""
     from tinygrad_attn.data.bits import make_copy
-    from tinygrad_attn.train import load_checkpoint
+    from tinygrad_attn.training import load_checkpoint
 
     folder = tmp_path_factory.mktemp("pages")
     ck = write_text_checkpoints(folder)

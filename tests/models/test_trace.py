@@ -4,7 +4,7 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
-from tinygrad_attn.registry import get_spec, model_names
+from tinygrad_attn.training.registry import get_spec, model_names
 from tinygrad_attn_models import AttentionSeq2seq, NTMModel, Seq2seq, TransformerSeq2seq
 
 V = 11

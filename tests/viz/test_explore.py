@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_attn import viz
-from tinygrad_attn.data import encode_questions
+from tinygrad_attn.data import TextTask, encode_questions
 from tinygrad_attn.data.bits import make_copy
 from tinygrad_attn.viz.explore import MAX_INPUTS, Explorer, decode_array
 from tests.explore_fixtures import (DATES, EVIL, IN_WIDTH, OUT_WIDTH, arrays_equal, page_data,
@@ -65,13 +65,13 @@ def test_bare_model_with_vocab_and_float64(ckpts):
 
     ta.seed(0)
     m = AttentionSeq2seq(len(v), 4, 6, dtype=np.float64)
-    page = viz.explore(m, ["10/31/90"], vocab=v, in_width=12, out_width=3)
+    page = viz.explore(m, ["10/31/90"], task=TextTask(v, 12, 3))
     ex = page.data["panels"][0]["examples"][0]
     w = decode_array(ex["weights"])
     assert w.dtype == np.float64 and w.shape == (3, 12)
     api = m.trace(encode_questions(["10/31/90"], v, 12), v.start_id, 3)
     assert np.array_equal(w, api["weights"][0])
-    with pytest.raises(ValueError, match="needs vocab, in_width and out_width"):
+    with pytest.raises(ValueError, match="a text model needs its task"):
         viz.explore(m, ["10/31/90"])
 
 
@@ -87,7 +87,7 @@ def test_compare_puts_two_models_side_by_side(ckpts):
 
 
 def test_ntm_page_equals_the_trace(tmp_path):
-    from tinygrad_attn.train import load_checkpoint
+    from tinygrad_attn.training import load_checkpoint
 
     model, _ = load_checkpoint(write_ntm_checkpoint(tmp_path, read_heads=2))
     x, t = make_copy(3, 2, 4, 4, seed=0)
@@ -116,8 +116,8 @@ def test_user_text_is_escaped(tmp_path):
     v = vocab(extra="<>/()'\"&;")
     m, _ = text_models(v)["attention"]
     texts = [EVIL, "a&b \"q\" 'x'"]
-    page = viz.explore(m, texts, tmp_path / "e.html", vocab=v, in_width=IN_WIDTH,
-                       out_width=OUT_WIDTH, labels=["</script><b>label</b>"],
+    page = viz.explore(m, texts, tmp_path / "e.html", task=TextTask(v, IN_WIDTH, OUT_WIDTH),
+                       labels=["</script><b>label</b>"],
                        title="<img src=x onerror=alert(2)>")
     raw = (tmp_path / "e.html").read_text(encoding="utf-8")
     assert raw == page.html
@@ -198,7 +198,7 @@ def test_sizes_for_ten_inputs_stay_small():
     ta.seed(0)
     qs = [q for q, _ in make_dates(10, seed=0)]
     v = vocab(extra="".join(sorted(set("".join(qs)))))
-    kw = dict(vocab=v, in_width=29, out_width=10)
+    kw = dict(task=TextTask(v, 29, 10))
     sizes = {"attention": viz.explore(AttentionSeq2seq(len(v), 16, 256), qs, **kw).size,
              "transformer": viz.explore(TransformerSeq2seq(len(v), pad_id=0), qs, **kw).size}
     x, t = make_copy(10, 10, 10, 8, seed=0)

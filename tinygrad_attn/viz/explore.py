@@ -7,7 +7,7 @@ CSS and the JavaScript are inside the file, nothing is fetched, and it works fro
 itself inline in Jupyter).
 
 Views (chosen by the maps the model exposes, its ``attention_maps`` attribute, which the
-model registry reports as :attr:`ModelSpec.maps <tinygrad_attn.registry.ModelSpec.maps>`):
+model registry reports as :attr:`ModelSpec.maps <tinygrad_attn.training.registry.ModelSpec.maps>`):
 
 * ``"cross"`` (the chapter's attention seq2seq): the input in written order (the order the
   encoder reads it, padding and masked positions labelled), the output; a decoder-step
@@ -101,17 +101,11 @@ def _model_maps(model, who="explore"):
     return maps
 
 
-def _unwrap(model, vocab, in_width, out_width, reversed_input, who):
-    """(model, vocab, in_width, out_width, reversed) of a Translator-like object or a model."""
-    if hasattr(model, "model") and hasattr(model, "vocab"):          # a Translator
-        tr = model
-        model = tr.model
-        vocab = tr.vocab if vocab is None else vocab
-        in_width = tr.in_width if in_width is None else in_width
-        out_width = tr.out_width if out_width is None else out_width
-        if reversed_input is None:
-            reversed_input = bool(getattr(tr, "reversed_input", False))
-    return model, vocab, in_width, out_width, bool(reversed_input)
+def _unwrap(model, task):
+    """(model, task) of a Translator (its model and text task) or of a model and ``task``."""
+    if hasattr(model, "model") and hasattr(model, "task"):           # a Translator
+        return model.model, model.task
+    return model, task
 
 
 def _check_count(n, who):
@@ -204,16 +198,16 @@ def _describe(model, reversed_input=None):
     return {"name": str(cfg.get("model", type(model).__name__)), "config": items}
 
 
-def _text_panel(model, vocab, in_width, out_width, reversed_input, texts, label, who):
-    from ..data.dataset import encode_questions
-
+def _text_panel(model, task, texts, label, who):
+    vocab, in_width, out_width = task.vocab, task.in_width, task.out_width
+    reversed_input = bool(task.reversed_input)
     maps = _model_maps(model, who)
     if "cross" not in maps:
         raise ValueError(f"{who}: this model's maps {maps!r} have no decoder-over-input "
                          "attention ('cross'); text inputs need one")
     if not callable(getattr(model, "trace", None)):
         raise ValueError(f"{who}: the model has no trace() method to read its attention from")
-    ids = encode_questions(texts, vocab, in_width, reverse=reversed_input)
+    ids = task.encode(texts)                  # padded, reversed if the model reads so
     tr = model.trace(ids, vocab.start_id, out_width)
     chars = list(vocab.chars)
     heads = tr.get("attention")
@@ -367,44 +361,44 @@ class Explorer:
                 f"{self.size / 1024:.0f} KiB)")
 
 
-def explore(model, inputs, out=None, *, compare=None, labels=None, targets=None, vocab=None,
-            in_width=None, out_width=None, reversed_input=None, title=None):
+def explore(model, inputs, out=None, *, task=None, compare=None, labels=None, targets=None,
+            title=None):
     """Build an interactive attention explorer for ``model`` on ``inputs`` (and write it).
 
     Args:
-        model: a :class:`~tinygrad_attn.train.Translator` (model, vocabulary, widths,
-            reversal), or a model: a text model then needs ``vocab``, ``in_width`` and
-            ``out_width``; an NTM takes bit sequences. The model must expose attention
-            (``attention_maps``: see :data:`EXPLORABLE_MAPS`) through a ``trace`` method.
+        model: a :class:`~tinygrad_attn.training.Translator` (a model and its text task), a
+            text model with ``task=``, or an NTM (which takes bit sequences). The model must
+            expose attention (``attention_maps``: see :data:`EXPLORABLE_MAPS`) through a
+            ``trace`` method.
         inputs: for text models a list of strings (at most :data:`MAX_INPUTS`, none empty,
             only characters of the vocabulary, each at most ``in_width`` long); for an NTM a
             list of (T, input_width) arrays (or one (N, T, input_width) array).
         out: a ``.html`` file to write (atomically), or None.
+        task: the :class:`~tinygrad_attn.data.TextTask` of a bare text model (vocabulary,
+            widths, reversal); a Translator brings its own.
         compare: a second model (or Translator) shown beside the first on the same inputs;
-            it must take the same kind of input. ``vocab``, widths and reversal then come
-            from each Translator (bare text models share the ones given here).
-        labels: names of the models in the page (default ``model["model"]`` names).
+            it must take the same kind of input (a bare text model shares ``task``).
+        labels: names of the models in the page (default: their registered names).
         targets: for an NTM, the expected outputs (T, output_width) per input (negative:
             nothing expected), drawn beside the outputs.
-        vocab, in_width, out_width, reversed_input: for a bare text model.
         title: the page title.
 
     Returns:
         An :class:`Explorer` (displays itself in a notebook).
 
     Raises:
-        ValueError: a model without attention, no or too many inputs, an empty input,
-            unknown characters, an input longer than the model reads, a page over
-            :data:`MAX_BYTES`, or an ``out`` that is a folder. Nothing is written then.
+        ValueError: a model without attention, a text model without a task, no or too many
+            inputs, an empty input, unknown characters, an input longer than the model reads,
+            a page over :data:`MAX_BYTES`, or an ``out`` that is a folder. Nothing is written
+            then.
         TypeError: inputs of the wrong type.
     """
     who = "explore"
     models = [model] if compare is None else [model, compare]
+    unwrapped = [_unwrap(m, task) for m in models]
     if labels is None:
-        labels = []
-        for m in models:
-            inner = m.model if hasattr(m, "model") and hasattr(m, "vocab") else m
-            labels.append(str((getattr(inner, "config", None) or {}).get("model", type(inner).__name__)))
+        labels = [str((getattr(m, "config", None) or {}).get("model", type(m).__name__))
+                  for m, _ in unwrapped]
         if len(labels) == 2 and labels[0] == labels[1]:
             labels = [f"{labels[0]} (1)", f"{labels[1]} (2)"]
     labels = [str(s) for s in labels]
@@ -412,10 +406,7 @@ def explore(model, inputs, out=None, *, compare=None, labels=None, targets=None,
         raise ValueError(f"{who}: {len(labels)} labels for {len(models)} models")
     if out is not None and os.path.isdir(os.fspath(out)):
         raise ValueError(f"{who}: {out} is a folder; give a file name")
-    unwrapped = [_unwrap(m, vocab, in_width, out_width, reversed_input, who) for m in models]
-    for m, *_ in unwrapped:
-        _model_maps(m, who)
-    kinds = {"memory" in _model_maps(m, who) for m, *_ in unwrapped}
+    kinds = {"memory" in _model_maps(m, who) for m, _ in unwrapped}
     if len(kinds) != 1:
         raise ValueError(f"{who}: compare needs two models of the same kind of input (two text "
                          "models or two NTMs)")
@@ -423,25 +414,26 @@ def explore(model, inputs, out=None, *, compare=None, labels=None, targets=None,
     panels = []
     if bits:
         xs, ts = _check_bits(inputs, targets, unwrapped[0][0], who)
-        for m, *_ in unwrapped[1:]:
+        for m, _ in unwrapped[1:]:
             _check_bits(xs, ts, m, who)
-        _check_size(sum(_bits_floats(m, [len(x) for x in xs]) for m, *_ in unwrapped), who)
-        for (m, *_), label in zip(unwrapped, labels):
+        _check_size(sum(_bits_floats(m, [len(x) for x in xs]) for m, _ in unwrapped), who)
+        for (m, _), label in zip(unwrapped, labels):
             panels.append(_bits_panel(m, xs, ts, label, who))
         items = [{"label": f"example {i + 1} (T={len(x)})"} for i, x in enumerate(xs)]
     else:
         if targets is not None:
             raise ValueError(f"{who}: targets are for NTM inputs; text models produce their answer")
         floats = 0
-        for m, v, iw, ow, _ in unwrapped:
-            if v is None or iw is None or ow is None:
-                raise ValueError(f"{who}: a text model needs vocab, in_width and out_width (or "
-                                 "pass a Translator)")
-            texts = _check_texts(inputs, v, iw, who)
-            floats += _text_floats(m, len(texts), iw, ow, len(v))
+        for m, t in unwrapped:
+            if t is None or not all(hasattr(t, a) for a in ("vocab", "in_width", "out_width",
+                                                             "reversed_input", "encode")):
+                raise ValueError(f"{who}: a text model needs its task (pass a Translator, or "
+                                 "task=TextTask(vocab, in_width, out_width, reversed_input))")
+            texts = _check_texts(inputs, t.vocab, t.in_width, who)
+            floats += _text_floats(m, len(texts), t.in_width, t.out_width, len(t.vocab))
         _check_size(floats, who)
-        for (m, v, iw, ow, rev), label in zip(unwrapped, labels):
-            panels.append(_text_panel(m, v, iw, ow, rev, texts, label, who))
+        for (m, t), label in zip(unwrapped, labels):
+            panels.append(_text_panel(m, t, texts, label, who))
         items = [{"label": t} for t in texts]
     if title is None:
         title = "Attention explorer: " + " vs ".join(labels)
