@@ -230,3 +230,26 @@ def test_the_docs_pages(browser, name):
     cols = [i for i, p in enumerate(ex["pad"]) if not p][::-1]      # reversed input, written order
     assert _values(tab, 'tr[data-row="a (weight)"] td') == [float(v) for v in w[5, cols]]
     _finish(tab, f"docs-{name}")
+
+
+def test_inline_notebook_display(browser, pages, tmp_path):
+    """What a notebook shows (``_repr_html_``: the page in an iframe) renders and responds."""
+    _, page = pages["transformer"]
+    host = tmp_path / "notebook-output.html"
+    host.write_text("<!DOCTYPE html><html><body><p>cell output:</p>" + page._repr_html_()
+                    + "</body></html>", encoding="utf-8")
+    tab = browser.new_page()
+    tab.offline()
+    tab.goto(host.as_uri())
+    inner = "document.querySelector('iframe').contentDocument"
+    ex = page.data["panels"][0]["examples"][0]
+    assert tab.evaluate(f"{inner}.querySelectorAll('svg.main rect.cell').length") == (
+        len(ex["out"]) * len(ex["text"]))
+    assert tab.evaluate(f"{inner}.querySelectorAll('.thumb:not(.mean)').length") == 2 * 2
+    # the frame fits the page, and grows when a map is opened large
+    fit = "document.querySelector('iframe').getBoundingClientRect().height"
+    before = tab.evaluate(fit)
+    assert abs(before - tab.evaluate(f"{inner}.body.offsetHeight")) < 12 and before < 1400
+    tab.evaluate(f"{inner}.querySelector('.thumb[data-layer=\"0\"][data-head=\"0\"]').click()")
+    assert tab.evaluate(fit) > before + 100
+    _finish(tab, "notebook-inline")

@@ -180,6 +180,7 @@ def test_notebook_display_is_an_isolated_iframe(ckpts):
     frame = page._repr_html_()
     assert frame.startswith("<iframe srcdoc=\"") and "<script" not in frame
     assert html.unescape(frame.split('srcdoc="', 1)[1].split('" title=', 1)[0]) == page.html
+    assert "data-explorer-autosize" in frame
     assert "transformer" in repr(page)
 
 

@@ -463,6 +463,13 @@
     panels.textContent = "";
     DATA.panels.forEach(function (p) { panels.appendChild(p.kind === "ntm" ? ntmPanel(p) : textPanel(p)); });
     window.scrollTo(scrollX, scrollY);
+    fitFrame();
+  }
+  function fitFrame() {                 // inside a notebook's (same-origin) iframe: as tall as the page
+    var frame = null;
+    try { frame = window.frameElement; } catch (e) { frame = null; }
+    if (frame && frame.hasAttribute("data-explorer-autosize"))
+      frame.style.height = (document.body.offsetHeight + 8) + "px";
   }
   root.textContent = "";
   root.appendChild(el("h1", { text: DATA.title }));

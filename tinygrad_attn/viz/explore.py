@@ -352,8 +352,8 @@ class Explorer:
     def _repr_html_(self):
         height = 1500 if any(p["kind"] in ("transformer", "ntm") for p in self.data["panels"]) else 1100
         return (f"<iframe srcdoc=\"{html.escape(self.html, quote=True)}\" "
-                f"title=\"{html.escape(self.title)}\" style=\"width:100%;height:{height}px;"
-                "border:1px solid #ddd;resize:vertical\"></iframe>")
+                f"title=\"{html.escape(self.title)}\" data-explorer-autosize "
+                f"style=\"width:100%;height:{height}px;border:1px solid #ddd\"></iframe>")
 
     def __repr__(self):
         kinds = ", ".join(p["kind"] for p in self.data["panels"])
