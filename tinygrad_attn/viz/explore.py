@@ -168,7 +168,7 @@ def _text_floats(model, n, in_width, out_width, vocab_size):
     cfg = model.config
     per = out_width * (2 * in_width + vocab_size + int(cfg.get("hidden_size", 0) or 0))
     if "enc" in getattr(model, "attention_maps", ()):
-        layers, heads = int(cfg["num_layers"]), int(cfg["num_heads"])
+        layers, heads = int(cfg.get("num_layers", 1)), int(cfg.get("num_heads", 1))
         per += layers * heads * (in_width * in_width + out_width * out_width + out_width * in_width)
     return n * per
 
