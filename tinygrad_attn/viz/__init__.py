@@ -18,7 +18,7 @@ neither.
 """
 from .attention import PAD_LABEL, attention_to_text, padding_share, plot_attention, plot_attention_grid
 from .curves import plot_histories, plot_history
-from .explore import Explorer, explore
+from .explore import Explorer, decode_array, explore
 from .graph import GraphvizNotFoundError, plot_graph, to_dot
 from .gradflow import plot_grad_flow
 from .memory import plot_bit_error_curves, plot_memory
@@ -26,5 +26,5 @@ from .memory import plot_bit_error_curves, plot_memory
 __all__ = [
     "to_dot", "plot_graph", "GraphvizNotFoundError", "plot_attention", "plot_attention_grid",
     "attention_to_text", "padding_share", "PAD_LABEL", "plot_history", "plot_histories",
-    "plot_memory", "plot_bit_error_curves", "plot_grad_flow", "explore", "Explorer",
+    "plot_memory", "plot_bit_error_curves", "plot_grad_flow", "explore", "Explorer", "decode_array",
 ]

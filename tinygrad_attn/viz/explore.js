@@ -220,8 +220,10 @@
     box.appendChild(el("h3", { text: "Output (hover or click a character to choose the decoder step)" }));
     var out = el("div", { cls: "strip out" });
     ex.out.forEach(function (ch, i) {
-      var cell = el("span", { cls: "ch" + (i === t ? " sel" : ""), "data-step": i, text: vis(ch),
-        onmousemove: function (ev) { if (ev.pointerMoved) setStep(i); }, onclick: function () { setStep(i); } });
+      var cell = el("span", { cls: "ch" + (i === t ? " sel" : ""), "data-step": i, text: vis(ch), tabindex: 0,
+        role: "button", "aria-label": "decoder step " + (i + 1) + ": " + ch,
+        onmousemove: function (ev) { if (ev.pointerMoved) setStep(i); }, onclick: function () { setStep(i); },
+        onkeydown: function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); setStep(i); } } });
       out.appendChild(cell);
     });
     box.appendChild(out);
