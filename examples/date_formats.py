@@ -36,8 +36,8 @@ from tinygrad_attn.data import (  # noqa: E402
     load_text,
     make_dates,
 )
-from tinygrad_attn.commands.translate import DEFAULT_MIN_PROB  # noqa: E402
-from tinygrad_attn.train import Translator  # noqa: E402
+from tinygrad_attn.cli.commands.translate import DEFAULT_MIN_PROB  # noqa: E402
+from tinygrad_attn.training import Translator  # noqa: E402
 
 EXAMPLES = ["2021-05-04", "4 May 2021", "MAY 04, 2021", "27 september 1994", "02/30/99",
             "hello world", "may 4, 2021", "05.04.2021", "2021년 5월 4일 (화)", "Tue, 4th May '21"]
@@ -128,7 +128,7 @@ def book_format_of(question, answer):
 def main(argv=None):
     args = parse_args(argv)
     tr = Translator.from_checkpoint(args.checkpoint)
-    report = {"checkpoint": args.checkpoint, "task": tr.task}
+    report = {"checkpoint": args.checkpoint, "task": tr.task.kind}
     t0 = time.perf_counter()
 
     # ---- the book's file

@@ -30,7 +30,7 @@ import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
 from tinygrad_attn.optim import make_schedule  # noqa: E402
-from tinygrad_attn.train import Trainer, Translator  # noqa: E402
+from tinygrad_attn.training import Trainer, Translator  # noqa: E402
 
 BOOK_EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013",
                  "saturday, july 18, 1981", "2/10/93"]
@@ -55,7 +55,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def pictures(out, trainer, translator, data):
+def pictures(out, trainer, translator, data, examples):
     """Training curves, attention heatmaps and a computational graph (needs the viz extra)."""
     try:
         from tinygrad_attn import viz
@@ -66,7 +66,7 @@ def pictures(out, trainer, translator, data):
     try:
         viz.plot_history(trainer.history, os.path.join(out, "history.png"), title="attention seq2seq on dates")
         written.append("history.png")
-        examples = examples_for(translator)[:4]
+        examples = examples[:4]
         answers, weights = translator.translate(examples, return_attention=True)
         items = []
         for text, ans, w in zip(examples, answers, weights):
@@ -89,11 +89,6 @@ def pictures(out, trainer, translator, data):
     except (ImportError, RuntimeError) as e:
         print(f"(graph.dot written, but no SVG: {e})")
     print("pictures:", ", ".join(os.path.join(out, w) for w in written))
-
-
-def examples_for(translator):
-    """The sample inputs for this model's data (the typed ones need the typed vocabulary)."""
-    return BOOK_EXAMPLES if translator.task == "date-book" else TYPED_EXAMPLES
 
 
 def main(argv=None):
@@ -126,14 +121,13 @@ def main(argv=None):
               "learned much yet, so the answers and heatmaps below are mostly noise. Train "
               "longer (more --samples and --epochs): the defaults reach >= 99.9 % on the "
               "book's formats.")
-    translator = Translator(model, data.vocab, data.in_width, data.out_width, data.reversed_input,
-                            task=data.task)
-    examples = examples_for(translator)
+    translator = Translator(model, data.task)
+    examples = BOOK_EXAMPLES if args.data == "date-book" else TYPED_EXAMPLES
     for r in translator.translate_with_scores(examples):
         note = f"  ({r.problem})" if r.problem else ""
         print(f"  {r.text:<30} -> {r.answer}  p={r.prob:.3f}{note}")
     if not args.no_pictures:
-        pictures(args.out, trainer, translator, data)
+        pictures(args.out, trainer, translator, data, examples)
     print(f"translate your own: tinygrad-attn translate --checkpoint {ckpt} --scores "
           f"\"may 4, 2021\" \"2021-05-04\"")
 

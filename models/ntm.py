@@ -19,7 +19,7 @@ from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
 from tinygrad_attn.data.bits import bit_errors, make_copy
-from tinygrad_attn.registry import ModelSpec, Option, register_model
+from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 __all__ = ["BitsModelBase", "NTMModel", "LSTMBitsModel", "SPECS"]
 
@@ -28,6 +28,9 @@ class BitsModelBase(L.Layer):
     """Shared interface of the bits models (loss, predict, metrics, config, device moves)."""
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns: ``("memory",)`` for a model with an addressed
+    memory (read and write weightings), none otherwise."""
 
     def __init__(self, input_width, output_width, dtype):
         super().__init__()
@@ -37,12 +40,6 @@ class BitsModelBase(L.Layer):
                                  f"got {v!r}")
         self.input_width, self.output_width = int(input_width), int(output_width)
         self.dtype = np.dtype(dtype)
-
-    @property
-    def config(self) -> dict:
-        """JSON-serialisable architecture description (rebuilt by the registry)."""
-        return {"model": self.kind, "input_width": self.input_width,
-                "output_width": self.output_width}
 
     def _array(self, a, name, width, kinds="f"):
         """A float array (N, T, width) on the model's device (from one of dtype ``kinds``)."""
@@ -62,6 +59,10 @@ class BitsModelBase(L.Layer):
     def logits(self, xs):
         """Output logits (N, T, output_width) for inputs ``xs`` (N, T, input_width)."""
         raise NotImplementedError
+
+    def memory_weights(self):
+        """``(write_weights, read_weights)`` of the last forward pass, or None: no memory."""
+        return None
 
     def example_batch(self, rng, batch, seq_len):
         """A random copy-task batch ``(xs, ts)`` for this model's widths (for ``graph`` and
@@ -140,6 +141,7 @@ class NTMModel(BitsModelBase):
     """
 
     kind = "ntm"
+    attention_maps = ("memory",)
 
     def __init__(self, input_width, output_width, memory_rows=128, memory_width=20,
                  controller="lstm", hidden_size=100, read_heads=1, shift_range=1,
@@ -150,17 +152,43 @@ class NTMModel(BitsModelBase):
                          shift_range=shift_range, dtype=dtype, rng=rng)
         self.out = L.Linear(self.ntm.output_size, self.output_width, dtype=dtype, rng=rng)
 
-    @property
-    def config(self) -> dict:
-        """The architecture: widths, memory size, controller."""
-        n = self.ntm
-        return dict(super().config, memory_rows=n.memory_rows, memory_width=n.memory_width,
-                    controller=n.controller_kind, hidden_size=n.hidden_size,
-                    read_heads=n.read_heads, shift_range=n.shift_range)
-
     def logits(self, xs):
         """Logits (N, T, output_width): the output layer on ``[h_t, r_t]`` of every step."""
         return self.out(self.ntm(xs))
+
+    def trace(self, xs):
+        """Run ``xs`` (N, T, input_width) and return what every step computed (host arrays).
+
+        Nothing is computed twice: the arrays are the ones the forward pass made (the NTM
+        layer's ``record``, see :meth:`tinygrad_attn.layers.NTM.step`).
+
+        Returns:
+            A dict: ``"outputs"`` (N, T, output_width) output probabilities; ``"write"``
+            (N, T, R) and ``"read"`` (N, T, read_heads, R) the weightings; ``"memory"``
+            (N, T, R, W) the memory after each step's write; per head (write head first, then
+            the read heads, axis 2): ``"content"``, ``"interpolated"``, ``"shifted"``,
+            ``"sharpened"`` (N, T, 1 + read_heads, R) the weighting after each addressing
+            stage, ``"shift"`` (N, T, 1 + read_heads, 2S+1) the shift distribution over
+            -S..S, ``"gamma"``, ``"gate"``, ``"beta"`` (N, T, 1 + read_heads); ``"erase"``,
+            ``"add"`` (N, T, W) and ``"reads"`` (N, T, read_heads, W).
+        """
+        xs = self._array(xs, "xs", self.input_width)
+        with no_grad(), test_mode():
+            logits = self.out(self.ntm(Variable(xs), record=True))
+            out = {"outputs": as_numpy(F.sigmoid(logits).data)}
+        steps = self.ntm.steps
+        out["write"] = as_numpy(self.ntm.write_weights)
+        out["read"] = as_numpy(self.ntm.read_weights)
+        for key, value in steps.items():
+            value = as_numpy(value)
+            if key in ("gamma", "gate", "beta"):
+                value = value[..., 0]
+            out[key] = value
+        return out
+
+    def memory_weights(self):
+        """``(write_weights, read_weights)``, each (N, T, R), of the last forward pass."""
+        return self.write_weights, self.read_weights
 
     @property
     def read_weights(self):
@@ -195,11 +223,6 @@ class LSTMBitsModel(BitsModelBase):
         self.rnn = L.StackedLSTM(self.input_width, hidden_size, num_layers=num_layers,
                                  residual=True, dtype=dtype, rng=rng)
         self.out = L.Linear(hidden_size, self.output_width, dtype=dtype, rng=rng)
-
-    @property
-    def config(self) -> dict:
-        """The architecture: widths, hidden size, layers."""
-        return dict(super().config, hidden_size=self.hidden_size, num_layers=self.num_layers)
 
     def logits(self, xs):
         """Logits (N, T, output_width)."""

@@ -9,7 +9,7 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
-from tinygrad_attn.registry import ModelSpec, Option, register_model
+from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 __all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
 
@@ -22,6 +22,10 @@ class Seq2seqBase(L.Layer):
     """
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns (none for the models without attention):
+    ``"cross"`` the decoder over the input at every step, ``"enc"`` / ``"dec"`` self-attention
+    of the encoder / decoder (see :attr:`tinygrad_attn.training.registry.ModelSpec.maps`)."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=1.0):
         super().__init__()
@@ -36,12 +40,12 @@ class Seq2seqBase(L.Layer):
         self.dtype = np.dtype(dtype)
         self._attn = None
 
-    @property
-    def config(self) -> dict:
-        """JSON-serialisable architecture description (see :func:`build_model`)."""
-        return {"model": self.kind, "vocab_size": int(self.vocab_size),
-                "wordvec_size": int(self.wordvec_size), "hidden_size": int(self.hidden_size),
-                "embed_std": self.embed_std}
+    def example_batch(self, rng, batch, seq_len):
+        """A random batch ``(xs, ts)`` for pictures and gradient checks: ``seq_len`` input ids
+        and ``max(seq_len // 2, 2)`` answer ids after a start id."""
+        xs = rng.integers(0, self.vocab_size, size=(batch, seq_len))
+        ts = rng.integers(0, self.vocab_size, size=(batch, max(seq_len // 2, 2) + 1))
+        return xs, ts
 
     def _ids(self, a, name):
         """Integer ids on the model's device, checked against the vocabulary."""
@@ -90,9 +94,14 @@ class Seq2seqBase(L.Layer):
         Returns:
             A host ``int64`` array (N, max_len).
         """
+        return self._greedy(xs, start_id, max_len, "generate")
+
+    def _greedy(self, xs, start_id, max_len, who, record=None):
+        """The greedy decoding loop of :meth:`generate` and :meth:`trace`. With a dict
+        ``record``, each step's probabilities and :meth:`_step_record` are appended to it."""
         xs = self._ids(xs, "xs")
         if max_len <= 0:
-            raise ValueError(f"generate: max_len must be positive, got {max_len}")
+            raise ValueError(f"{who}: max_len must be positive, got {max_len}")
         with no_grad(), test_mode():
             xp = get_array_module(xs)
             state = self._decode_start(xs)
@@ -103,8 +112,44 @@ class Seq2seqBase(L.Layer):
                 ids = score.data.argmax(axis=-1).astype(xs.dtype)
                 out_ids.append(ids)
                 weights.append(w)
+                if record is not None:
+                    record.setdefault("probs", []).append(F.softmax(score, axis=-1).data)
+                    for key, value in self._step_record(state).items():
+                        record.setdefault(key, []).append(value)
             self._attn = None if weights[0] is None else xp.stack(weights, axis=1)
             return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding (as :meth:`generate`) that also returns what every step computed.
+
+        Nothing is computed twice: the arrays are the ones the decoder's own forward pass
+        made, collected step by step (the explorer, :func:`tinygrad_attn.viz.explore`, shows
+        them).
+
+        Args:
+            xs: (N, T_in) input ids, as fed to the model (padded, reversed if it was trained so).
+            start_id: the id the decoder starts from.
+            max_len: how many ids to produce.
+
+        Returns:
+            A dict of host arrays: ``"ids"`` (N, T_out) the chosen ids (equal to
+            :meth:`generate`'s), ``"probs"`` (N, T_out, V) the softmax of each step's scores
+            over the vocabulary, ``"weights"`` (N, T_out, T_in) the attention weights (None
+            for a model without attention), and what the model adds per step (see
+            :meth:`_step_record`; for :class:`AttentionSeq2seq` ``"scores"`` and
+            ``"context"``).
+        """
+        record = {}
+        ids = self._greedy(xs, start_id, max_len, "trace", record)
+        out = {"ids": ids, "weights": self.attention_weights}
+        for key, values in record.items():
+            out[key] = as_numpy(get_array_module(values[0]).stack(values, axis=1))
+        return out
+
+    def _step_record(self, state):
+        """Arrays (N, ...) of one decoder step for :meth:`trace`, read from the layers after
+        :meth:`_decode_step` (``state`` is the state it returned); none by default."""
+        return {}
 
     def beam_search(self, xs, start_id, max_len, beam_width=4):
         """Beam-search decoding of a batch: keep the ``beam_width`` best partial answers.
@@ -167,6 +212,13 @@ class Seq2seqBase(L.Layer):
     def _decode_step(self, ids, state):
         """One decoder step from the previous ids (N,): returns (scores (N, V), state, weights or None)."""
         raise NotImplementedError
+
+    @property
+    def all_attention_weights(self):
+        """Every attention map by kind and layer (models with several, e.g. the
+        Transformer); None here: a seq2seq model has at most one map,
+        :attr:`attention_weights`."""
+        return None
 
     @property
     def attention_weights(self):
@@ -330,6 +382,7 @@ class AttentionSeq2seq(Seq2seqBase):
     """
 
     kind = "attention"
+    attention_maps = ("cross",)
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
@@ -371,16 +424,6 @@ class AttentionSeq2seq(Seq2seqBase):
                                      dropout=self.dropout, **kw)
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
-
-    @property
-    def config(self):
-        c = super().config
-        c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
-                 num_layers=self.num_layers, dropout=self.dropout, score=self.score,
-                 mask_padding=self.mask_padding, pad_id=self.pad_id,
-                 attention_form=self.attention.form, embed_projection=self.embed_projection,
-                 mask_scope=self.mask_scope)
-        return c
 
     def load_state_dict(self, arrays, source="state dict"):
         """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
@@ -455,6 +498,23 @@ class AttentionSeq2seq(Seq2seqBase):
             out = F.concat([ctx, x], axis=-1)
         return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
 
+    def _step_record(self, state):
+        # the attention layer's scores before the softmax, and the context vector it returned
+        return {"scores": self.attention.score_values, "context": state[1].data}
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every step's attention (see
+        :meth:`Seq2seqBase.trace`): besides ``ids``, ``probs`` and ``weights``,
+        ``"scores"`` (N, T_out, T_in) are the scores before the softmax (for ``score="dot"``
+        the chapter's ``s = hs . h``; masked positions keep their score, their weight is 0),
+        ``"context"`` (N, T_out, H) the context vectors c, and ``"mask"`` (N, T_in) the
+        positions attention may use (:meth:`key_mask`; all True without ``mask_padding``)."""
+        out = super().trace(xs, start_id, max_len)
+        xs = self._ids(xs, "xs")
+        mask = self.key_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None else as_numpy(mask).astype(bool))
+        return out
+
 
 def _take_rows(state, n, rows):
     """Select batch rows ``rows`` of every array/Variable with ``n`` rows in a nested state."""
@@ -477,7 +537,7 @@ def _common_options(hidden=128):
                    "0.01; 1.0 converges much faster)", config="embed_std", low=1e-8, high=100.0))
 
 
-_TINY = {"wordvec_size": 4, "hidden_size": 6}
+_TINY = {"vocab_size": 13, "wordvec_size": 4, "hidden_size": 6}
 
 SPECS = (
     ModelSpec(Seq2seq.kind, Seq2seq, "text", _common_options(256),

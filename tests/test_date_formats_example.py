@@ -8,8 +8,8 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn.data import TYPED_DATE_ALPHABET, load_dataset, make_dates, save_text
-from tinygrad_attn.registry import build_model
-from tinygrad_attn.train import save_checkpoint
+from tinygrad_attn.training import save_checkpoint
+from tinygrad_attn.training.registry import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,7 @@ def test_runs_end_to_end(example, tmp_path, capsys):
     model = build_model({"model": "attention", "vocab_size": len(data.vocab),
                          "wordvec_size": 4, "hidden_size": 8})
     ck = tmp_path / "m.npz"
-    save_checkpoint(ck, model, data.vocab, reversed_input=True, in_width=data.in_width,
-                    out_width=data.out_width, extra={"data": {"task": "date"}})
+    save_checkpoint(ck, model, data.task)
     book = tmp_path / "date.txt"
     save_text(book, make_dates(30, seed=5, formats="book"))
     out = tmp_path / "r.json"

@@ -9,10 +9,9 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
 from tinygrad_attn.cli import main
-from tinygrad_attn.data import check_date_answer, load_dataset
-from tinygrad_attn.registry import build_model
-from tinygrad_attn.train import Translator, save_checkpoint
-from tinygrad_attn.translation import Translation, answer_problem
+from tinygrad_attn.data import DateTask, TextTask, check_date_answer, load_dataset
+from tinygrad_attn.training import Translation, Translator, save_checkpoint
+from tinygrad_attn.training.registry import build_model
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +22,15 @@ def date_ck(tmp_path_factory):
     model = build_model({"model": "attention", "vocab_size": len(data.vocab), "wordvec_size": 4,
                          "hidden_size": 8})
     path = tmp_path_factory.mktemp("ck") / "model.npz"
-    save_checkpoint(path, model, data.vocab, reversed_input=True, in_width=data.in_width,
-                    out_width=data.out_width, extra={"data": {"task": data.task}})
+    save_checkpoint(path, model, data.task)
     return str(path)
 
 
 def test_checkpoint_records_the_task(date_ck):
-    assert Translator.from_checkpoint(date_ck).task == "date"
+    task = Translator.from_checkpoint(date_ck).task
+    assert isinstance(task, DateTask) and task.kind == "date" and task.in_width == 40
+    assert type(load_dataset("addition", samples=20).task) is TextTask
+    assert isinstance(load_dataset("date-book", samples=20).task, DateTask)
 
 
 def test_scores_are_the_models_probabilities(date_ck):
@@ -80,11 +81,12 @@ def test_refuse_one_input_keep_the_others(date_ck):
         tr.translate_with_scores(["may 4, 2021", "hello wörld"])
 
 
-def test_answer_problem_only_for_dates():
-    assert answer_problem("date", "1999-02-30").startswith("not a real date: no such day")
-    assert answer_problem("date-book", "1999-02-28") is None
-    assert answer_problem("addition", "1999-02-30") is None
-    assert answer_problem(None, "abc") is None
+def test_only_date_tasks_check_answers():
+    data = load_dataset("date", samples=20)
+    date, text = data.task, TextTask(data.vocab, data.in_width, data.out_width)
+    assert date.check_answer("1999-02-30").startswith("not a real date: no such day")
+    assert date.check_answer("1999-02-28") is None
+    assert text.check_answer("1999-02-30") is None
     r = Translation(text="q", answer="1", output="1 ", prob=0.5, char_probs=(0.5, 1.0),
                     least_index=0)
     assert (r.least_char, r.least_prob) == ("1", 0.5)

@@ -236,8 +236,9 @@ def test_book_formats_alone_unchanged_by_the_new_default():
 def test_datasets_by_name():
     typed = load_dataset("date", samples=200, seed=0)
     book = load_dataset("date-book", samples=200, seed=0)
-    assert (typed.in_width, typed.out_width, typed.task) == (MAX_TYPED_DATE_QUESTION_LEN, 10, "date")
-    assert (book.in_width, book.out_width, book.task) == (29, 10, "date-book")
+    assert (typed.in_width, typed.out_width, typed.source) == (MAX_TYPED_DATE_QUESTION_LEN, 10, "date")
+    assert (book.in_width, book.out_width, book.source) == (29, 10, "date-book")
+    assert typed.task.kind == book.task.kind == "date"
     assert set(TYPED_DATE_ALPHABET) <= set(typed.vocab.chars)
     assert "년" not in book.vocab.chars
 

@@ -1,11 +1,19 @@
-"""Host-side data: vocabularies, generators, text files, and the binary-vector tasks of the NTM.
+"""Host-side data: tasks, vocabularies, generators, text files, and the NTM's binary-vector tasks.
+
+Every kind of data implements one interface, :class:`Task` (:mod:`.task`): text with a
+vocabulary (:class:`TextTask`) and binary vectors (:class:`BitsTask`); named sources
+(``"date"``, ``"copy"``, a file path) are looked up with :func:`load_data`.
 
 Only NumPy is needed; nothing here touches the autograd engine.
 """
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
-from .bits import BIT_TASKS, BitsData, bit_errors, load_bits_dataset, make_copy, make_repeat_copy
-from .dataset import GENERATED_TASKS, Seq2seqData, decode_answers, encode_questions, load_dataset
+from .bits import (BIT_TASKS, BitsData, BitsTask, bit_errors, load_bits_dataset, make_copy,
+                   make_repeat_copy)
+from .dataset import (GENERATED_TASKS, DateTask, Seq2seqData, TextTask, decode_answers,
+                      encode_questions, load_dataset)
+from .task import (DataSource, Task, TaskData, TaskError, data_source, data_sources, load_data,
+                   register_data_source, register_task_kind, task_from_description, task_kinds)
 from .dates import (
     ALL_DATE_FORMATS,
     BOOK_SHARE,
@@ -27,6 +35,9 @@ from .textfile import load_text, save_text
 from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = [
+    "Task", "TaskData", "TaskError", "TextTask", "BitsTask", "DataSource", "data_source",
+    "data_sources", "load_data", "register_data_source", "register_task_kind",
+    "task_from_description", "task_kinds",
     "ADDITION_ALPHABET",
     "ALL_DATE_FORMATS",
     "BOOK_SHARE",
