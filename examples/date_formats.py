@@ -212,6 +212,17 @@ def main(argv=None):
              if s["wrong_flagged_unsure"] is not None else "")
           + f"{100 * s['nondates_flagged']:.1f} % of non-dates flagged (unsure or not a "
             f"calendar date; {100 * s['nondates_not_a_date']:.1f} % not a calendar date)")
+    not_date = np.asarray([r.problem is not None for r in res_nd])
+    pn = np.asarray(p_nd)
+    print("\n| --min-prob | right answers flagged | wrong answers flagged | non-dates flagged "
+          "(unsure or not a real date) |\n| --- | --- | --- | --- |")
+    s["thresholds"] = {}
+    for t in (0.5, 0.8, 0.9, 0.95):
+        row = (float(np.mean(probs[right] < t)) if right.any() else None,
+               int((probs[~right] < t).sum()), float(np.mean((pn < t) | not_date)))
+        s["thresholds"][str(t)] = row
+        print(f"| {t} | " + (f"{100 * row[0]:.2f} %" if row[0] is not None else "-")
+              + f" | {row[1]} of {int((~right).sum())} | {100 * row[2]:.1f} % |")
     for text, r in list(zip(nondates, res_nd))[:6]:
         print(f"  non-date {text!r} -> {r.answer} p={r.prob:.3g}")
 

@@ -2,8 +2,9 @@
 
 :func:`make_dates` writes each date in one of two sets of formats:
 
-* ``formats="book"``: the 13 US formats of the book's ``date.txt`` (:data:`DATE_FORMATS`),
-  exactly as the book spells them — the chapter's data;
+* ``formats="book"``: the 13 US formats of :data:`DATE_FORMATS`, spelled as in the book's
+  ``date.txt`` — the chapter's data (the book's file itself holds 10 of them: a weekday is
+  only ever followed by the full month name there);
 * ``formats="typed"`` (the default): those 13 plus the families in
   :data:`TYPED_DATE_FORMATS` (ISO 8601, day-first and year-first, ordinals, leading zeros,
   missing commas, mixed case, extra spaces, Korean), each varied at random.

@@ -7,8 +7,10 @@ from .. import values as T
 from ..common import load_translator
 from ..values import CLIError
 
-DEFAULT_MIN_PROB = 0.5
-"""Answers the model gives a lower probability are marked ``unsure``."""
+DEFAULT_MIN_PROB = 0.9
+"""Answers the model gives a lower probability are marked ``unsure``. For the quickstart's
+date model this flags 9 of 10 wrong held-out answers and 93 % of in-vocabulary non-dates,
+and 0.6 % of the right answers (docs/results.md)."""
 
 
 def add_parser(sub):
