@@ -6,8 +6,10 @@ that names the option, the valid range and the value given::
 
     tinygrad-attn train: error: argument --batch-size: must be an integer in [1, 65536], got '0'
 
-* :func:`integer`, :func:`real`, :func:`probability` — numbers with an inclusive range
-  (floats must be finite: ``nan`` and ``inf`` are refused).
+* :func:`ranged` — a :class:`~tinygrad_attn.validate.Range` of the library (the same rule the
+  API applies to the argument the option feeds); :func:`integer`, :func:`real`,
+  :func:`probability` — numbers with a range of the command line's own (floats must be
+  finite: ``nan`` and ``inf`` are refused).
 * :func:`option_type` — the same for a model's registry :class:`~tinygrad_attn.registry.Option`
   (its ``type``, ``low``, ``high`` and ``choices``).
 * :func:`existing_file`, :func:`existing_dir`, :func:`data_source` — inputs that must exist.
@@ -23,11 +25,12 @@ either as one line on stderr with a non-zero exit status.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 
-__all__ = ["CLIError", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
+from .validate import Range, range_text
+
+__all__ = ["CLIError", "ranged", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
            "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
            "MAX_BATCH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
 
@@ -43,60 +46,33 @@ IMAGE_EXTENSIONS = ("png", "svg", "pdf", "jpg", "jpeg")
 """Picture formats the ``attention`` command writes (by the extension of ``--out``)."""
 
 
-def _num(v) -> str:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v)) if abs(v) >= 1e4 else f"{v:g}"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def range_text(low=None, high=None, low_open=False, high_open=False) -> str:
-    """The interval in words, e.g. ``[1, 64]``, ``(0, inf)``, ``[0, 1)``."""
-    lo = "-inf" if low is None else _num(low)
-    hi = "inf" if high is None else _num(high)
-    return (f"{'(' if low_open or low is None else '['}{lo}, "
-            f"{hi}{')' if high_open or high is None else ']'}")
-
-
 def _named(fn, name):
     fn.__name__ = name  # argparse uses it in "invalid <name> value" messages
     return fn
 
 
-def integer(low=None, high=None):
-    """An argparse type: an integer in ``[low, high]`` (either bound may be None)."""
-    where = range_text(low, high)
+def ranged(rule: Range):
+    """An argparse type for a :class:`~tinygrad_attn.validate.Range`: the library's own rule,
+    so an option and the API argument it feeds accept exactly the same values."""
 
     def parse(text):
         try:
-            value = int(str(text).strip(), 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer in {where}, got {text!r}") from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be an integer in {where}, got {text!r}")
-        return value
+            return rule.parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
-    return _named(parse, "integer")
+    parse.rule = rule  # the tests compare it with the library's ranges
+    return _named(parse, "integer" if rule.kind is int else "number")
+
+
+def integer(low=None, high=None):
+    """An argparse type: an integer in ``[low, high]`` (either bound may be None)."""
+    return ranged(Range.integer(low, high))
 
 
 def real(low=None, high=None, low_open=False, high_open=False):
     """An argparse type: a finite float in the interval (``*_open``: that bound excluded)."""
-    where = range_text(low, high, low_open, high_open)
-
-    def parse(text):
-        try:
-            value = float(str(text).strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number in {where}, got {text!r}") from None
-        bad = not math.isfinite(value)
-        if low is not None:
-            bad |= value <= low if low_open else value < low
-        if high is not None:
-            bad |= value >= high if high_open else value > high
-        if bad:
-            raise argparse.ArgumentTypeError(f"must be a finite number in {where}, got {text!r}")
-        return value
-
-    return _named(parse, "number")
+    return ranged(Range.real(low, high, low_open, high_open))
 
 
 def probability(high_open=True):
