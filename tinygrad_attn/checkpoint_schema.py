@@ -27,6 +27,8 @@ import math
 import numpy as np
 
 from .data import Vocabulary
+from .data.textfile import MAX_WIDTH as _MAX_WIDTH
+from .data.vocab import MAX_VOCAB as _MAX_VOCAB
 from .io import CheckpointError
 
 __all__ = ["check_meta", "check_config", "describe_params", "check_arrays", "MAX_PARAMS",
@@ -36,10 +38,12 @@ MAX_PARAMS = 300_000_000
 """Most parameters a checkpoint's model may have (1.2 GB of float32)."""
 MAX_CONFIG_INT = 1_000_000
 """Largest integer accepted in a model config (widths, counts)."""
-MAX_VOCAB = 1_000_000
-"""Largest vocabulary."""
-MAX_SEQ_WIDTH = 10_000
-"""Largest ``in_width`` / ``out_width`` (characters read / ids generated)."""
+MAX_VOCAB = _MAX_VOCAB
+"""Largest vocabulary (the data's own limit, :data:`tinygrad_attn.data.vocab.MAX_VOCAB`)."""
+MAX_SEQ_WIDTH = _MAX_WIDTH
+"""Largest ``in_width`` / ``out_width`` (characters read / ids generated): the data files'
+own limit, :data:`tinygrad_attn.data.textfile.MAX_WIDTH`, so ``train`` never writes a
+checkpoint that the loaders refuse."""
 
 _POSITIVE_KEYS = ("vocab_size", "bit_width")
 _POSITIVE_SUFFIXES = ("_size", "_width")  # widths: ints >= 1 (vocab_size, input_width, ...)

@@ -28,7 +28,7 @@ import argparse
 import os
 import tempfile
 
-from .validate import Range, range_text
+from .validate import Range, input_file, range_text
 
 __all__ = ["CLIError", "ranged", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
            "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
@@ -119,17 +119,20 @@ def option_type(opt, *others):
 
 
 # ----------------------------------------------------------------------------- inputs
-def existing_file(what="file"):
-    """An argparse type: a path to an existing, readable regular file."""
+def existing_file(what="file", max_bytes=None):
+    """An argparse type: a path to an existing, readable regular file (not a FIFO or a
+    device: those are refused without being opened), of at most ``max_bytes``.
+
+    The check is :func:`tinygrad_attn.validate.input_file`, the one the loaders use."""
 
     def parse(text):
         path = os.fspath(text)
-        if not os.path.exists(path):
-            raise argparse.ArgumentTypeError(f"{what} not found: {path}")
-        if os.path.isdir(path):
-            raise argparse.ArgumentTypeError(f"{path} is a folder, not a {what}")
-        if not os.access(path, os.R_OK):
-            raise argparse.ArgumentTypeError(f"{what} {path} is not readable (permissions)")
+        if path == "":
+            raise argparse.ArgumentTypeError(f"the {what} path is empty")
+        try:
+            input_file(path, what, max_bytes, argparse.ArgumentTypeError)
+        except FileNotFoundError:
+            raise argparse.ArgumentTypeError(f"{what} not found: {path}") from None
         return path
 
     return _named(parse, what)

@@ -23,6 +23,7 @@ import zipfile
 import numpy as np
 
 from .backend import as_numpy
+from .validate import input_file
 
 __all__ = ["save_npz", "load_npz", "read_npz_headers", "clean_stale_temps", "CheckpointError",
            "META_KEY",
@@ -191,15 +192,16 @@ def load_npz(path, validate=None):
 
     Raises:
         FileNotFoundError: the file does not exist.
-        CheckpointError: the file is not a valid checkpoint (not an .npz archive, corrupt,
+        CheckpointError: the path is a folder, a FIFO or a device (refused before it is
+            opened), or the file is not a valid checkpoint (not an .npz archive, corrupt,
             truncated, pickled data, an array of a non-numeric dtype, too large, metadata
             that is not a JSON object).
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    try:  # before any open: a FIFO would block, a device never end
+        input_file(path, "checkpoint", error=CheckpointError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint not found: {path}") from None
     headers = read_npz_headers(path)
     total = 0
     for name, (shape, dtype) in headers.items():

@@ -1,4 +1,4 @@
-"""The one rule for numeric arguments, shared by the library and the command line.
+"""The checks shared by the library and the command line: numeric arguments and input files.
 
 A :class:`Range` says what an argument may be (an integer or a finite real number, with
 inclusive or open bounds). It checks a value given to a function (:meth:`Range.check`, for
@@ -16,15 +16,22 @@ The ranges used in several places are named here once (:data:`GRADCHECK_EPS`,
 :data:`TOLERANCE`, :data:`MAX_ELEMENTS`, :data:`SEED`, :data:`LEARNING_RATE`, ...); the command
 line uses the same objects, or a narrower range that the tests prove lies inside them.
 
+:func:`input_file` and :func:`open_input` check a file to be read the same way everywhere
+(missing, a folder, a FIFO or a device, unreadable, larger than a bound), *before* it is
+opened, so a named pipe never blocks and ``/dev/zero`` is never read.
+
 This module imports nothing from the package: every floor may use it.
 """
 from __future__ import annotations
 
+import errno
 import math
 import numbers
+import os
+import stat
 from dataclasses import dataclass
 
-__all__ = ["Range", "range_text", "check_choice", "GRADCHECK_EPS", "TOLERANCE", "MAX_ELEMENTS",
+__all__ = ["Range", "range_text", "check_choice", "input_file", "open_input", "file_kind", "GRADCHECK_EPS", "TOLERANCE", "MAX_ELEMENTS",
            "SEED", "LEARNING_RATE", "LEARNING_RATE_SET", "WEIGHT_DECAY", "DECAY_RATE",
            "OPTIMIZER_EPS", "MAX_NORM", "WARMUP", "PROBABILITY"]
 
@@ -216,3 +223,99 @@ WARMUP = Range.integer(1, None)
 """Warm-up steps of a learning-rate schedule: an integer ``>= 1``."""
 PROBABILITY = Range.real(0.0, 1.0, high_open=True)
 """Dropout and label smoothing: ``[0, 1)``."""
+
+
+# ----------------------------------------------------------------------------- input files
+def file_kind(mode) -> str:
+    """What an ``st_mode`` is, in words: ``"a folder"``, ``"a named pipe (FIFO)"``, ..."""
+    for test, words in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                        (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def _size_text(n) -> str:
+    for unit, k in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= k:
+            return f"{n / k:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _refuse_special(path, what, st, error):
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = file_kind(st.st_mode)
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path} is a folder, not a {what}")
+    raise error(f"{what} {path} is {kind}, not a regular file; refused (it could block or "
+                "never end)")
+
+
+def input_file(path, what="file", max_bytes=None, error=ValueError) -> int:
+    """Check, without opening it, that ``path`` is a readable regular file of bounded size.
+
+    Symbolic links are followed (a link to a regular file is fine).
+
+    Args:
+        path: the file.
+        what: its role, for messages (``"checkpoint"``, ``"data file"``).
+        max_bytes: the largest size accepted (None: any).
+        error: the exception class raised for a bad file (e.g. a loader's own error class).
+
+    Returns:
+        The file's size in bytes.
+
+    Raises:
+        FileNotFoundError: nothing at ``path`` (or a dangling link).
+        error: a folder, a FIFO, a device or a socket; not readable; larger than
+            ``max_bytes``. The message is one line naming the file.
+    """
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{what} not found", path) from None
+    except OSError as e:
+        raise error(f"{what} {path}: cannot read it: {e.strerror or e}") from None
+    _refuse_special(path, what, st, error)
+    if not os.access(path, os.R_OK):
+        raise error(f"{what} {path} is not readable (permissions)")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise error(f"{what} {path} is {_size_text(st.st_size)}; at most "
+                    f"{_size_text(max_bytes)} is read")
+    return st.st_size
+
+
+def open_input(path, what="file", max_bytes=None, error=ValueError):
+    """Open a file for reading in binary after :func:`input_file`'s checks.
+
+    The open itself cannot block (``O_NONBLOCK``: a file swapped for a FIFO after the check
+    is still refused, by ``fstat`` of the opened descriptor).
+
+    Returns:
+        A binary file object (a context manager). Read at most ``max_bytes + 1`` bytes from
+        it to notice a file that grew after the check.
+
+    Raises:
+        FileNotFoundError, error: as :func:`input_file`.
+    """
+    path = os.fspath(path)
+    input_file(path, what, max_bytes, error)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
+        getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{what} not found", path) from None
+    except OSError as e:
+        raise error(f"{what} {path}: cannot open it: {e.strerror or e}") from None
+    try:
+        _refuse_special(path, what, os.fstat(fd), error)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -10,8 +10,8 @@ import numpy as np
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
 from .dates import DATE_ALPHABET, DATE_ANSWER_LEN, MAX_DATE_QUESTION_LEN, make_dates
-from .textfile import load_text
-from .vocab import Vocabulary
+from .textfile import check_pair, load_text
+from .vocab import MAX_VOCAB, PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = ["Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
 
@@ -156,7 +156,10 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     Raises:
         FileNotFoundError: If ``source`` is neither a known name nor a file.
         ValueError: If ``samples`` < 1, ``val_fraction`` is outside [0, 1),
-            the split leaves no training data, or text has unknown characters.
+            the split leaves no training data, text has unknown characters, the file breaks
+            a rule of :func:`~tinygrad_attn.data.load_text` (checked with the given
+            vocabulary's start and padding characters too), or it uses more than
+            :data:`~tinygrad_attn.data.vocab.MAX_VOCAB` distinct characters.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -173,16 +176,22 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     else:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"source must be 'date', 'addition' or a path, got {source!r}")
-        if not os.path.isfile(source):
+        if not os.path.lexists(source):
             raise FileNotFoundError(f"source {os.fspath(source)!r} is not 'date', 'addition' "
                                     f"or an existing text file")
-        pairs = load_text(source)
+        pairs = load_text(source)  # refuses folders, FIFOs, devices and bad lines itself
         in_width = max(len(q) for q, _ in pairs)
         out_width = max(len(a) for _, a in pairs)
+        if vocab is not None and (vocab.start_char, vocab.pad_char) != (START_CHAR, PAD_CHAR):
+            for i, (q, a) in enumerate(pairs):  # the given vocabulary's own special characters
+                check_pair(q, a, f"{os.fspath(source)}:{i + 1}", vocab.start_char, vocab.pad_char)
 
     questions = [q for q, _ in pairs]
     if vocab is None:
         vocab = Vocabulary.from_texts([alphabet, *questions, *(a for _, a in pairs)])
+        if len(vocab) > MAX_VOCAB:
+            raise ValueError(f"{os.fspath(source)}: the data uses {len(vocab):,} distinct "
+                             f"characters; a vocabulary holds at most {MAX_VOCAB:,}")
     start = vocab.start_char
     x = vocab.encode_batch(questions, width=in_width)
     t = vocab.encode_batch([start + a for _, a in pairs], width=out_width + 1)
