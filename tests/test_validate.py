@@ -259,3 +259,26 @@ def test_within_means_every_value_is_accepted(a, b, ao, bo, c, d, co, do, x):
     for probe in (inner.low, inner.high):
         if inner.within(outer) and inner.contains(probe):
             assert outer.contains(probe)
+
+
+OPTIMIZER_ARGS = [(SGD, "lr", V.LEARNING_RATE), (SGD, "weight_decay", V.WEIGHT_DECAY),
+                  (Momentum, "momentum", V.DECAY_RATE), (AdaGrad, "eps", V.OPTIMIZER_EPS),
+                  (Adam, "beta1", V.DECAY_RATE), (Adam, "beta2", V.DECAY_RATE),
+                  (Adam, "eps", V.OPTIMIZER_EPS), (Adam, "lr", V.LEARNING_RATE)]
+
+
+@FUZZ
+@given(st.sampled_from(OPTIMIZER_ARGS),
+       st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3),
+                 st.sampled_from([True, None, "0.5", 10**400])))
+def test_every_optimizer_argument_follows_its_rule(arg, value):
+    cls, name, rule = arg
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    expect = numeric and rule.contains(value)
+    try:
+        cls([_param()], **{name: value})
+        got = True
+    except (ValueError, TypeError) as e:
+        got = False
+        assert str(e).startswith(f"{cls.__name__}: {name} must be"), str(e)
+    assert got == expect, (cls.__name__, name, value)

@@ -101,6 +101,8 @@ class Range:
         """Whether the number ``value`` lies in the interval (and is finite)."""
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             v = int(value)  # exact, however large (float() of 10**400 overflows)
+            if self.kind is float and abs(v) > 1.7976931348623157e308:
+                return False  # no finite float holds it
         else:
             try:
                 v = float(value)

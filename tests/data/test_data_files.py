@@ -166,3 +166,47 @@ def test_the_commands_refuse_special_files_with_one_line(tmp_path, argv):
     assert len(err.split("\n")) == 1 and "not a regular file" in err, err
     assert "not found" not in err
     assert not (tmp_path / "run").exists()
+
+
+# ----------------------------------------------------------------------------- fuzzing
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ = settings(max_examples=80, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+_chunks = st.sampled_from([b"_", b" ", b"\n", b"\r", b"\r\n", b"\xef\xbb\xbf", b"\xff", b"a",
+                           b"12+3", b"\xc3\xa9", b"\x00", "\u2028".encode()])
+
+
+@FUZZ
+@given(st.lists(_chunks, max_size=30))
+def test_any_bytes_load_cleanly_or_give_one_line_naming_the_file(tmp_path, parts):
+    p = write(tmp_path, b"".join(parts), "f.txt")
+    try:
+        pairs = load_text(p)
+    except ValueError as e:
+        msg = str(e)
+        assert "\n" not in msg and str(p) in msg, msg
+        return
+    for q, a in pairs:  # what loads obeys every rule
+        assert q.strip(" ") and a.strip(" ") and "_" not in q + a and not a.startswith(" ")
+        assert "\r" not in q + a and "\n" not in q + a and "\ufeff" not in q[:1]
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="_\r\n"),
+                min_size=1, max_size=12)
+
+
+@FUZZ
+@given(st.lists(st.tuples(_text, _text), min_size=1, max_size=5))
+@example([("\ufeffa", "b")]).via("a BOM-led question would be skipped when read back")
+def test_what_save_text_writes_loads_back(tmp_path, pairs):
+    p = tmp_path / "s.txt"
+    try:
+        save_text(p, pairs)
+    except ValueError as e:
+        assert "pair " in str(e)  # only pairs that break a rule (e.g. blank or space-led)
+        return
+    back = load_text(p)
+    assert [(q.rstrip(" "), a.rstrip(" ")) for q, a in back] == \
+        [(q.rstrip(" "), a.rstrip(" ")) for q, a in pairs]

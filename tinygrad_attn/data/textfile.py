@@ -73,6 +73,9 @@ def check_pair(question, answer, where, start_char=START_CHAR, pad_char=PAD_CHAR
         if start_char in text:
             raise ValueError(f"{where}: the {name} {text[:40]!r} contains {start_char!r}, the "
                              "decoder's start symbol; it cannot be part of a question or answer")
+    if question.startswith(_BOM):
+        raise ValueError(f"{where}: the question begins with a byte-order mark (U+FEFF), which "
+                         "a file cannot hold at the start of a question (it is skipped there)")
     if answer.startswith(pad_char):
         raise ValueError(f"{where}: the answer {answer[:40]!r} begins with {pad_char!r}, the "
                          "padding character; decoding strips padding, so it could never be "
