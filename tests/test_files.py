@@ -13,8 +13,8 @@ import time
 import pytest
 
 from tinygrad_attn import files
-from tinygrad_attn.files import (LOCK_NAME, RunLock, RunLockedError, atomic_open, atomic_write_bytes,
-                                 atomic_write_text, clean_stale_temps)
+from tinygrad_attn.files import atomic_open, atomic_write_bytes, atomic_write_text, clean_stale_temps
+from tinygrad_attn.runlock import LOCK_NAME, RunLock, RunLockedError
 
 POSIX = os.name == "posix"
 ROOT = POSIX and os.geteuid() == 0
@@ -161,7 +161,7 @@ def test_a_symlinked_lock_file_is_refused(tmp_path):
 
 _HOLDER = """
 import sys, time
-from tinygrad_attn.files import RunLock
+from tinygrad_attn.runlock import RunLock
 lock = RunLock(sys.argv[1]).acquire()
 print("held", flush=True)
 time.sleep(60)
@@ -189,7 +189,7 @@ def test_a_lock_of_a_killed_owner_is_taken_over(tmp_path):
 
 _RACER = """
 import sys, time
-from tinygrad_attn.files import RunLock, RunLockedError
+from tinygrad_attn.runlock import RunLock, RunLockedError
 while time.time() < float(sys.argv[2]):
     pass
 try:
