@@ -75,11 +75,22 @@ def _say(msg):
     print(_one_line(msg), file=sys.stderr)
 
 
+def _tolerant_output():
+    """Characters the terminal's encoding lacks (an accented answer on an ASCII-only stdout)
+    are written as backslash escapes (``\\xe9``) instead of failing with an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text stream we can change
+            pass
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit status (never raises)."""
     debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = debug or "--debug" in argv[:1]
+    _tolerant_output()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

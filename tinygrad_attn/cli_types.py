@@ -31,7 +31,7 @@ import tempfile
 from .validate import Range, input_file, range_text
 
 __all__ = ["CLIError", "ranged", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
-           "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
+           "data_source", "run_folder", "output_file", "check_writable_file", "check_run_dir", "range_text",
            "MAX_BATCH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
 
 MAX_BATCH = 65536
@@ -168,12 +168,27 @@ def data_source(names=("date", "addition")):
     return _named(parse, "data")
 
 
+def run_folder(what="run folder"):
+    """An argparse type: a folder path to create or reuse (not empty, not only spaces)."""
+
+    def parse(text):
+        path = os.fspath(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"the {what} path is empty; give a folder name")
+        return path
+
+    return _named(parse, "folder")
+
+
 def output_file(extensions):
     """An argparse type: a file name ending in one of ``extensions`` (without dots)."""
     exts = tuple(e.lower() for e in extensions)
 
     def parse(text):
         path = os.fspath(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"the file name is empty; give a file ending in "
+                                             f"{', '.join('.' + e for e in exts)}")
         ext = os.path.splitext(path)[1][1:].lower()
         if ext not in exts:
             said = f"'.{ext}'" if ext else "no extension"
@@ -267,6 +282,8 @@ def check_run_dir(folder, files, flag="--out", overwrite=False):
             ``files`` is a folder, or one exists and ``overwrite`` is False.
     """
     folder = os.fspath(folder)
+    if not folder.strip():
+        raise _cli_error(f"{flag}: the run folder path is empty; give a folder name")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise _cli_error(f"{flag}: {folder} exists and is not a folder (the run folder holds "
                          f"{', '.join(files)})")

@@ -113,7 +113,7 @@ def add_parser(sub):
     p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
                    help=THREADS_HELP)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--out", required=True, metavar="DIR",
+    p.add_argument("--out", required=True, metavar="DIR", type=T.run_folder(),
                    help="the run folder (created): model.npz and history.json are written there")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the model.npz and history.json of an existing run in DIR")
