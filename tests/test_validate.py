@@ -14,7 +14,7 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn import validate as V
 from tinygrad_attn.cli import build_parser
-from tinygrad_attn.gradcheck import check_layer, numerical_grad
+from tinygrad_attn.checks.gradcheck import check_layer, numerical_grad
 from tinygrad_attn.optim import (SGD, AdaGrad, Adam, Momentum, WarmupCosine, WarmupInverseSqrt,
                                  clip_grads)
 

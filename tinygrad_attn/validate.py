@@ -3,7 +3,7 @@
 A :class:`Range` says what an argument may be (an integer or a finite real number, with
 inclusive or open bounds). It checks a value given to a function (:meth:`Range.check`, for
 the library) and parses the text of a command-line option (:meth:`Range.parse`, used by
-``tinygrad_attn.cli_types``), so the two cannot disagree about what is accepted or how a
+``tinygrad_attn.cli.values``), so the two cannot disagree about what is accepted or how a
 refusal reads::
 
     >>> from tinygrad_attn.validate import Range

@@ -8,10 +8,10 @@ import textwrap
 
 import pytest
 
-from tinygrad_attn import checkpoint_schema
 from tinygrad_attn.data import load_dataset, load_text, save_text
 from tinygrad_attn.data import textfile
-from tinygrad_attn.io import CheckpointError, load_npz
+from tinygrad_attn.data.task import MAX_SEQ_WIDTH
+from tinygrad_attn.npzfile import CheckpointError, load_npz
 
 HAS_FIFO = hasattr(os, "mkfifo")
 
@@ -74,8 +74,8 @@ def test_a_custom_vocabulary_checks_its_own_special_characters(tmp_path):
         load_dataset(p, vocab=vocab, val_fraction=0.0)
 
 
-def test_one_line_length_limit_shared_with_the_checkpoint_schema(tmp_path):
-    assert checkpoint_schema.MAX_SEQ_WIDTH == textfile.MAX_WIDTH
+def test_one_line_length_limit_shared_with_the_checkpoint(tmp_path):
+    assert MAX_SEQ_WIDTH == textfile.MAX_WIDTH
     w = textfile.MAX_WIDTH
     ok = write(tmp_path, ("1" * w + "_" + "2" * w + "\n").encode())
     pairs = load_text(ok)
@@ -119,7 +119,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     r = _run(f"""
         from tinygrad_attn.data import load_text, load_dataset
-        from tinygrad_attn.io import load_npz, CheckpointError
+        from tinygrad_attn.npzfile import load_npz, CheckpointError
         for f in (load_text, load_dataset, load_npz):
             try:
                 f({str(fifo)!r})

@@ -15,7 +15,7 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
-from tinygrad_attn.opcases import OP_CASES
+from tinygrad_attn.checks.opcases import OP_CASES
 
 X0 = np.array(0.5)
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from collections.abc import Iterable
 
-from ..io import _file_mode
+from ..files import atomic_write
 from ..validate import open_input
+from .task import MAX_SEQ_WIDTH
 from .vocab import PAD_CHAR, START_CHAR
 
 __all__ = ["load_text", "save_text", "check_pair", "SEPARATOR", "MAX_WIDTH", "MAX_FILE_BYTES",
@@ -34,10 +34,11 @@ __all__ = ["load_text", "save_text", "check_pair", "SEPARATOR", "MAX_WIDTH", "MA
 
 SEPARATOR = "_"
 """Character between question and answer on each line."""
-MAX_WIDTH = 10_000
+MAX_WIDTH = MAX_SEQ_WIDTH
 """Longest question or answer (characters, padding included): the largest input and output
-width a model is trained for and a checkpoint may store (the one limit: the loaders, the
-checkpoint schema and ``train`` all use this constant)."""
+width a model is trained for and a checkpoint may store. It is
+:data:`tinygrad_attn.data.task.MAX_SEQ_WIDTH`, the one limit the loaders, the checkpoint and
+``train`` all use."""
 MAX_FILE_BYTES = 256 << 20
 """Largest data file read (256 MiB)."""
 MAX_LINES = 10_000_000
@@ -189,18 +190,5 @@ def save_text(path: PathLike, pairs: Iterable[tuple[str, str]]) -> None:
     a_width = max(len(a) for _, a in pairs)
     body = "".join(f"{q.ljust(q_width)}{SEPARATOR}{a.ljust(a_width)}\n" for q, a in pairs)
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(body)

@@ -7,10 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Vocabulary", "PAD_CHAR", "START_CHAR", "MAX_VOCAB"]
-
-MAX_VOCAB = 1_000_000
-"""Largest vocabulary a dataset may build and a checkpoint may store."""
+__all__ = ["Vocabulary", "PAD_CHAR", "START_CHAR"]
 
 PAD_CHAR = " "
 """Default padding character (the book pads questions and answers with spaces)."""

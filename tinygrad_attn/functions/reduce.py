@@ -4,6 +4,7 @@ from __future__ import annotations
 import numbers
 
 from ..core import Function, OpError, Variable, as_variable
+from .math import exp, log
 from .shape import broadcast_to, reshape
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp"]
@@ -128,7 +129,6 @@ def logsumexp(x, axis=-1, keepdims=False):
         OpError: an axis out of range, or an empty reduction (``log(0) = -inf``; refused like
             :func:`max` and :func:`mean` of an empty array).
     """
-    from .math import exp, log
 
     x = as_variable(x)
     axes = _norm_axis(axis, x.ndim, "LogSumExp")

@@ -27,9 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import functions as F
-from .backend import get_array_module
-from .core import test_mode
+from .. import functions as F
+from ..backend import get_array_module
+from ..core import test_mode
 from .gradcheck import gradcheck, join_outputs
 
 __all__ = ["OpCase", "Draw", "normal", "positive", "away", "draw_inputs", "describe_inputs",
@@ -420,7 +420,7 @@ def check_op_case(op_case_or_id, seed=0, **gradcheck_options):
     """Gradient-check one op case in float64 against central differences, on the host.
 
     ``seed`` draws the inputs and gradcheck's projection; ``gradcheck_options`` (``eps``,
-    ``atol``, ``rtol``, ``max_elements``, ...) go to :func:`~tinygrad_attn.gradcheck.gradcheck`.
+    ``atol``, ``rtol``, ``max_elements``, ...) go to :func:`~tinygrad_attn.checks.gradcheck.gradcheck`.
     Returns its GradcheckResult titled ``"op case <id>: <description>"``. Raises KeyError
     for an unknown id and ValueError for a case that is not ``numeric`` (placed on a tie or
     kink on purpose).

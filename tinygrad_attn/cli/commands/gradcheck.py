@@ -2,19 +2,24 @@
 
 ``tinygrad-attn gradcheck op softmax`` checks ``F.softmax`` on representative float64
 inputs; ``layer lstm`` checks ``L.LSTM`` with respect to its input and every parameter
-(the cases of :mod:`tinygrad_attn.opcases` and :mod:`tinygrad_attn.layercases`, shared with
+(the cases of :mod:`tinygrad_attn.checks.opcases` and :mod:`tinygrad_attn.checks.layercases`, shared with
 the tests); ``model attention`` checks the loss of a tiny ``AttentionSeq2seq`` (built
 through the model registry) with respect to every parameter. The report table is printed; the exit status is 0 when the check passes and
 1 when it fails. ``all`` as the name runs every case of that kind.
 """
 from __future__ import annotations
 
-from .. import cli_types as T
-from .. import validate as V
-from ..cli import CLIError
-from ..layercases import check_layer_case, layer_case, layer_case_ids
-from ..opcases import OP_CASES as ALL_OP_CASES
-from ..opcases import check_op_case, op_case
+import tinygrad_attn as ta
+
+from ... import validate as V
+from ...checks.gradcheck import check_model
+from ...checks.layercases import check_layer_case, layer_case, layer_case_ids
+from ...checks.opcases import OP_CASES as ALL_OP_CASES
+from ...checks.opcases import check_op_case, op_case
+from ...training import registry
+from .. import values as T
+from ..common import model_example
+from ..values import CLIError
 
 __all__ = ["add_parser", "run", "OP_CASES", "LAYER_CASES", "MODEL_CASES", "build_case",
            "run_case"]
@@ -22,18 +27,17 @@ __all__ = ["add_parser", "run", "OP_CASES", "LAYER_CASES", "MODEL_CASES", "build
 
 # ----------------------------------------------------------------------------- op cases
 OP_CASES = [c.id for c in sorted(ALL_OP_CASES, key=lambda c: c.id) if c.numeric]
-"""Names of the op cases this command checks (the table is :mod:`tinygrad_attn.opcases`)."""
+"""Names of the op cases this command checks (the table is :mod:`tinygrad_attn.checks.opcases`)."""
 
 
 # ----------------------------------------------------------------------------- layer cases
 LAYER_CASES = layer_case_ids()
-"""Names of the layer cases (the table is :mod:`tinygrad_attn.layercases`)."""
+"""Names of the layer cases (the table is :mod:`tinygrad_attn.checks.layercases`)."""
 
 
 # ----------------------------------------------------------------------------- model cases
 def model_cases():
     """Names of the model cases: every registered model, and ``NAME-VARIANT`` for its variants."""
-    from .. import registry
 
     names = []
     for name in registry.model_names():
@@ -70,7 +74,6 @@ def build_case(kind, name, seed=0):
     Raises:
         CLIError: an unknown kind or name (the message lists the valid names).
     """
-    import tinygrad_attn as ta
 
     _check_name(kind, name)
     ta.seed(seed)
@@ -80,8 +83,6 @@ def build_case(kind, name, seed=0):
     if kind == "layer":
         case = layer_case(name)
         return case.describe(), case.make(), case.arrays(seed)
-    from .. import registry
-    from .graph import model_example
 
     base = max((n for n in registry.model_names() if name == n or name.startswith(n + "-")), key=len)
     variant = name[len(base) + 1:] or None
@@ -91,7 +92,7 @@ def build_case(kind, name, seed=0):
 
 
 def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=None):
-    """Run one named case and return its :class:`~tinygrad_attn.gradcheck.GradcheckResult`.
+    """Run one named case and return its :class:`~tinygrad_attn.checks.gradcheck.GradcheckResult`.
 
     Args:
         kind: ``"op"``, ``"layer"`` or ``"model"``.
@@ -109,7 +110,6 @@ def run_case(kind, name, seed=0, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=No
     Raises:
         CLIError: an unknown kind or name.
     """
-    from ..gradcheck import check_model
 
     _check_name(kind, name)
     tol = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)

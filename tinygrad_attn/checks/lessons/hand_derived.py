@@ -38,7 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import get_array_module
+from ... import functions as F
+from ... import layers as L
+from ...backend import get_array_module
+from ...core import Variable
 from ..report import array_diff, format_table
 
 __all__ = [
@@ -302,9 +305,6 @@ class GradComparison:
 
 
 def _engine():
-    from .. import functions as F
-    from .. import layers as L
-    from ..core import Variable
 
     return Variable, F, L
 

@@ -4,16 +4,16 @@ Gradients that shrink by orders of magnitude from the last layers to the first a
 *vanishing*; residual (skip) connections, which add a layer's input to its output, let
 the gradient reach the first layers unchanged. :func:`compare_skip_connections` shows it
 on a deep :class:`~tinygrad_attn.layers.StackedLSTM`; the measuring tools are in
-:mod:`tinygrad_attn.gradflow`.
+:mod:`tinygrad_attn.checks.gradflow`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import functions as F
-from ..core import Variable
+from ... import functions as F
+from ...core import Variable
+from ...layers import StackedLSTM
 from ..gradflow import grad_flow
-from ..layers import StackedLSTM
 
 __all__ = ["compare_skip_connections"]
 
@@ -32,7 +32,7 @@ def compare_skip_connections(num_layers=8, seq_len=50, batch=4, size=16, seed=0)
         seed: seed of the weights, inputs and target.
 
     Returns:
-        ``{"with skips": rows, "without skips": rows}``: :class:`~tinygrad_attn.gradflow.FlowRow`
+        ``{"with skips": rows, "without skips": rows}``: :class:`~tinygrad_attn.checks.gradflow.FlowRow`
         lists per parameter (names ``layers.<k>.Wx`` etc.); ``group_norms(rows)`` gives one
         row per layer.
 

@@ -9,7 +9,7 @@ imports a models package by name: it finds models through the packaging entry-po
 model written anywhere else plugs in the same way — or by calling :func:`register_model`
 directly in the running program::
 
-    from tinygrad_attn.registry import ModelSpec, Option, register_model
+    from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
     register_model(ModelSpec(
         name="tiny", factory=TinyModel, task="text",
@@ -21,22 +21,18 @@ stays cheap and never imports model code.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ENTRY_POINT_GROUP", "TASKS", "Option", "ModelSpec", "register_model",
+__all__ = ["ENTRY_POINT_GROUP", "Option", "ModelSpec", "register_model",
            "unregister_model", "get_spec", "model_names", "build_model", "all_options",
-           "load_plugins"]
+           "load_plugins", "recorded_config"]
 
 ENTRY_POINT_GROUP = "tinygrad_attn.models"
-
-TASKS = {
-    "text": "character sequences with a vocabulary (date, addition, files in the book's format)",
-    "bits": "sequences of binary vectors (copy, repeat copy)",
-}
-
 
 @dataclass(frozen=True)
 class Option:
@@ -127,9 +123,9 @@ class ModelSpec:
             in checkpoints.
         factory: a callable (usually the class) called as ``factory(**config, dtype=, rng=)``
             with the config minus its ``"model"`` key.
-        task: a key of :data:`TASKS`: ``"text"`` models get ``vocab_size`` from the data;
-            ``"bits"`` models get ``input_width`` and ``output_width`` (the widths of
-            the input and output vectors).
+        task: the kind of :class:`~tinygrad_attn.data.task.Task` it learns (``"text"``:
+            the data gives ``vocab_size``; ``"bits"``: ``input_width`` and ``output_width``;
+            a kind of your own: whatever its ``model_fields()`` returns).
         options: the :class:`Option` s it adds to the command line.
         help: one line for ``--help`` listings.
         tiny: config values of a small instance (for ``graph`` and ``gradcheck``), e.g.
@@ -157,9 +153,9 @@ class ModelSpec:
         if not isinstance(self.name, str) or not self.name or not self.name.replace(
                 "-", "").replace("_", "").isalnum():
             raise ValueError(f"ModelSpec: bad model name {self.name!r}")
-        if self.task not in TASKS:
-            raise ValueError(f"ModelSpec {self.name!r}: task must be one of {sorted(TASKS)}, "
-                             f"got {self.task!r}")
+        if not isinstance(self.task, str) or not self.task:
+            raise ValueError(f"ModelSpec {self.name!r}: task must be a task kind such as "
+                             f"'text' or 'bits', got {self.task!r}")
         object.__setattr__(self, "options", tuple(self.options))
         keys = [o.key for o in self.options]
         if len(set(keys)) != len(keys):
@@ -190,14 +186,72 @@ class ModelSpec:
         return config
 
     def build(self, config: dict, dtype=np.float32, rng=None):
-        """Build the model described by ``config`` (whose ``"model"`` must be this spec's name)."""
+        """Build the model described by ``config`` (whose ``"model"`` must be this spec's name).
+
+        The model's ``config`` attribute is then the complete config it was built with:
+        every constructor argument, defaults included (see :func:`recorded_config`).
+        """
         config = dict(config)
         if config.pop("model", self.name) != self.name:
             raise ValueError(f"ModelSpec {self.name!r}: config is for another model")
         try:
-            return self.factory(**config, dtype=dtype, rng=rng)
+            model = self.factory(**config, dtype=dtype, rng=rng)
         except TypeError as e:
             raise ValueError(f"model {self.name!r}: bad options: {e}") from e
+        if not isinstance(self.factory, type):  # a function: record here what it was given
+            model.config = recorded_config(self.name, self.factory, (), config)
+        return model
+
+
+def _plain(v):
+    """A JSON value for a constructor argument (NumPy scalars become Python numbers)."""
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def recorded_config(name: str, factory, args: tuple, kwargs: dict) -> dict:
+    """``{"model": name, **every argument of factory(*args, **kwargs)}``, defaults included.
+
+    ``dtype`` and ``rng`` are not part of a config (they say how, not what, to build).
+    """
+    sig = inspect.signature(factory)
+    bound = sig.bind_partial(*args, **kwargs)
+    bound.apply_defaults()
+    out = {"model": name}
+    for k, v in bound.arguments.items():
+        p = sig.parameters[k]
+        if k in ("self", "dtype", "rng") or p.kind is p.VAR_POSITIONAL:
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            out.update({kk: _plain(vv) for kk, vv in v.items()})
+        else:
+            out[k] = _plain(v)
+    return out
+
+
+def _record_config_of(cls, name: str) -> None:
+    """Make every instance of ``cls`` record the arguments it was built with as ``config``.
+
+    The constructor is wrapped once; the outermost registered constructor of an instance
+    writes last, so a registered subclass records its own name and arguments.
+    """
+    if cls.__dict__.get("_recorded_name") == name:
+        return
+    original = cls.__dict__.get("_recording_original", cls.__init__)
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        object.__setattr__(self, "config", recorded_config(name, original, (self, *args), kwargs))
+
+    cls.__init__ = __init__
+    cls._recording_original = original
+    cls._recorded_name = name
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -220,6 +274,8 @@ def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
         raise ValueError(f"register_model: the name {spec.name!r} is taken (by "
                          f"{getattr(old.factory, '__qualname__', old.factory)!r}); "
                          "pass replace=True to override it")
+    if isinstance(spec.factory, type):
+        _record_config_of(spec.factory, spec.name)
     _REGISTRY[spec.name] = spec
     return spec
 

@@ -10,7 +10,7 @@ that names the option, the valid range and the value given::
   API applies to the argument the option feeds); :func:`integer`, :func:`real`,
   :func:`probability` — numbers with a range of the command line's own (floats must be
   finite: ``nan`` and ``inf`` are refused).
-* :func:`option_type` — the same for a model's registry :class:`~tinygrad_attn.registry.Option`
+* :func:`option_type` — the same for a model's registry :class:`~tinygrad_attn.training.registry.Option`
   (its ``type``, ``low``, ``high`` and ``choices``).
 * :func:`existing_file`, :func:`existing_dir`, :func:`data_source` — inputs that must exist.
 * :func:`output_file` — a file to write, with an allowed set of extensions.
@@ -28,7 +28,7 @@ import argparse
 import os
 import tempfile
 
-from .validate import Range, input_file, range_text
+from ..validate import Range, input_file, range_text
 
 __all__ = ["CLIError", "ranged", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
            "data_source", "run_folder", "output_file", "check_writable_file", "check_run_dir", "range_text",
@@ -81,7 +81,7 @@ def probability(high_open=True):
 
 
 def option_type(opt, *others):
-    """An argparse type for a registry :class:`~tinygrad_attn.registry.Option` (not bool).
+    """An argparse type for a registry :class:`~tinygrad_attn.training.registry.Option` (not bool).
 
     The text is converted to ``opt.type`` and checked by ``opt.check`` (type, ``low``/``high``,
     ``choices``), so the range a model declares is the range the command line enforces.

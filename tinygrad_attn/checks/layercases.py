@@ -1,6 +1,6 @@
 """Layer cases: one representative call of every layer of ``L``, for the checks and the tests.
 
-Like :mod:`tinygrad_attn.opcases` for ops, one table, :data:`LAYER_CASES`, serves
+Like :mod:`tinygrad_attn.checks.opcases` for ops, one table, :data:`LAYER_CASES`, serves
 ``tinygrad-attn gradcheck layer NAME`` (:func:`check_layer_case`: the layer's floating
 inputs and every parameter against central differences) and ``tests/test_device_matrix.py``
 (the same layer on NumPy, the strict stand-in and CuPy: outputs, gradients, an optimizer
@@ -9,7 +9,7 @@ step). Adding a layer is one entry::
     LayerCase("layernorm", lambda: L.LayerNorm(4), [normal(2, 3, 4)],
               about="LayerNorm(4) on x (2, 3, 4)"),
 
-Inputs are :class:`~tinygrad_attn.opcases.Draw` objects (floating inputs, drawn from a
+Inputs are :class:`~tinygrad_attn.checks.opcases.Draw` objects (floating inputs, drawn from a
 seeded Generator) or fixed arrays (integer ids keep their dtype).
 """
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import layers as L
+from .. import layers as L
+from ..seeding import seed as seed_library
 from .gradcheck import check_layer
 from .opcases import describe_inputs, draw_inputs, find_case, normal
-from .random import seed as seed_library
 
 __all__ = ["LayerCase", "LAYER_CASES", "layer_case", "layer_case_ids", "check_layer_case"]
 
@@ -34,7 +34,7 @@ class LayerCase:
     Attributes:
         id: the case's name (for ``tinygrad-attn gradcheck layer`` and test ids).
         make: ``make() -> Layer``, a new layer (float32, initialised from the library RNG).
-        inputs: one :class:`~tinygrad_attn.opcases.Draw` or fixed array per call argument.
+        inputs: one :class:`~tinygrad_attn.checks.opcases.Draw` or fixed array per call argument.
         about: a one-line description (default: the input shapes).
     """
 
@@ -114,7 +114,7 @@ def layer_case(id) -> LayerCase:
 
 def check_layer_case(layer_case_or_id, seed=0, **check_options):
     """Seed the library with ``seed``, build the case's layer, draw its inputs and run
-    :func:`~tinygrad_attn.gradcheck.check_layer` (``check_options``: ``max_elements``,
+    :func:`~tinygrad_attn.checks.gradcheck.check_layer` (``check_options``: ``max_elements``,
     ``eps``, ``atol``, ``rtol``, ...); the result is titled ``"layer case <id>: <description>"``.
     An unknown id raises KeyError.
     """

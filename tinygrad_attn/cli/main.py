@@ -1,7 +1,7 @@
-"""The ``tinygrad-attn`` command: one sub-command per module in :mod:`tinygrad_attn.commands`.
+"""The ``tinygrad-attn`` command: one sub-command per module in :mod:`tinygrad_attn.cli.commands`.
 
 Each sub-command module defines ``add_parser(subparsers)`` and ``run(args) -> int``.
-Option values are checked while parsing (:mod:`tinygrad_attn.cli_types`); errors a user
+Option values are checked while parsing (:mod:`tinygrad_attn.cli.values`); errors a user
 can cause later (a missing file, a bad character, ...) are raised as :class:`CLIError`.
 Whatever goes wrong, the command prints **one line** on stderr and exits non-zero:
 
@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 
-from .cli_types import CLIError
+from .values import CLIError
 
 __all__ = ["main", "CLIError", "COMMANDS", "ArgumentParser", "DEBUG_ENV"]
 
@@ -57,9 +57,9 @@ def build_parser():
     sub.required = True
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"tinygrad_attn.commands.{name}")
+            mod = importlib.import_module(f"tinygrad_attn.cli.commands.{name}")
         except ModuleNotFoundError as e:
-            if e.name == f"tinygrad_attn.commands.{name}":
+            if e.name == f"tinygrad_attn.cli.commands.{name}":
                 continue
             raise
         p = mod.add_parser(sub)

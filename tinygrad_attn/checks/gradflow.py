@@ -2,12 +2,11 @@
 
 After ``loss.backward()``, :func:`grad_flow` lists every parameter with the L2 norms of its
 weights and its gradient and their ratio; :func:`grad_flow_table` prints them and
-:func:`plot_grad_flow` draws the gradient norms as bars on a log scale. Gradients that
+:func:`tinygrad_attn.viz.plot_grad_flow` draws the gradient norms as bars on a log scale. Gradients that
 shrink by orders of magnitude from the last layers to the first are *vanishing*; skip
 (residual) connections are the classic cure, which the lesson
-:func:`tinygrad_attn.lessons.skip_connections.compare_skip_connections` demonstrates on a
-deep :class:`~tinygrad_attn.layers.StackedLSTM` (``compare_skip_connections`` is still
-reachable from this module, loaded on first use).
+:func:`tinygrad_attn.checks.lessons.skip_connections.compare_skip_connections` demonstrates on a
+deep :class:`~tinygrad_attn.layers.StackedLSTM`.
 
 For the optimizer step itself, :func:`snapshot_params` + :func:`update_ratios` (or
 :func:`record_update_ratios`, which wraps ``optimizer.update()``) give the ratio
@@ -21,12 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import get_array_module
+from ..backend import get_array_module
 from .report import format_number, format_table, host_float64, named_variables
 
 __all__ = ["FlowRow", "UpdateRow", "grad_flow", "grad_flow_table", "group_norms",
-           "snapshot_params", "update_ratios", "record_update_ratios", "update_ratio_table",
-           "plot_grad_flow"]
+           "snapshot_params", "update_ratios", "record_update_ratios", "update_ratio_table"]
 
 
 @dataclass
@@ -229,72 +227,3 @@ def update_ratio_table(rows, title=None) -> str:
     lines.append("rule of thumb: |update|/|W| around 1e-3 per step; >> 1e-2: lr too high; "
                  "<< 1e-5: lr too low or gradients vanishing")
     return "\n".join(lines)
-
-
-def plot_grad_flow(rows, path=None, title=None, figsize=None, dpi=100):
-    """Bar chart of gradient norms per parameter on a log scale.
-
-    Args:
-        rows: a :class:`FlowRow` list, or a dict ``{label: rows}`` to compare several runs
-            (e.g. with and without skip connections) as grouped bars.
-        path: where to save the figure (format from the extension); None: do not save.
-        title: figure title.
-        figsize: (width, height) in inches (default: grows with the number of parameters).
-        dpi: resolution.
-
-    Returns:
-        The matplotlib ``Figure`` (pyplot-free, so nothing stays open).
-
-    Raises:
-        ImportError: matplotlib is missing (``pip install "tinygrad-attn[viz]"``).
-        ValueError: no rows.
-    """
-    from .viz.common import new_figure, save_figure
-
-    series = rows if isinstance(rows, dict) else {"": rows}
-    if not series or not any(len(r) for r in series.values()):
-        raise ValueError("plot_grad_flow: no rows to plot (run backward and grad_flow first)")
-    names = []
-    for rs in series.values():
-        for r in rs:
-            if r.name not in names:
-                names.append(r.name)
-    n, k = len(names), len(series)
-    if figsize is None:
-        figsize = (max(6.0, 0.35 * n * max(k, 1) + 2), 4.5)
-    fig = new_figure("plot_grad_flow", figsize, dpi)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / k
-    floor = None
-    for j, (label, rs) in enumerate(series.items()):
-        by = {r.name: r.grad_norm for r in rs if r.has_grad}
-        vals = [by.get(nm, 0.0) for nm in names]
-        pos = [v for v in vals if v > 0]
-        if pos:
-            floor = min(pos) if floor is None else min(floor, min(pos))
-        xs = [i - 0.4 + width * (j + 0.5) for i in range(n)]
-        ax.bar(xs, [v if v > 0 else np.nan for v in vals], width=width, label=label or None)
-    ax.set_yscale("log")
-    ax.set_xticks(range(n))
-    ax.set_xticklabels(names, rotation=90 if n > 12 else 30, fontsize=7 if n > 12 else 8,
-                       ha="center" if n > 12 else "right")
-    ax.set_ylabel("gradient L2 norm (log scale)")
-    if floor is not None:
-        ax.set_ylim(bottom=floor / 3)
-    if k > 1:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    ax.set_title(title or "gradient flow")
-    ax.grid(axis="y", which="major", alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi)
-    return fig
-
-
-def __getattr__(name):
-    """``compare_skip_connections`` moved to :mod:`tinygrad_attn.lessons.skip_connections`;
-    it is loaded from there on first use, so importing this module loads no lesson code."""
-    if name == "compare_skip_connections":
-        from .lessons.skip_connections import compare_skip_connections
-
-        return compare_skip_connections
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

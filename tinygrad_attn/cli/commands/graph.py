@@ -8,12 +8,20 @@ Builds a small model with random weights, runs one forward pass on a random batc
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
-from .. import cli_types as T
+import tinygrad_attn as ta
 
-__all__ = ["add_parser", "run", "example_loss", "model_example"]
+from ... import functions as F
+from ...training import registry
+from ...viz import GraphvizNotFoundError, plot_graph
+from .. import common
+from .. import values as T
+from ..values import CLIError
+
+__all__ = ["add_parser", "run", "example_loss"]
 
 
 def add_parser(subparsers):
@@ -29,7 +37,6 @@ def add_parser(subparsers):
         "graph", help="draw the computational graph of one training step",
         description="Draw the computational graph of one training step of a small model "
                     "(random weights and data). Needs Graphviz for .svg/.png/.pdf.")
-    from .. import registry
 
     names = registry.model_names()
     p.add_argument("--model", choices=names + ["example"],
@@ -84,8 +91,6 @@ def example_loss(seq_len=5, batch=2, in_size=3, hidden=4, classes=5, seed=0):
     Returns:
         The scalar loss Variable (softmax cross entropy of the last hidden state).
     """
-    import tinygrad_attn as ta
-    from tinygrad_attn import functions as F
 
     if seq_len < 1:
         raise ValueError(f"example_loss: seq_len must be >= 1, got {seq_len}")
@@ -109,34 +114,6 @@ def example_loss(seq_len=5, batch=2, in_size=3, hidden=4, classes=5, seed=0):
     return F.softmax_cross_entropy(logits, rng.integers(0, classes, size=batch))
 
 
-def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
-    """A small instance of the registered model ``name`` and a random batch for it.
-
-    The model takes its spec's ``tiny`` config (text models: a vocabulary of 13 ids); the
-    batch comes from the model's ``example_batch(rng, batch, seq_len)`` if it has one,
-    else it is ``seq_len`` random input ids and ``max(seq_len // 2, 2)`` answer ids after a
-    start id.
-
-    Returns:
-        ``(model, (xs, ts))``.
-    """
-    import tinygrad_attn as ta
-
-    from .. import registry
-
-    spec = registry.get_spec(name)
-    vocab = 13
-    fields = {"vocab_size": vocab} if spec.task == "text" else {}
-    ta.seed(seed)
-    model = spec.build(spec.tiny_config(variant, **fields), dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    if hasattr(model, "example_batch"):
-        return model, model.example_batch(rng, batch, seq_len)
-    xs = rng.integers(0, vocab, size=(batch, seq_len))
-    ts = rng.integers(0, vocab, size=(batch, max(seq_len // 2, 2) + 1))
-    return model, (xs, ts)
-
-
 def run(args) -> int:
     """Draw the graph; return 0.
 
@@ -151,10 +128,6 @@ def run(args) -> int:
         CLIError: bad ``--seq-len`` or extension, or Graphviz / the ``graphviz`` package
             missing (the .dot file is still written).
     """
-    from ..cli import CLIError
-    from ..viz import GraphvizNotFoundError, plot_graph
-
-    import os
 
     root, ext = os.path.splitext(args.out)
     beside = [] if ext.lower() in (".dot", ".gv") else [root + ".dot"]
@@ -165,10 +138,9 @@ def run(args) -> int:
             loss.backward()
     else:
         try:
-            model, batch = model_example(args.model, seq_len=args.seq_len)
+            model, batch = common.model_example(args.model, seq_len=args.seq_len)
         except ValueError as e:
             raise CLIError(str(e)) from e
-        from .. import functions as F
 
         with F.fused_ops(args.fused):  # the compositions teach more than one fused node
             loss = model(*batch)

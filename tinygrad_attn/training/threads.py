@@ -8,7 +8,7 @@ through `threadpoolctl <https://github.com/joblib/threadpoolctl>`_, which talks 
 BLAS libraries already loaded in the process, so it works after NumPy has been imported
 (unlike the ``OPENBLAS_NUM_THREADS`` variable, read once at import).
 
-The :class:`~tinygrad_attn.train.Trainer` (``threads=``) and the ``train``/``eval``
+The :class:`~tinygrad_attn.training.Trainer` (``threads=``) and the ``train``/``eval``
 commands (``--threads``) use it. Their default, ``None``, changes nothing: the libraries'
 own default (one thread per core, or what ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``
 say) stays in force, so a limit set by the user's environment is respected.

@@ -8,9 +8,10 @@ draws every layer (rows) and head (columns) of one kind in one grid.
 """
 from __future__ import annotations
 
-from .. import cli_types as T
-from ..cli import CLIError
-from .translate import load_translator
+from ... import viz
+from .. import values as T
+from ..common import load_translator
+from ..values import CLIError
 
 MAX_TEXTS = 64
 """Most inputs drawn in one picture."""
@@ -75,7 +76,7 @@ def _maps(tr, args, texts, answers):
     heads_n = per_layer[0].shape[1]
     heads = _index(args.head if args.head is not None else "mean", heads_n, "head")
     layers = range(len(per_layer)) if layers == "all" else [layers]
-    start = tr.vocab.start_char if hasattr(tr.vocab, "start_char") else "_"
+    start = tr.vocab.start_char
     items = []
     for n, (text, ans) in enumerate(zip(texts, answers)):
         if kind == "enc":
@@ -102,7 +103,6 @@ def _maps(tr, args, texts, answers):
 
 def run(args):
     """Write the heatmap grid; returns 0."""
-    from .. import viz
 
     if len(args.texts) > MAX_TEXTS:
         raise CLIError(f"attention: at most {MAX_TEXTS} TEXTs per picture, got {len(args.texts)}")
@@ -120,7 +120,7 @@ def run(args):
                        f"({tr.model.config['model']}); train one with --model attention")
     if any(len(ans) == 0 for ans in answers):
         raise CLIError("the model produced an empty answer for some input; nothing to draw")
-    several = getattr(tr.model, "all_attention_weights", None) is not None
+    several = tr.model.all_attention_weights is not None
     if not several and any(v is not None for v in (args.kind, args.layer, args.head)):
         raise CLIError(f"--kind, --layer and --head need a model with several attentions (e.g. "
                        f"--model transformer); {tr.model.config['model']} has one map")

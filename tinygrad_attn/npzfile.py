@@ -16,16 +16,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-import time
 import zipfile
 
 import numpy as np
 
 from .backend import as_numpy
+from .files import atomic_write, clean_stale_temps
 from .validate import input_file
 
-__all__ = ["save_npz", "load_npz", "read_npz_headers", "clean_stale_temps", "CheckpointError",
+__all__ = ["save_npz", "load_npz", "read_npz_meta", "read_npz_headers", "clean_stale_temps", "CheckpointError",
            "META_KEY",
            "MAX_ARRAY_ELEMENTS", "MAX_META_CHARS"]
 
@@ -34,61 +33,10 @@ MAX_ARRAY_ELEMENTS = 1 << 30
 """Most elements in all the arrays of one file together (4 GiB of float32)."""
 MAX_META_CHARS = 16 << 20
 """Longest metadata JSON document accepted (characters)."""
-_STALE_AGE_S = 3600.0  # a temp file without a readable pid is stale after an hour
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, truncated, or does not fit the model."""
-
-
-def _file_mode(path: str) -> int:
-    """Mode for the written file: keep an existing file's, else 0666 minus the umask."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def clean_stale_temps(folder) -> list[str]:
-    """Remove ``.tmp-*.npz`` files left in ``folder`` by writers that are gone; return them.
-
-    A temporary file named ``.tmp-<pid>-...`` is stale when that process no longer runs;
-    one without a pid (older versions) when it is more than an hour old.
-    """
-    removed = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    now = time.time()
-    for name in names:
-        if not (name.startswith(".tmp-") and name.endswith(".npz")):
-            continue
-        p = os.path.join(folder, name)
-        pid = name[5:].split("-", 1)[0]
-        try:
-            stale = (not _pid_alive(int(pid))) if pid.isdigit() and "-" in name[5:] else \
-                now - os.stat(p).st_mtime > _STALE_AGE_S
-            if stale and os.path.isfile(p):
-                os.unlink(p)
-                removed.append(p)
-        except OSError:
-            pass
-    return removed
 
 
 def save_npz(path, arrays: dict, meta: dict | None = None) -> None:
@@ -110,21 +58,9 @@ def save_npz(path, arrays: dict, meta: dict | None = None) -> None:
         raise ValueError(f"save_npz: {path} is a folder; give a file name")
     payload = {k: as_numpy(v) for k, v in arrays.items()}
     payload[META_KEY] = np.array(json.dumps(meta or {}))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    clean_stale_temps(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **payload)
 
 
 def _not_npz_message(path, head: bytes) -> str:
@@ -173,29 +109,14 @@ def read_npz_headers(path) -> dict:
     return out
 
 
-def load_npz(path, validate=None):
-    """Read a file written by :func:`save_npz`.
+def read_npz_meta(path) -> tuple[dict, dict]:
+    """``(headers, meta)`` of a file written by :func:`save_npz`, reading no array data.
 
-    Every array's header is checked before any data is read: its dtype must be a plain
-    number type (real float, integer, bool) — no objects (pickle), strings, complex,
-    dates or structured records — and all arrays together hold at most
-    :data:`MAX_ARRAY_ELEMENTS` elements. The metadata must be a JSON object.
-
-    Args:
-        path: the file.
-        validate: optional ``validate(headers, meta)`` called after the metadata is read
-            and before any array data is: ``headers`` is ``{name: (shape, dtype)}``; it
-            raises to refuse the file (nothing large has been allocated yet).
-
-    Returns:
-        (arrays, meta): a dict of host NumPy arrays and the metadata dict.
+    ``headers`` is ``{name: (shape, dtype)}`` of the arrays (without the metadata entry);
+    ``meta`` is the JSON metadata. Every header is checked as :func:`load_npz` describes.
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        CheckpointError: the path is a folder, a FIFO or a device (refused before it is
-            opened), or the file is not a valid checkpoint (not an .npz archive, corrupt,
-            truncated, pickled data, an array of a non-numeric dtype, too large, metadata
-            that is not a JSON object).
+        FileNotFoundError, CheckpointError: as :func:`load_npz`.
     """
     path = os.fspath(path)
     try:  # before any open: a FIFO would block, a device never end
@@ -220,17 +141,49 @@ def load_npz(path, validate=None):
         if total > MAX_ARRAY_ELEMENTS:
             raise CheckpointError(f"{path}: the arrays hold more than {MAX_ARRAY_ELEMENTS:,} "
                                   "elements; refused as too large")
+    meta = {}
+    if META_KEY in headers:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = _parse_meta(path, z[META_KEY])
+        except CheckpointError:
+            raise
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+            raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or "
+                                  f"truncated?): {e}") from e
+    return {k: v for k, v in headers.items() if k != META_KEY}, meta
+
+
+def load_npz(path, validate=None):
+    """Read a file written by :func:`save_npz`.
+
+    Every array's header is checked before any data is read: its dtype must be a plain
+    number type (real float, integer, bool) — no objects (pickle), strings, complex,
+    dates or structured records — and all arrays together hold at most
+    :data:`MAX_ARRAY_ELEMENTS` elements. The metadata must be a JSON object.
+
+    Args:
+        path: the file.
+        validate: optional ``validate(headers, meta)`` called after the metadata is read
+            and before any array data is: ``headers`` is ``{name: (shape, dtype)}``; it
+            raises to refuse the file (nothing large has been allocated yet).
+
+    Returns:
+        (arrays, meta): a dict of host NumPy arrays and the metadata dict.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        CheckpointError: the path is a folder, a FIFO or a device (refused before it is
+            opened), or the file is not a valid checkpoint (not an .npz archive, corrupt,
+            truncated, pickled data, an array of a non-numeric dtype, too large, metadata
+            that is not a JSON object).
+    """
+    headers, meta = read_npz_meta(path)
+    if validate is not None:
+        validate(headers, meta)
     try:
         with np.load(path, allow_pickle=False) as z:
-            meta = {}
-            if META_KEY in headers:
-                meta = _parse_meta(path, z[META_KEY])
-            arrays_headers = {k: v for k, v in headers.items() if k != META_KEY}
-            if validate is not None:
-                validate(arrays_headers, meta)
-            arrays = {k: z[k] for k in arrays_headers}
-    except CheckpointError:
-        raise
+            arrays = {k: z[k] for k in headers}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): {e}") from e
     return arrays, meta

@@ -1,69 +1,27 @@
 """``tinygrad-attn train``: train a registered model and write a checkpoint and its history.
 
-The models and their options come from :mod:`tinygrad_attn.registry`: ``--model`` lists every
+The models and their options come from :mod:`tinygrad_attn.training.registry`: ``--model`` lists every
 registered name, and each model's options (``--hidden``, ``--heads``, ...) are added once,
 whichever models share them.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-from .. import cli_types as T
-from .. import registry
-from ..cli import CLIError
-from ..data.bits import BIT_TASKS
-from ..optim import SCHEDULES
+import tinygrad_attn as ta
 
-THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
-                "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
-                "steadier on a machine other jobs keep busy)")
+from ... import data as D
+from ...backend import GPUUnavailableError, keep_host_memory
+from ...files import atomic_write
+from ...optim import SCHEDULES, make_schedule
+from ...training import Trainer, TrainingDiverged, registry
+from .. import values as T
+from ..common import RUN_FILES, THREADS_HELP, add_model_options, model_config
+from ..values import CLIError
 
-RUN_FILES = ("model.npz", "history.json")
-"""The files a run writes into its ``--out`` folder."""
-
-
-def add_model_options(p):
-    """Add ``--model`` and every registered model's options to parser ``p``."""
-    names = registry.model_names()
-    p.add_argument("--model", choices=names, default="attention" if "attention" in names else None,
-                   help="which model (default: attention); each model's own options follow")
-    group = p.add_argument_group("model options (each applies to the models named in brackets)")
-    for dest, owners in registry.all_options().items():
-        opt = owners[0][1]
-        who = ", ".join(f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
-                        for m, o in owners)
-        helptext = f"{opt.help} [{who}]"
-        if opt.type is bool:
-            group.add_argument(opt.flag, dest=dest, action=argparse.BooleanOptionalAction,
-                               default=None, help=helptext)
-        else:
-            if opt.choices is None and opt.type in (int, float):
-                helptext += f" (in {opt.range_text()})"
-            group.add_argument(opt.flag, dest=dest, default=None,
-                               type=T.option_type(opt, *(o for _, o in owners[1:])),
-                               choices=opt.choices, help=helptext,
-                               metavar=None if opt.choices else opt.dest.upper())
-
-
-def model_config(args, **data_fields):
-    """The model config from the parsed options; CLIError for options of another model."""
-    try:
-        spec = registry.get_spec(args.model)
-    except ValueError as e:
-        raise CLIError(str(e)) from e
-    own = {o.dest for o in spec.options}
-    for dest, owners in registry.all_options().items():
-        if dest not in own and getattr(args, dest, None) is not None:
-            flag = owners[0][1].flag
-            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
-                           f"not of --model {args.model}")
-    try:
-        return spec, spec.config_from(vars(args), **data_fields)
-    except ValueError as e:
-        raise CLIError(str(e)) from e
-
+TASK_OPTIONS = ("reverse_input", "min_length", "max_length", "bit_width", "max_repeats")
+"""The train options that belong to a data source; each source says which it takes."""
 
 def add_parser(sub):
     """Register the ``train`` sub-command."""
@@ -74,19 +32,20 @@ def add_parser(sub):
                                    "Every value is checked before training starts; the valid "
                                    "range is given below.")
     add_model_options(p)
-    p.add_argument("--data", default="date", type=T.data_source(("date", "addition", *BIT_TASKS)),
-                   help="'date', 'addition', a file in the book's format, or a binary-vector "
-                        "task: 'copy', 'repeat-copy' (for --model ntm, lstm-bits)")
+    p.add_argument("--data", default="date", type=T.data_source(tuple(D.data_sources())),
+                   help="a data source (" + "; ".join(
+                       f"'{n}': {D.data_source(n).help}" for n in D.data_sources()) +
+                        ") or a file in the book's question_answer format")
     p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=50000,
                    help=f"generated examples, 1 to {T.MAX_SAMPLES} (default 50000)")
     bits = p.add_argument_group("binary-vector tasks (--data copy, repeat-copy)")
-    bits.add_argument("--min-length", type=T.integer(1, 10000), default=1,
+    bits.add_argument("--min-length", type=T.integer(1, 10000), default=None,
                       help="shortest sequence (default 1)")
-    bits.add_argument("--max-length", type=T.integer(1, 10000), default=10,
+    bits.add_argument("--max-length", type=T.integer(1, 10000), default=None,
                       help="longest sequence (default 10)")
-    bits.add_argument("--bit-width", type=T.integer(1, 4096), default=8,
+    bits.add_argument("--bit-width", type=T.integer(1, 4096), default=None,
                       help="bits per vector (default 8)")
-    bits.add_argument("--max-repeats", type=T.integer(1, 1000), default=10,
+    bits.add_argument("--max-repeats", type=T.integer(1, 1000), default=None,
                       help="most repeats (repeat-copy; default 10)")
     p.add_argument("--epochs", type=T.integer(1, 100000), default=3,
                    help="1 to 100000 (default 3)")
@@ -106,7 +65,8 @@ def add_parser(sub):
                                      "(0 = plain cross entropy)")
     p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
                    help="seed of the data, weights and shuffling, 0 to 2**32-1 (default 0)")
-    p.add_argument("--reverse-input", action="store_true")
+    p.add_argument("--reverse-input", action="store_true", default=None,
+                   help="feed the questions reversed (the book's trick; text tasks)")
     p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
                    help="validate on at most N examples, N >= 1 (default: all)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -122,42 +82,29 @@ def add_parser(sub):
 
 def run(args):
     """Train as asked; returns 0."""
-    import tinygrad_attn as ta
-
-    from ..backend import GPUUnavailableError, keep_host_memory
-    from ..data import BIT_TASKS, load_bits_dataset, load_dataset
-    from ..optim import make_schedule
-    from ..train import Trainer, TrainingDiverged
 
     T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
     keep_host_memory()          # reuse freed temporaries' memory (glibc; see backend)
     if args.warmup is not None and args.schedule == "constant":
         raise CLIError(f"--warmup needs --schedule inverse-sqrt or cosine, got --warmup "
                        f"{args.warmup} with --schedule {args.schedule}")
-    task = "bits" if args.data in BIT_TASKS else "text"
     try:
-        spec_task = registry.get_spec(args.model).task
+        spec = registry.get_spec(args.model)
+        source = D.data_source(args.data)
     except ValueError as e:
         raise CLIError(str(e)) from e
-    if spec_task != task:
-        fit = ", ".join(registry.model_names(task))
-        raise CLIError(f"--model {args.model} learns {spec_task} tasks, but --data {args.data} is "
-                       f"a {task} task (models for it: {fit})")
+    if source.kind != spec.task:
+        raise CLIError(f"--model {args.model} learns {spec.task} tasks, but --data {args.data} "
+                       f"is a {source.kind} task (models for it: "
+                       f"{', '.join(registry.model_names(source.kind)) or 'none'})")
+    options = {k: getattr(args, k) for k in TASK_OPTIONS}
     try:
-        if args.data in BIT_TASKS:
-            params = dict(min_len=args.min_length, max_len=args.max_length, width=args.bit_width)
-            if args.data == "repeat-copy":
-                params["max_repeats"] = args.max_repeats
-            data = load_bits_dataset(args.data, samples=args.samples, seed=args.seed, **params)
-        else:
-            data = load_dataset(args.data, samples=args.samples, seed=args.seed,
-                                reverse_input=args.reverse_input)
+        data = D.load_data(args.data, samples=args.samples, seed=args.seed, **options)
     except FileNotFoundError as e:
         raise CLIError(f"data file not found: {args.data}") from e
     except ValueError as e:
         raise CLIError(str(e)) from e
-    fields = data.model_fields() if hasattr(data, "model_fields") else {"vocab_size": len(data.vocab)}
-    spec, config = model_config(args, **fields)
+    spec, config = model_config(args, **data.task.model_fields())
 
     ta.seed(args.seed)
     try:
@@ -182,8 +129,9 @@ def run(args):
     os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
 
     def write_history(tr, entry):
-        with open(os.path.join(args.out, "history.json"), "w") as f:
-            json.dump({"config": config, "history": tr.history}, f, indent=1)
+        with atomic_write(os.path.join(args.out, "history.json"), "w", encoding="utf-8") as f:
+            json.dump({"config": model.config, "task": data.task.describe(),
+                       "history": tr.history}, f, indent=1)
         acc = entry["val_acc"]
         bits = entry.get("val_bit_errors")
         extra = "" if bits is None else f"  bit errors/seq {bits:.3f}"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import as_numpy
-from .core import Variable
+from ..backend import as_numpy
+from ..core import Variable
 
 __all__ = ["format_table", "format_number", "named_variables", "host_float64", "worst_element",
            "element_index", "ArrayDiff", "array_diff"]

@@ -21,11 +21,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backend
-from . import validate as V
-from .backend import get_array_module
-from .core import Variable
-from .report import element_index, format_table, host_float64, named_variables, worst_element
+from .. import backend
+from .. import functions as F
+from .. import validate as V
+from ..backend import get_array_module
+from ..core import Variable
+from ..layers.base import Layer
+from ..seeding import get_rng
+from .report import (
+    element_index,
+    format_table,
+    host_float64,
+    named_variables,
+    worst_element,
+)
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "check_options", "check_layer", "check_model",
            "GradcheckResult", "GradcheckEntry", "GradcheckError", "join_outputs"]
@@ -493,7 +502,6 @@ def join_outputs(out, who="join_outputs"):
     Raises:
         TypeError: ``out`` is neither.
     """
-    from . import functions as F
 
     if isinstance(out, Variable):
         return out
@@ -517,8 +525,6 @@ def _is_float_input(x):
 def _check_module(who, module, call, inputs, max_elements, seed, eps, atol, rtol,
                   raise_on_failure, verbose, title):
     """Shared body of check_layer/check_model: state and RNG fixed for every evaluation."""
-    from .layers.base import Layer
-    from .random import get_rng
 
     if not isinstance(module, Layer):
         raise TypeError(f"{who}: expected a Layer, got {type(module).__name__}")

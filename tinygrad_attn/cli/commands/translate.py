@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from .. import cli_types as T
-from ..cli import CLIError
-from . import open_checkpoint
+from .. import values as T
+from ..common import load_translator
+from ..values import CLIError
 
 
 def add_parser(sub):
@@ -19,13 +19,6 @@ def add_parser(sub):
                    help=f"beam width, 1 to {T.MAX_BEAM} (1 = greedy decoding)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     return p
-
-
-def load_translator(path):
-    """A Translator from ``path``, with user errors turned into CLIError."""
-    from ..train import Translator
-
-    return open_checkpoint(Translator.from_checkpoint, path)
 
 
 def read_stdin_lines():
