@@ -123,10 +123,14 @@ class RunLock:
                 self.took_over = old if old and old != str(os.getpid()) else None
                 body = (f"pid={os.getpid()}\nhost={socket.gethostname()}\n"
                         f"started={time.strftime('%Y-%m-%d %H:%M:%S')}\n").encode()
-                os.ftruncate(fd, 0)
-                os.lseek(fd, 0, os.SEEK_SET)
-                os.write(fd, body)
-                os.fsync(fd)
+                try:
+                    os.ftruncate(fd, 0)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    os.write(fd, body)
+                    os.fsync(fd)
+                except OSError as e:  # e.g. a full disk: name the file
+                    raise type(e)(e.errno, f"cannot write the lock file {self.path}: "
+                                           f"{e.strerror or e}") from e
             except BaseException:
                 os.close(fd)
                 raise

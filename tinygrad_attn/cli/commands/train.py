@@ -15,6 +15,7 @@ from ... import data as D
 from ...backend import GPUUnavailableError, keep_host_memory
 from ...files import atomic_write
 from ...optim import SCHEDULES, make_schedule
+from ...runlock import RunLock, RunLockedError
 from ...training import Trainer, TrainingDiverged, registry
 from .. import values as T
 from ..common import RUN_FILES, THREADS_HELP, add_model_options, model_config
@@ -127,6 +128,20 @@ def run(args):
     except ValueError as e:
         raise CLIError(str(e)) from e
     os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
+    try:  # one run per folder: a second train into it is refused while this one lives
+        lock = RunLock(args.out).acquire()
+    except (RunLockedError, OSError) as e:
+        raise CLIError(f"--out: {e}") from e
+    try:
+        # checked again now that the folder is ours: a run that finished meanwhile counts
+        T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
+        return _fit(args, trainer, model, data, ckpt)
+    finally:
+        lock.release()
+
+
+def _fit(args, trainer, model, data, ckpt):
+    """Train in the locked run folder, writing the history after every epoch."""
 
     def write_history(tr, entry):
         with atomic_write(os.path.join(args.out, "history.json"), "w", encoding="utf-8") as f:
