@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 
+from ..files import atomic_write
+
 __all__ = ["new_figure", "save_figure"]
 
 
@@ -47,6 +49,10 @@ def new_figure(fn, figsize, dpi):
 def save_figure(fig, path, dpi):
     """Write ``fig`` to ``path`` (format from the extension), making missing folders.
 
+    The picture is written atomically (:func:`tinygrad_attn.files.atomic_write`): an
+    interruption leaves the previous picture, and a symbolic link at ``path`` is replaced,
+    never followed.
+
     Args:
         fig: a matplotlib Figure.
         path: a file path (str or path-like), or None to save nothing.
@@ -57,4 +63,6 @@ def save_figure(fig, path, dpi):
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        fmt = os.path.splitext(path)[1][1:].lower() or None
+        with atomic_write(path, "wb") as f:  # an interrupted save leaves the old picture
+            fig.savefig(f, dpi=dpi, format=fmt)
