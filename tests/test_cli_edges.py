@@ -29,3 +29,22 @@ def test_an_empty_out_is_refused_with_one_line(tmp_path, argv, fragment):
     err = r.stderr.strip()
     assert r.returncode == 2 and len(err.split("\n")) == 1 and fragment in err, err
     assert os.listdir(tmp_path) == ["ck.npz"]
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_max_len_shorter_than_the_data_is_refused_before_training(tmp_path, positions):
+    out = tmp_path / "run"
+    r = run("train", "--data", "addition", "--model", "transformer", "--positions", positions,
+            "--max-len", "4", "--samples", "40", "--hidden", "8", "--heads", "2", "--ff", "8",
+            "--out", out)
+    err = r.stderr.strip()
+    assert r.returncode == 2 and len(err.split("\n")) == 1, err
+    assert "--model transformer cannot run the examples of --data addition" in err
+    assert "raise --max-len to at least 7" in err
+    assert not out.exists()  # refused before the run folder was made
+
+
+def test_the_max_len_help_covers_both_kinds_of_positions():
+    r = run("train", "--help")
+    text = " ".join(r.stdout.split())
+    assert "learned table or sinusoids alike" in text

@@ -156,9 +156,10 @@ class PositionalEncoding(Layer):
 
     Args:
         d_model: width.
-        kind: ``"sinusoidal"`` (fixed, any length) or ``"learned"`` (a Parameter
+        kind: ``"sinusoidal"`` (fixed) or ``"learned"`` (a Parameter
             (max_len, d_model), normal std 0.1 at start).
-        max_len: the longest sequence a learned table covers.
+        max_len: the longest sequence covered (the learned table has this many rows; the
+            sinusoids are refused beyond it too, so both kinds accept the same inputs).
     """
 
     KINDS = ("sinusoidal", "learned")

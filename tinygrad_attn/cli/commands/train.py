@@ -117,6 +117,7 @@ def run(args):
             model.to_device(args.device)
         except GPUUnavailableError as e:
             raise CLIError(str(e)) from e
+    _dry_run(args, model, data)
     ckpt = os.path.join(args.out, "model.npz")
     steps = -(-len(data.x_train) // args.batch_size) * args.epochs
     schedule = make_schedule(args.schedule, args.lr, args.warmup or 400, steps)
@@ -138,6 +139,29 @@ def run(args):
         return _fit(args, trainer, model, data, ckpt)
     finally:
         lock.release()
+
+
+def _dry_run(args, model, data):
+    """One example through the model before the run folder exists: a model that cannot run
+    the data (e.g. a Transformer whose ``--max-len`` is shorter than the questions) is refused
+    now, with one line, instead of inside the first step."""
+    from ...backend import as_device, device_of
+
+    dev = device_of(next(iter(model.params())).data) if list(model.params()) else "cpu"
+    x, t = (as_device(a[:1], dev) for a in (data.x_train, data.t_train))
+    try:
+        with ta.no_grad(), ta.test_mode():
+            model(x, t)
+    except ta.OpError as e:
+        hint = ""
+        if "max_len" in model.config and "max_len" in str(e):
+            widths = {k: getattr(data.task, k) for k in ("in_width", "out_width")
+                      if hasattr(data.task, k)}
+            need = max(widths.values(), default=0)
+            hint = (f"; raise --max-len to at least {need} (the data has "
+                    f"{', '.join(f'{k} {v}' for k, v in widths.items())})" if need else "")
+        raise CLIError(f"--model {args.model} cannot run the examples of --data {args.data}: "
+                       f"{e}{hint}") from e
 
 
 def _fit(args, trainer, model, data, ckpt):
