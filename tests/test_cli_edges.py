@@ -48,3 +48,72 @@ def test_the_max_len_help_covers_both_kinds_of_positions():
     r = run("train", "--help")
     text = " ".join(r.stdout.split())
     assert "learned table or sinusoids alike" in text
+
+
+# ----------------------------------------------------------------------------- other tasks' options
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    """Tiny trained checkpoints: text (addition), copy and repeat copy."""
+    from tinygrad_attn.cli import main
+
+    root = tmp_path_factory.mktemp("edges")
+    bits = ["--model", "ntm", "--samples", "20", "--batch-size", "10", "--max-length", "3",
+            "--bit-width", "2", "--hidden", "4", "--epochs", "1", "--no-progress"]
+    assert main(["train", "--data", "addition", "--samples", "40", "--hidden", "4", "--wordvec",
+                 "3", "--epochs", "1", "--no-progress", "--out", str(root / "txt")]) == 0
+    assert main(["train", "--data", "copy", *bits, "--out", str(root / "copy")]) == 0
+    assert main(["train", "--data", "repeat-copy", "--max-repeats", "2", *bits,
+                 "--out", str(root / "rep")]) == 0
+    return {k: str(root / k / "model.npz") for k in ("txt", "copy", "rep")}
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["train", "--data", "copy", "--model", "ntm", "--max-repeats", "3"],
+     "does not take --max-repeats (--max-repeats belongs to --data repeat-copy)"),
+    (["train", "--data", "addition", "--bit-width", "3"],
+     "(--bit-width belongs to --data copy or repeat-copy)"),
+    (["train", "--data", "date", "--max-length", "3"],
+     "(--max-length belongs to --data copy or repeat-copy)"),
+    (["train", "--data", "copy", "--model", "ntm", "--reverse-input"],
+     "(--reverse-input belongs to --data addition or date or a file)"),
+    (["eval", "--checkpoint", "{copy}", "--data", "date"], "--data belongs to text checkpoints"),
+    (["eval", "--checkpoint", "{txt}", "--lengths", "3"], "--lengths belongs to bits checkpoints"),
+    (["memory", "--checkpoint", "{copy}", "--repeats", "2", "--out", "{tmp}/m.png"],
+     "--repeats belongs to the repeat-copy task; the task of"),
+    (["memory", "--checkpoint", "{rep}", "--repeats", "3", "--out", "{tmp}/m.png"],
+     "--repeats 3 is above the 2 repeats the model was trained for"),
+    (["memory", "--checkpoint", "{rep}", "--length", "5000", "--out", "{tmp}/m.png"],
+     "--length 5000: repeat-copy sequences of length 5000 with up to 2 repeats run"),
+    (["eval", "--checkpoint", "{rep}", "--lengths", "2,3334"],
+     "--lengths 3334: repeat-copy sequences of length 3334 with up to 2 repeats run"),
+    (["translate", "--checkpoint", "{copy}", "1+1"], "binary-vector task"),
+])
+def test_options_of_another_task_are_refused_naming_where_they_belong(ckpts, tmp_path, capsys,
+                                                                       argv, fragment):
+    from tinygrad_attn.cli import main
+
+    argv = [a.format(tmp=tmp_path, **ckpts) for a in argv]
+    if argv[0] == "train":
+        argv += ["--out", str(tmp_path / "run")]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.split("\n")) == 1 and fragment in err, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "m.png").exists()
+
+
+def test_a_non_ascii_answer_on_an_ascii_only_stdout(tmp_path):
+    """translate prints an answer the terminal cannot encode as backslash escapes."""
+    from tinygrad_attn.data import TextTask, Vocabulary
+    from tinygrad_attn.training import registry, save_checkpoint
+
+    vocab = Vocabulary.from_texts(["0123456789+é"])
+    model = registry.build_model({"model": "attention", "vocab_size": len(vocab),
+                                  "wordvec_size": 3, "hidden_size": 4})
+    out_b = [p for name, p in model.named_params() if p.shape == (len(vocab),)][-1]
+    out_b.data[...] = -50.0
+    out_b.data[vocab.index("é")] = 50.0          # the model always answers "é"
+    ck = tmp_path / "e.npz"
+    save_checkpoint(ck, model, TextTask(vocab, 3, 2))
+    r = run("translate", "--checkpoint", ck, "1+1", env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "\\xe9\\xe9"

@@ -339,7 +339,14 @@ class BitsTask(Task):
                                int(self.params.get("max_repeats", 10)))
 
     def generate(self, n: int, length: int, seed=0, repeats: int | None = None):
-        """``(x, t)``: ``n`` fresh examples of one ``length`` (for evaluation and pictures)."""
+        """``(x, t)``: ``n`` fresh examples of one ``length`` (for evaluation and pictures).
+
+        Raises:
+            ValueError: ``repeats`` for a task other than repeat copy, or sizes beyond
+                :func:`check_bits_size` (before anything is allocated).
+        """
+        if repeats is not None and self.name != "repeat-copy":
+            raise ValueError(f"repeats belong to the repeat-copy task, not {self.name}")
         params = {"width": int(self.params.get("width", 8)), "length": int(length)}
         if self.name == "repeat-copy":
             params["max_repeats"] = int(self.params.get("max_repeats", 10))
