@@ -282,3 +282,12 @@ def test_every_optimizer_argument_follows_its_rule(arg, value):
         got = False
         assert str(e).startswith(f"{cls.__name__}: {name} must be"), str(e)
     assert got == expect, (cls.__name__, name, value)
+
+
+def test_a_zero_gradient_passes_under_a_purely_relative_tolerance():
+    """atol = 0 is valid: where both gradients are exactly 0 the element passes (no 0/0
+    counted as a failure), and a wrong gradient still fails."""
+    x = np.array([0.5, -1.0])
+    res = ta.gradcheck(lambda v: v * 0.0, x, atol=0, rtol=1e-4)
+    assert res.passed, res.report()
+    assert not ta.gradcheck(_wrong, x, atol=0, rtol=1e-4)

@@ -311,8 +311,10 @@ def _compare(name, analytic, numeric, atol, rtol, indices, shape):
     err = np.abs(da - dn)
     sig = np.abs(dn) > atol
     rel = err[sig] / np.abs(dn[sig])
-    used = err / (atol + rtol * np.abs(dn)) if atol > 0 or rtol > 0 else \
-        np.where(err > 0, np.inf, 0.0)
+    denom = atol + rtol * np.abs(dn)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero tolerance: exact or not
+        used = np.where(denom > 0, err / np.where(denom > 0, denom, 1.0),
+                        np.where(err > 0, np.inf, 0.0))
     used = np.where(np.isnan(used), np.inf, used)  # NaN counts as a failure
     bad = ~(used <= 1)
     w = worst_element(used)
