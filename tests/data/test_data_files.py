@@ -210,3 +210,16 @@ def test_what_save_text_writes_loads_back(tmp_path, pairs):
     back = load_text(p)
     assert [(q.rstrip(" "), a.rstrip(" ")) for q, a in back] == \
         [(q.rstrip(" "), a.rstrip(" ")) for q, a in pairs]
+
+
+def test_one_long_line_cannot_widen_every_example_past_the_bound(tmp_path, monkeypatch):
+    from tinygrad_attn.data import dataset
+
+    monkeypatch.setattr(dataset, "MAX_DATA_IDS", 1000)
+    p = write(tmp_path, b"1+1_2\n" * 10 + b"9" * 200 + b"_1\n")
+    with pytest.raises(ValueError, match=r"11 examples padded to the longest question \(200\) "
+                                         r"and answer \(1\) make 2,222 ids; at most 1,000"):
+        load_dataset(p)
+    monkeypatch.setattr(dataset.Vocabulary, "encode_batch", None)  # refused before encoding
+    with pytest.raises(ValueError, match="make 2,222 ids"):
+        load_dataset(p)

@@ -15,7 +15,13 @@ from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_s
 from .textfile import check_pair, load_text
 from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
-__all__ = ["TextTask", "Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
+__all__ = ["TextTask", "Seq2seqData", "load_dataset", "encode_questions", "decode_answers", "MAX_DATA_IDS"]
+
+
+MAX_DATA_IDS = 1 << 28
+"""Most ids in the encoded questions and answers of one data set together (1 GiB of int32):
+every example is padded to the longest question and answer, so one long line widens them
+all; the product is checked before anything is encoded."""
 
 
 @dataclass
@@ -193,6 +199,11 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
             for i, (q, a) in enumerate(pairs):  # the given vocabulary's own special characters
                 check_pair(q, a, f"{os.fspath(source)}:{i + 1}", vocab.start_char, vocab.pad_char)
 
+    ids = len(pairs) * (in_width + out_width + 1)
+    if ids > MAX_DATA_IDS:  # every example is padded to the longest: bound it before encoding
+        raise ValueError(f"{os.fspath(source)}: {len(pairs):,} examples padded to the longest "
+                         f"question ({in_width}) and answer ({out_width}) make {ids:,} ids; at "
+                         f"most {MAX_DATA_IDS:,} are encoded (fewer or shorter examples)")
     questions = [q for q, _ in pairs]
     if vocab is None:
         vocab = Vocabulary.from_texts([alphabet, *questions, *(a for _, a in pairs)])
