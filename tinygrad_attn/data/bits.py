@@ -303,9 +303,9 @@ class BitsTask(Task):
     def from_description(cls, d: dict, source: str = "task") -> "BitsTask":
         """Rebuild from :meth:`describe`'s dict; every option in range, the steps bounded."""
         name = d.get("task")
-        if name not in cls._FIELDS:
+        if not isinstance(name, str) or name not in cls._FIELDS:
             raise TaskError(f"{source}: the bits task must be one of {', '.join(cls._FIELDS)}, "
-                            f"got {name!r}")
+                            f"got {name!r:.60}")
         params = {}
         for k in cls._FIELDS[name]:
             if k in d:
