@@ -117,3 +117,29 @@ def test_a_non_ascii_answer_on_an_ascii_only_stdout(tmp_path):
     r = run("translate", "--checkpoint", ck, "1+1", env={"PYTHONIOENCODING": "ascii"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "\\xe9\\xe9"
+
+
+@pytest.mark.parametrize("command", [["translate", "1+1"], ["eval", "--data", "addition"],
+                                     ["attention", "--out", "{tmp}/a.png", "1+1"]])
+def test_an_ntm_checkpoint_carrying_a_vocabulary_is_refused_clearly(ckpts, tmp_path, capsys,
+                                                                    command):
+    """A bits model whose stored task was swapped for a text task (vocabulary and widths)
+    never reaches the translator: the checkpoint itself is refused."""
+    import json
+
+    from tinygrad_attn.cli import main
+    from tinygrad_attn.npzfile import META_KEY, read_npz_meta
+
+    _, text_meta = read_npz_meta(ckpts["txt"])
+    with np.load(ckpts["copy"]) as z:
+        arrays = {k: z[k] for k in z.files if k != META_KEY}
+        meta = json.loads(str(z[META_KEY]))
+    meta["task"] = text_meta["task"]
+    bad = tmp_path / "ntm_with_vocab.npz"
+    np.savez(bad, **arrays, **{META_KEY: np.array(json.dumps(meta))})
+    argv = [command[0], "--checkpoint", str(bad), *[a.format(tmp=tmp_path) for a in command[1:]]]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.split("\n")) == 1, err
+    assert "the model 'ntm' learns bits tasks, but the checkpoint's task feeds text models" in err
+    assert "unexpected" not in err
