@@ -291,3 +291,22 @@ def test_a_zero_gradient_passes_under_a_purely_relative_tolerance():
     res = ta.gradcheck(lambda v: v * 0.0, x, atol=0, rtol=1e-4)
     assert res.passed, res.report()
     assert not ta.gradcheck(_wrong, x, atol=0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    ({"lr": float("nan")}, "Trainer: lr must be a finite number in (0, inf), got nan"),
+    ({"lr": 0}, "Trainer: lr must be a finite number in (0, inf), got 0"),
+    ({"lr": "0.1"}, "Trainer: lr must be a finite number"),
+    ({"max_grad": -1.0}, "Trainer: max_grad (None or 0 = no clipping) must be a finite number in [0, inf)"),
+    ({"max_grad": float("inf")}, "Trainer: max_grad"),
+])
+def test_the_trainer_checks_its_hyper_parameters_with_the_same_rules(kw, fragment):
+    from tinygrad_attn.data import load_dataset
+    from tinygrad_attn.training import Trainer, registry
+
+    data = load_dataset("addition", samples=20)
+    model = registry.build_model({"model": "attention", "vocab_size": len(data.vocab),
+                                  "wordvec_size": 3, "hidden_size": 4})
+    with pytest.raises(ValueError) as e:
+        Trainer(model, data, progress=False, **kw)
+    assert fragment in str(e.value)
