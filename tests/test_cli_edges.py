@@ -143,3 +143,30 @@ def test_an_ntm_checkpoint_carrying_a_vocabulary_is_refused_clearly(ckpts, tmp_p
     assert code == 2 and len(err.split("\n")) == 1, err
     assert "the model 'ntm' learns bits tasks, but the checkpoint's task feeds text models" in err
     assert "unexpected" not in err
+
+
+def test_generated_data_is_sized_and_probed_before_it_is_made(ckpts, tmp_path, capsys,
+                                                              monkeypatch):
+    """eval on a generator the model cannot read fails on a 64-example probe (not after
+    generating all --samples); train refuses a data set above the id bound before
+    generating any of it."""
+    from tinygrad_attn.cli import main
+    from tinygrad_attn.data import dataset
+
+    asked = []
+    real = dataset.make_dates
+
+    def spy(n, *a, **k):
+        asked.append(n)
+        return real(n, *a, **k)
+
+    monkeypatch.setattr(dataset, "make_dates", spy)
+    code = main(["eval", "--checkpoint", ckpts["txt"], "--data", "date", "--samples", "1000000"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is 10 characters; this model writes at most" in err, err
+    assert asked == [64]
+    asked.clear()
+    code = main(["train", "--data", "date", "--samples", "10000000", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "make 400,000,000 ids; at most 268,435,456" in err, err
+    assert asked == [] and not (tmp_path / "r").exists()
