@@ -170,3 +170,24 @@ def test_generated_data_is_sized_and_probed_before_it_is_made(ckpts, tmp_path, c
     err = capsys.readouterr().err
     assert code == 2 and "make 400,000,000 ids; at most 268,435,456" in err, err
     assert asked == [] and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("opts", [
+    ["--model", "transformer", "--hidden", "8192", "--heads", "8", "--layers", "64", "--ff", "8192"],
+    ["--model", "attention", "--hidden", "8192", "--wordvec", "4096"],
+])
+def test_a_model_too_large_for_a_checkpoint_is_refused_before_it_is_built(tmp_path, capsys,
+                                                                          monkeypatch, opts):
+    from tinygrad_attn.cli import main
+    from tinygrad_attn.training import registry
+
+    def never(*a, **k):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(registry, "build_model", never)
+    code = main(["train", *opts, "--data", "addition", "--samples", "50",
+                 "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.split("\n")) == 1, err
+    assert "would have more than 300,000,000 parameters" in err and "use smaller" in err
+    assert not (tmp_path / "r").exists()

@@ -16,7 +16,9 @@ from ...backend import GPUUnavailableError, keep_host_memory
 from ...files import atomic_write
 from ...optim import SCHEDULES, make_schedule
 from ...runlock import RunLock, RunLockedError
+from ...npzfile import CheckpointError
 from ...training import Trainer, TrainingDiverged, registry
+from ...training.checkpoint import MAX_PARAMS, describe_params
 from .. import values as T
 from ..common import RUN_FILES, THREADS_HELP, add_model_options, model_config
 from ..values import CLIError
@@ -107,6 +109,11 @@ def run(args):
         raise CLIError(str(e)) from e
     spec, config = model_config(args, **data.task.model_fields())
 
+    try:  # described first, allocating nothing: a model no checkpoint could hold is refused
+        describe_params(config, f"--model {args.model} with these options")
+    except CheckpointError as e:
+        raise CLIError(f"{e} (a checkpoint holds at most {MAX_PARAMS:,}; use smaller widths or "
+                       "fewer layers)") from e
     ta.seed(args.seed)
     try:
         model = registry.build_model(config)
