@@ -117,7 +117,8 @@ def save_checkpoint(path, model, vocab, *, reversed_input=False, in_width=None, 
 
 
 def load_checkpoint(path, device="cpu"):
-    """Rebuild the model from a checkpoint, checking the whole file first.
+    """Rebuild the model from a checkpoint (``.npz`` + JSON, or safetensors written by
+    :func:`tinygrad_attn.export.save_safetensors`), checking the whole file first.
 
     The metadata and the arrays' names, shapes and dtypes are checked against the model
     the config describes (see :mod:`tinygrad_attn.checkpoint_schema`) before any array is
@@ -135,6 +136,10 @@ def load_checkpoint(path, device="cpu"):
     from . import checkpoint_schema as S
 
     source = str(path)
+    from .export.safetensors_format import is_safetensors, load_safetensors
+
+    if is_safetensors(path):  # the other format we write (tinygrad_attn.export)
+        return load_safetensors(path, device)
     checked = {}
 
     def validate(headers, meta):

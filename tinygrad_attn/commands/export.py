@@ -1,0 +1,67 @@
+"""``tinygrad-attn export``: a checkpoint -> the book's pickle, safetensors or ONNX."""
+from __future__ import annotations
+
+import os
+
+from .. import cli_types as T
+from ..cli import CLIError
+from . import open_checkpoint
+
+FORMATS = ("book", "safetensors", "onnx")
+
+
+def add_parser(sub):
+    """Register the ``export`` sub-command."""
+    p = sub.add_parser(
+        "export", help="write a checkpoint as the book's pickle, safetensors or ONNX",
+        description="book: a pickle of float16 arrays in the order of the book's model.params "
+                    "(for the book's own scripts; --out FILE.pkl). safetensors: weights and our "
+                    "metadata (--out FILE.safetensors; every command reads it as a checkpoint). "
+                    "onnx: the encoder and one decoder step as ONNX graphs (--out DIR).")
+    p.add_argument("--checkpoint", required=True, metavar="PATH",
+                   type=T.existing_file("checkpoint"))
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="the file (book, safetensors) or folder (onnx) to write")
+    p.add_argument("--opset", type=T.integer(17, 23), default=None, metavar="N",
+                   help="ONNX opset (default: the exporter's, 17)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    return p
+
+
+def run(args):
+    """Export; returns 0."""
+    from ..export import MissingDependency
+    from ..export.book import BookFormatError, write_book_params
+    from ..train import load_checkpoint
+
+    model, meta = open_checkpoint(load_checkpoint, args.checkpoint)
+    try:
+        if args.format == "onnx":
+            from ..export.onnx_export import ExportError, to_onnx
+
+            T.check_run_dir(args.out, ["encoder.onnx", "decoder_step.onnx", "onnx_model.json"],
+                            overwrite=args.overwrite)
+            try:
+                paths = to_onnx(model, args.out, meta=meta, opset=args.opset,
+                                overwrite=args.overwrite)
+            except ExportError as e:
+                raise CLIError(str(e)) from None
+            for p in paths:
+                print(f"wrote {os.path.normpath(p)}")
+            return 0
+        T.check_writable_file(args.out)
+        if os.path.exists(args.out) and not args.overwrite:
+            raise CLIError(f"--out: {args.out} exists; pass --overwrite to replace it")
+        if args.format == "book":
+            write_book_params(model, args.out, overwrite=True)
+        else:
+            from ..export.safetensors_format import save_safetensors
+
+            save_safetensors(args.out, model, meta["vocab"], reversed_input=meta["reversed_input"],
+                             in_width=meta["in_width"], out_width=meta["out_width"],
+                             history=meta["history"], extra=meta["extra"], overwrite=True)
+    except (BookFormatError, MissingDependency) as e:
+        raise CLIError(str(e)) from None
+    print(f"wrote {os.path.normpath(args.out)}")
+    return 0
