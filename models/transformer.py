@@ -128,7 +128,11 @@ class TransformerSeq2seq(Seq2seqBase):
     def logits(self, xs, dec_in):
         """Scores (N, T_out, V) for decoder inputs ``dec_in`` (N, T_out) (teacher forcing)."""
         src_mask = self.source_mask(xs)
-        memory = self.encode(xs, src_mask)
+        return self.decode(self.encode(xs, src_mask), dec_in, src_mask)
+
+    def decode(self, memory, dec_in, src_mask=None):
+        """Decoder over a whole prefix: memory (N, T_in, d_model), ids (N, T_out) -> scores
+        (N, T_out, V), position t seeing ids up to t (causal self-attention)."""
         y = self._embed(self.dec_embed, self.dec_pos, dec_in)
         causal = F.causal_mask(dec_in.shape[1], y)
         for blk in self.decoder:
@@ -140,6 +144,26 @@ class TransformerSeq2seq(Seq2seqBase):
                      "cross": [b.cross_attn.weights for b in self.decoder]}
         self._attn = self._all["cross"][-1].mean(axis=1)
         return self.out(y)
+
+    # --- the encoder and the decoder as plain functions (what ONNX export traces)
+    decoder_input = "prefix"
+
+    def decoder_init(self, xs):
+        """The encoder: ids (N, T_in) -> ``[memory]`` (see :meth:`Seq2seqBase.decoder_init`)."""
+        xs = self._ids(xs, "xs")
+        if self.pad_id is not None:
+            raise OpError("TransformerSeq2seq.decoder_init: with pad_id set the source mask is "
+                          "computed from the ids outside the recorded graph; such a model has "
+                          "no decoder_init (and no ONNX export)")
+        return [self.encode(xs)]
+
+    def decoder_step(self, ids, state):
+        """The decoder over the whole prefix ``ids`` (N, T) (``decoder_input = "prefix"``):
+        returns ``(scores (N, T, V), state)``; greedy decoding takes position t's scores."""
+        return self.decode(state[0], self._ids(ids, "ids")), list(state)
+
+    def decoder_state_names(self):
+        return ["memory"]
 
     # --- decoding (one position per step, cached keys and values)
     def generate(self, xs, start_id, max_len):
