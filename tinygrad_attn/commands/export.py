@@ -23,8 +23,11 @@ def add_parser(sub):
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, metavar="PATH",
                    help="the file (book, safetensors) or folder (onnx) to write")
-    p.add_argument("--opset", type=T.integer(17, 23), default=None, metavar="N",
-                   help="ONNX opset (default: the exporter's, 17)")
+    p.add_argument("--opset", type=T.integer(18, 23), default=None, metavar="N",
+                   help="ONNX opset, 18 to 23 (default 18)")
+    p.add_argument("--seq-len", type=T.integer(1, 10000), default=None, metavar="T",
+                   help="onnx, binary-vector models (ntm, lstm-bits): the sequence length of "
+                        "the graph (it is unrolled over time)")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     return p
 
@@ -40,11 +43,12 @@ def run(args):
         if args.format == "onnx":
             from ..export.onnx_export import ExportError, to_onnx
 
-            T.check_run_dir(args.out, ["encoder.onnx", "decoder_step.onnx", "onnx_model.json"],
-                            overwrite=args.overwrite)
+            files = (["model.onnx"] if meta.get("vocab") is None and meta.get("in_width") is None
+                     else ["encoder.onnx", "decoder_step.onnx"])
+            T.check_run_dir(args.out, files + ["onnx_model.json"], overwrite=args.overwrite)
             try:
                 paths = to_onnx(model, args.out, meta=meta, opset=args.opset,
-                                overwrite=args.overwrite)
+                                seq_len=args.seq_len, overwrite=args.overwrite)
             except ExportError as e:
                 raise CLIError(str(e)) from None
             for p in paths:
@@ -61,7 +65,7 @@ def run(args):
             save_safetensors(args.out, model, meta["vocab"], reversed_input=meta["reversed_input"],
                              in_width=meta["in_width"], out_width=meta["out_width"],
                              history=meta["history"], extra=meta["extra"], overwrite=True)
-    except (BookFormatError, MissingDependency) as e:
+    except (BookFormatError, MissingDependency, FileExistsError) as e:
         raise CLIError(str(e)) from None
     print(f"wrote {os.path.normpath(args.out)}")
     return 0

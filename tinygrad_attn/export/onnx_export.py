@@ -148,10 +148,17 @@ class _Graph:
         """Initializer for a value computed without the inputs (``a``/``b`` in the two traces)."""
         if a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True):
             return self.init(a)
-        if a.size and b.size and a.dtype == b.dtype and a.ndim == b.ndim \
-                and (a == a.flat[0]).all() and (b == a.flat[0]).all():
-            return self.node("Expand", [self.init(np.asarray(a.flat[0], a.dtype)),
-                                        self.dyn_shape(a.shape, b.shape, who)], scope=who)
+        if a.size and b.size and a.dtype == b.dtype and a.ndim == b.ndim:
+            # the same along the batch-sized axes (e.g. a zero start state, a learned start
+            # vector repeated per row): one row, expanded to the batch size at run time
+            axes = [i for i, (da, db) in enumerate(zip(a.shape, b.shape)) if da != db]
+            ra, rb = a, b
+            for ax in axes:
+                ra, rb = ra.take([0], axis=ax), rb.take([0], axis=ax)
+            if np.array_equal(ra, rb) and np.array_equal(np.broadcast_to(ra, a.shape), a) \
+                    and np.array_equal(np.broadcast_to(rb, b.shape), b):
+                return self.node("Expand", [self.init(ra), self.dyn_shape(a.shape, b.shape, who)],
+                                 scope=who)
         raise ExportError(f"{who}: reads a value that depends on the inputs but was computed "
                           f"outside the recorded graph (shapes {a.shape} and {b.shape} in two "
                           "traces); it cannot be exported")
@@ -358,10 +365,19 @@ def _gather_ids(g, fa, fb, key_a, key_b, who):
                                                            key_b.shape, who))], scope=who)
 
 
+def _no_ellipsis(key, ndim):
+    """``key`` with an Ellipsis written out as full slices."""
+    for e, k in enumerate(key):
+        if k is Ellipsis:
+            return key[:e] + (slice(None),) * (ndim - len(key) + 1) + key[e + 1:]
+    return key
+
+
 def _getitem(g, fa, fb, ins, outs, who):
     x = fa.inputs[0]
     key_a = fa.key if isinstance(fa.key, tuple) else (fa.key,)
     key_b = fb.key if isinstance(fb.key, tuple) else (fb.key,)
+    key_a, key_b = _no_ellipsis(key_a, x.ndim), _no_ellipsis(key_b, x.ndim)
     arrays = [k for k in key_a if isinstance(k, np.ndarray)]
     if arrays:
         pos = [i for i, k in enumerate(key_a) if isinstance(k, np.ndarray)]
@@ -376,9 +392,6 @@ def _getitem(g, fa, fb, ins, outs, who):
     if any(k is None for k in key_a) or any(isinstance(k, np.ndarray) for k in key_b):
         raise ExportError(f"{who}: GetItem with key {fa.key!r:.60} (None / new axes) has no "
                           "ONNX mapping")
-    if Ellipsis in key_a:
-        e = key_a.index(Ellipsis)
-        key_a = key_a[:e] + (slice(None),) * (x.ndim - len(key_a) + 1) + key_a[e + 1:]
     starts, ends, axes, steps, drops = [], [], [], [], []
     for ax, k in enumerate(key_a):
         if isinstance(k, slice):
@@ -414,7 +427,8 @@ OP_MAP = {
     "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"),
     "Pow": _binary("Pow"), "Neg": _unary("Neg"), "Exp": _unary("Exp"), "Log": _unary("Log"),
     "Abs": _unary("Abs"), "Tanh": _unary("Tanh"), "Sigmoid": _unary("Sigmoid"),
-    "ReLU": _unary("Relu"), "PowConst": _powconst, "Clip": _clip, "Where": _where,
+    "ReLU": _unary("Relu"), "Softplus": _unary("Softplus"), "PowConst": _powconst, "Clip": _clip,
+    "Where": _where,
     "MatMul": _binary("MatMul"), "Linear": _linear,
     "Sum": _reduce("ReduceSum"), "Max": _reduce("ReduceMax"), "Min": _reduce("ReduceMin"),
     "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
@@ -526,7 +540,7 @@ def _trace_inputs(model, batch, in_width, out_width, seed):
 
 
 def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_id=None,
-            opset=None, overwrite=False):
+            seq_len=None, opset=None, overwrite=False):
     """Export a seq2seq model as two ONNX graphs and a JSON description for the runner.
 
     Writes ``out_dir/encoder.onnx`` (``xs`` (N, in_width) int64 -> the decoder's starting
@@ -545,8 +559,14 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
         meta: a checkpoint's metadata (:func:`~tinygrad_attn.train.load_checkpoint`); gives
             the widths, the vocabulary and the input reversal.
         in_width, out_width, start_id: needed when ``meta`` is None.
+        seq_len: for the binary-vector models (NTM, LSTM): the sequence length T of the
+            graph ``model.onnx`` (``xs`` (N, T, input_width) -> ``logits``), which is
+            unrolled over time, as every graph traced from a define-by-run run is.
         opset: the ONNX opset (default :data:`DEFAULT_OPSET`).
         overwrite: replace existing files.
+
+    The binary-vector models (``ntm``, ``lstm-bits``) have no decoder loop: they export as
+    one graph ``model.onnx`` for sequences of length ``seq_len``.
 
     Returns:
         The paths written.
@@ -559,6 +579,8 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
     from .book import _atomic_write
 
     meta = meta or {}
+    if not hasattr(model, "decoder_init") and hasattr(model, "input_width"):
+        return _bits_to_onnx(model, out_dir, seq_len, opset, overwrite)
     vocab = meta.get("vocab")
     in_width = in_width or meta.get("in_width")
     out_width = out_width or meta.get("out_width")
@@ -616,4 +638,37 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
     _atomic_write(files[0], encoder.SerializeToString(), overwrite=True)
     _atomic_write(files[1], decoder.SerializeToString(), overwrite=True)
     _atomic_write(files[2], json.dumps(desc, indent=1).encode(), overwrite=True)
+    return files
+
+
+def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
+    """One graph ``xs`` (N, seq_len, input_width) float -> ``logits`` for a binary-vector model."""
+    from .book import _atomic_write
+
+    if not seq_len or int(seq_len) < 1:
+        raise ExportError(f"{type(model).__name__}: give the sequence length the graph is for "
+                          "(seq_len; the graph is unrolled over time)")
+    T = int(seq_len)
+    opset = DEFAULT_OPSET if opset is None else int(opset)
+    out_dir = os.fspath(out_dir)
+    files = [os.path.join(out_dir, "model.onnx"), os.path.join(out_dir, RUNNER_FILE)]
+    for p in files:
+        if os.path.exists(p) and not overwrite:
+            raise FileExistsError(f"{p} exists; refusing to overwrite it")
+    rng = np.random.default_rng(11)
+    W = int(model.input_width)
+    xa = Variable(rng.integers(0, 2, (2, T, W)).astype(model.dtype))
+    xb = Variable(rng.integers(0, 2, (3, T, W)).astype(model.dtype))
+    from ..core import OpError
+
+    try:
+        graph = trace_to_onnx(lambda xs: [model.logits(xs)], [xa], [xb], ["xs"], ["logits"],
+                              "model", opset)
+    except OpError as e:
+        raise ExportError(str(e)) from None
+    desc = {"format": "tinygrad-attn-onnx/1", "opset": opset, "config": model.config,
+            "seq_len": T, "input_width": W, "output_width": int(model.output_width)}
+    os.makedirs(out_dir, exist_ok=True)
+    _atomic_write(files[0], graph.SerializeToString(), overwrite=True)
+    _atomic_write(files[1], json.dumps(desc, indent=1).encode(), overwrite=True)
     return files
