@@ -1,0 +1,159 @@
+"""ONNX export traced from the recorded graph, run by onnxruntime; optional-dependency rules."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_attn import Variable, no_grad
+from tinygrad_attn import functions as F
+from tinygrad_attn.cli import main
+from tinygrad_attn.export import OnnxSeq2seq, to_onnx
+from tinygrad_attn.export.onnx_export import ExportError, trace_to_onnx
+from tinygrad_attn.registry import build_model, get_spec
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+V, T_IN, T_OUT, START = 13, 9, 6, 1
+
+CONFIGS = {
+    "attention": {"model": "attention"},
+    "attention-bidirectional": {"model": "attention", "bidirectional": True},
+    "attention-lstm-feed-additive": {"model": "attention", "attention_feed": "lstm",
+                                     "score": "additive"},
+    "attention-stacked-both-general": {"model": "attention", "num_layers": 2,
+                                       "attention_feed": "both", "score": "general"},
+    "attention-scaled-projection": {"model": "attention", "score": "scaled",
+                                    "embed_projection": True},
+    "seq2seq": {"model": "seq2seq"},
+    "peeky": {"model": "peeky"},
+    "transformer": {"model": "transformer"},
+    "transformer-post-learned": {"model": "transformer", "norm": "post", "positions": "learned",
+                                 "num_layers": 2, "max_len": 16},
+}
+
+
+def make(name, seed=1):
+    cfg = CONFIGS[name]
+    c = {**get_spec(cfg["model"]).tiny_config(vocab_size=V), **cfg}
+    return build_model(c, rng=np.random.default_rng(seed))
+
+
+def our_probs(model, xs, ids):
+    """Our softmax probabilities along the answer ``ids`` (N, T_OUT), step by step."""
+    with no_grad():
+        state = model.decoder_init(xs)
+        if model.decoder_input == "prefix":
+            prefix = np.concatenate([np.full((len(xs), 1), START), ids[:, :-1]], axis=1)
+            return F.softmax(model.decoder_step(prefix, state)[0]).data
+        out, prev = [], np.full(len(xs), START)
+        for t in range(ids.shape[1]):
+            s, state = model.decoder_step(prev, state)
+            out.append(F.softmax(s).data)
+            prev = ids[:, t]
+        return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_onnxruntime_decodes_like_ours_on_1000_inputs(name, tmp_path):
+    model = make(name)
+    files = to_onnx(model, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
+    for f in files[:2]:
+        onnx.checker.check_model(onnx.load(f), full_check=True)
+    xs = np.random.default_rng(7).integers(0, V, (1000, T_IN))
+    ours = model.generate(xs, START, T_OUT)
+    ids, probs = OnnxSeq2seq(tmp_path).generate(xs)
+    assert ids.shape == (1000, T_OUT)
+    assert np.array_equal(ids, ours)                 # every character of every answer
+    worst = np.abs(probs - our_probs(model, xs, ours)).max()
+    assert worst < 2e-6, worst                        # float32 rounding (measured: < 5e-7)
+
+
+def test_unmapped_op_is_named():
+    def fn(x):
+        return [F.softmax_cross_entropy(x, np.zeros(len(x.data), dtype=np.int64))]
+
+    a, b = Variable(np.ones((2, 3), np.float32)), Variable(np.ones((3, 3), np.float32))
+    with pytest.raises(ExportError, match="no ONNX mapping for the op.s. SoftmaxCrossEntropy"):
+        trace_to_onnx(fn, [a], [b], ["x"], ["loss"], "g")
+
+
+def test_input_dependent_constant_is_refused():
+    def fn(ids):  # a mask computed with NumPy from the ids: not in the recorded graph
+        W = Variable(np.arange(12, dtype=np.float32).reshape(4, 3))
+        e = F.embedding(W, ids)
+        return [e * Variable((ids != 0).astype(np.float32)[..., None])]
+
+    a = np.array([[1, 0], [2, 3]], dtype=np.int64)
+    b = np.array([[0, 1], [3, 0], [1, 1]], dtype=np.int64)
+    with pytest.raises(ExportError, match="depends on the inputs"):
+        trace_to_onnx(fn, [a], [b], ["ids"], ["y"], "g")
+
+
+def test_control_flow_that_depends_on_values_is_refused():
+    def fn(x):
+        return [F.exp(x) if float(x.data.sum()) > 0 else F.tanh(x)]
+
+    a, b = Variable(np.ones((2, 3), np.float32)), Variable(-np.ones((3, 3), np.float32))
+    with pytest.raises(ExportError, match="differs between two traces"):
+        trace_to_onnx(fn, [a], [b], ["x"], ["y"], "g")
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"model": "attention", "mask_padding": True}, "mask_padding"),
+    ({"model": "transformer", "pad_id": 0}, "pad_id")])
+def test_models_with_masks_say_why(cfg, message, tmp_path):
+    m = build_model({**get_spec(cfg["model"]).tiny_config(vocab_size=V), **cfg})
+    with pytest.raises(ExportError, match=message):
+        to_onnx(m, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("variant", [None, "ff"])
+def test_ntm_exports_as_one_unrolled_graph(variant, tmp_path):
+    import onnxruntime as ort
+
+    spec = get_spec("ntm")
+    m = build_model(spec.tiny_config(variant) if variant else spec.tiny_config(),
+                    rng=np.random.default_rng(3))
+    with pytest.raises(ExportError, match="sequence length"):
+        to_onnx(m, tmp_path)
+    to_onnx(m, tmp_path, seq_len=7)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    xs = np.random.default_rng(0).integers(0, 2, (20, 7, m.input_width)).astype(np.float32)
+    with no_grad():
+        ref = m.logits(xs).data
+    assert np.abs(sess.run(None, {"xs": xs})[0] - ref).max() < 1e-5
+
+
+def test_cli_export_onnx_and_runner_translate(tmp_path, capsys):
+    from tinygrad_attn.train import Translator
+
+    run = tmp_path / "run"
+    assert main(["train", "--model", "attention", "--data", "date", "--samples", "64",
+                 "--epochs", "1", "--hidden", "8", "--wordvec", "4", "--out", str(run)]) == 0
+    out = tmp_path / "onnx"
+    assert main(["export", "--checkpoint", str(run / "model.npz"), "--format", "onnx",
+                 "--out", str(out)]) == 0
+    assert main(["export", "--checkpoint", str(run / "model.npz"), "--format", "onnx",
+                 "--out", str(out)]) == 2            # nothing overwritten unasked
+    assert "--overwrite" in capsys.readouterr().err
+    texts = ["may 4, 2021", "1/2/05", "TUESDAY, SEP 25, 1984"]
+    assert OnnxSeq2seq(out).translate(texts) == Translator.from_checkpoint(
+        run / "model.npz").translate(texts)
+
+
+def test_core_imports_no_optional_package():
+    code = ("import sys, tinygrad_attn, tinygrad_attn.export, tinygrad_attn.train, "
+            "tinygrad_attn.cli; bad = [m for m in ('onnx', 'onnxruntime', 'safetensors') "
+            "if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_package_is_one_clear_error(monkeypatch, tmp_path):
+    from tinygrad_attn.export import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'tinygrad-attn\[export\]'"):
+        to_onnx(make("seq2seq"), tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
