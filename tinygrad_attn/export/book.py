@@ -157,7 +157,9 @@ def read_book_params(path, kind):
     """Read the book's pickle at ``path`` safely and map it: see :func:`book_arrays`.
 
     Raises:
-        FileNotFoundError, UnsafePickleError (refused or malformed pickle), BookFormatError.
+        FileNotFoundError: no such file.
+        UnsafePickleError: a refused or malformed pickle.
+        BookFormatError: the arrays do not fit the model.
     """
     return book_arrays(load_arrays(path), kind, source=os.fspath(path))
 
@@ -188,7 +190,8 @@ def write_book_params(model, path, overwrite=False):
 
     Raises:
         BookFormatError: a model the book has no counterpart for, or weights beyond float16's
-            range. FileExistsError: ``path`` exists and ``overwrite`` is False.
+            range.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
     """
     kind = _book_kind(model)
     state = {k: np.asarray(v, dtype=np.float32) for k, v in _host_state(model).items()}
@@ -264,7 +267,8 @@ def book_vocabulary(path, max_bytes=MAX_DATA_BYTES):
         answer width (without the start symbol), taken from the first line as the book does.
 
     Raises:
-        FileNotFoundError. BookFormatError: too large, not UTF-8, empty, a line without
+        FileNotFoundError: no such file.
+        BookFormatError: too large, not UTF-8, empty, a line without
             ``"_"``, lines of different widths (the book's arrays need one width), or no
             space character (our checkpoints pad with it).
     """
@@ -326,7 +330,10 @@ def import_book(pkl, data, kind, out_dir, reverse=None, overwrite=False):
         The path of the checkpoint written.
 
     Raises:
-        FileNotFoundError, UnsafePickleError, BookFormatError, FileExistsError.
+        FileNotFoundError: the pickle or the data file is missing.
+        UnsafePickleError: the pickle names anything but NumPy arrays, or is malformed.
+        BookFormatError: the arrays do not fit the model, or the data file is bad.
+        FileExistsError: ``model.npz`` exists and ``overwrite`` is False.
     """
     from ..registry import build_model
     from ..train import save_checkpoint

@@ -249,8 +249,8 @@ def load_arrays(path, max_bytes: int = MAX_PICKLE_BYTES):
     The file size is checked before it is read; see :func:`loads_arrays`.
 
     Raises:
-        FileNotFoundError: no such file. UnsafePickleError: as :func:`loads_arrays`, or the
-            file is larger than ``max_bytes``.
+        FileNotFoundError: no such file.
+        UnsafePickleError: as :func:`loads_arrays`, or the file is larger than ``max_bytes``.
     """
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -97,7 +97,8 @@ def load_safetensors(path, device="cpu"):
         ``(model, meta)`` as :func:`tinygrad_attn.train.load_checkpoint`.
 
     Raises:
-        FileNotFoundError. CheckpointError: not a safetensors file, no tinygrad-attn
+        FileNotFoundError: no such file.
+        CheckpointError: not a safetensors file, no tinygrad-attn
             metadata, tensors that do not fit the model, truncated data.
     """
     from .. import checkpoint_schema as S
