@@ -157,3 +157,56 @@ def test_missing_package_is_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(MissingDependency, match=r"pip install 'tinygrad-attn\[export\]'"):
         to_onnx(make("seq2seq"), tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
+
+
+# ----------------------------------------------------------------------------- every mapping
+_W = np.random.default_rng(4).normal(size=(5, 4)).astype(np.float32)
+_B = np.random.default_rng(5).normal(size=(4,)).astype(np.float32)
+_C = np.random.default_rng(6).normal(size=(3, 5)).astype(np.float32)
+
+OPS = {   # op name -> a function of x (N, 3, 5) float32 using it
+    "Add": lambda x: x + Variable(_C), "Sub": lambda x: Variable(_C) - x, "Mul": lambda x: x * x,
+    "Div": lambda x: x / (F.abs(x) + 1.0), "Pow": lambda x: F.pow(F.abs(x) + 1.0, x),
+    "Neg": lambda x: -x, "Exp": F.exp, "Log": lambda x: F.log(F.abs(x) + 0.5), "Abs": F.abs,
+    "Tanh": F.tanh, "Sigmoid": F.sigmoid, "ReLU": F.relu, "Softplus": F.softplus,
+    "PowConst": lambda x: F.square(x) + F.sqrt(F.abs(x)), "Clip": lambda x: F.clip(x, -0.5, 0.7),
+    "Where": lambda x: F.where(_C > 0, x, -x), "MatMul": lambda x: F.matmul(x, Variable(_W)),
+    "Linear": lambda x: F.linear(x, Variable(_W), Variable(_B)),
+    "Sum": lambda x: F.sum(x, axis=(1, 2)) + F.mean(x, axis=-1, keepdims=True).sum(axis=1),
+    "Max": lambda x: F.max(x, axis=1), "Min": lambda x: F.min(x, axis=-1, keepdims=True),
+    "Softmax": lambda x: F.softmax(x, axis=1), "LogSoftmax": lambda x: F.log_softmax(x),
+    "Reshape": lambda x: F.reshape(x, (x.shape[0], 15)) + F.flatten(x),
+    "Transpose": lambda x: F.transpose(x, (2, 0, 1)), "BroadcastTo":
+        lambda x: F.broadcast_to(F.reshape(x[:, 0], (x.shape[0], 1, 5)), (x.shape[0], 4, 5)),
+    "Concat": lambda x: F.concat([x, F.tanh(x)], axis=1),
+    "Split": lambda x: F.split(x, [1, 3], axis=2)[1] * 2.0,
+    "Stack": lambda x: F.stack([x, F.exp(x)], axis=-1), "Unstack": lambda x: F.unstack(x, 1)[2],
+    "GetItem": lambda x: x[:, ::-1, 1:4] + F.flip(x, 2)[:, -1:, 0:3] + x[..., 2:3, -2:-5:-1],
+    "LSTMCell": lambda x: F.lstm_cell(F.linear(x[:, 0], Variable(np.tile(_W, (1, 2)))),
+                                      F.tanh(x[:, 1, :2]))[0],
+    "LayerNorm": lambda x: F.layer_norm(x, Variable(_C[0]), Variable(_C[1])),
+}
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_every_mapped_op_matches_ours(op):
+    import onnxruntime as ort
+
+    from tinygrad_attn.export.onnx_export import OP_MAP
+
+    fn = OPS[op]
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.normal(size=(n, 3, 5)).astype(np.float32) for n in (2, 3, 7))
+    model = trace_to_onnx(lambda x: [fn(x)], [Variable(a)], [Variable(b)], ["x"], ["y"], op)
+    used = {n.name.split("/")[-2] for n in model.graph.node if n.name.count("/") >= 1}
+    assert op in used and op in OP_MAP, used      # the op is in the graph, mapped
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    with no_grad():
+        ref = fn(Variable(c)).data
+    np.testing.assert_allclose(sess.run(None, {"x": c})[0], ref, rtol=1e-5, atol=1e-5)
+
+
+def test_every_mapping_has_a_test():
+    from tinygrad_attn.export.onnx_export import OP_MAP
+
+    assert set(OP_MAP) - set(OPS) <= {"TakeRows"}   # TakeRows: the embedding-projection model
