@@ -24,7 +24,7 @@ def add_parser(sub):
     p.add_argument("--out", required=True, metavar="PATH",
                    help="the file (book, safetensors) or folder (onnx) to write")
     p.add_argument("--opset", type=T.integer(18, 23), default=None, metavar="N",
-                   help="ONNX opset, 18 to 23 (default 18)")
+                   help="ONNX opset, 18 to 23 (default 21)")
     p.add_argument("--seq-len", type=T.integer(1, 10000), default=None, metavar="T",
                    help="onnx, binary-vector models (ntm, lstm-bits): the sequence length of "
                         "the graph (it is unrolled over time)")

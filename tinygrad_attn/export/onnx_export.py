@@ -36,10 +36,14 @@ import numpy as np
 
 from ..core import Variable, enable_grad, test_mode
 
-__all__ = ["to_onnx", "trace_to_onnx", "ExportError", "OP_MAP", "DEFAULT_OPSET", "RUNNER_FILE"]
+__all__ = ["to_onnx", "trace_to_onnx", "ExportError", "OP_MAP", "DEFAULT_OPSET", "MIN_OPSET",
+           "RUNNER_FILE"]
 
-DEFAULT_OPSET = 18
-"""The ONNX opset written (ReduceMax/ReduceSum with axes as inputs, LayerNormalization)."""
+DEFAULT_OPSET = 21
+"""The ONNX opset written by default (onnxruntime 1.18 and newer run it); 18 is the oldest the
+exporter writes (ReduceMax with axes as an input, LayerNormalization)."""
+MIN_OPSET = 18
+"""The oldest opset the exporter writes."""
 RUNNER_FILE = "onnx_model.json"
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -455,7 +459,7 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
             float inputs as Variables) with different batch sizes (axis 0) and values.
         input_names, output_names: graph input and output names.
         graph_name: the ONNX graph's name.
-        opset: the ONNX opset (>= 18).
+        opset: the ONNX opset (>= :data:`MIN_OPSET`).
 
     Raises:
         ExportError: an unmapped op (named), an input-dependent constant, control flow that
@@ -464,8 +468,8 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
     from . import require
 
     onnx = require("onnx")
-    if opset < DEFAULT_OPSET:
-        raise ExportError(f"opset {opset}: the exporter needs opset {DEFAULT_OPSET} or newer")
+    if opset < MIN_OPSET:
+        raise ExportError(f"opset {opset}: the exporter needs opset {MIN_OPSET} or newer")
     ta = _Trace(fn, list(zip(input_names, inputs_a)))
     tb = _Trace(fn, list(zip(input_names, inputs_b)))
     if len(ta.outputs) != len(output_names) or len(tb.outputs) != len(output_names):
