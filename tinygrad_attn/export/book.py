@@ -44,7 +44,7 @@ import numpy as np
 
 from ..data.vocab import Vocabulary
 from ..io import CheckpointError, _file_mode
-from .safe_pickle import UnsafePickleError, load_arrays
+from .safe_pickle import load_arrays
 
 __all__ = ["BOOK_MODELS", "book_layout", "import_book", "BookFormatError", "read_book_params", "book_arrays",
            "write_book_params", "book_vocabulary", "BOOK_REVERSED", "MAX_DATA_BYTES"]

@@ -213,8 +213,8 @@ def _reshape_target(in_a, in_b, out_a, out_b, who):
 
 
 def _out(f, i=0):
-    ref = f.outputs[i]()
-    return ref
+    """Output ``i`` of a recorded Function (None if it was freed)."""
+    return f.outputs[i]()
 
 
 # Each mapping: fn(g, fa, fb, ins, outs, who) emitting nodes that write the names in ``outs``.
@@ -477,7 +477,6 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
     if [type(f) for f in ta.order] != [type(f) for f in tb.order]:
         raise ExportError(f"{graph_name}: the recorded graph differs between two traces "
                           "(control flow that depends on the batch size or the input values)")
-    unmapped = sorted({type(f).__name__ for f in ta.order} - set(OP_MAP))
     g = _Graph(onnx, ta, tb, opset)
     graph_inputs = []
     for (name, a), (_, b) in zip(ta.inputs, tb.inputs):
@@ -505,7 +504,6 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
     if missing:
         raise ExportError(f"{graph_name}: no ONNX mapping for the op(s) {', '.join(missing)} "
                           f"(mapped: {', '.join(sorted(OP_MAP))})")
-    del unmapped
     for fa in dyn_nodes:
         fb = pair[id(fa)]
         who = f"{fa.scope or graph_name}/{type(fa).__name__}"
@@ -536,11 +534,18 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
 
 
 # ----------------------------------------------------------------------------- seq2seq
-def _trace_inputs(model, batch, in_width, out_width, seed):
+def _trace_inputs(model, batch, in_width, seed):
+    """Random ids (batch, in_width) that own their memory, and the generator."""
     rng = np.random.default_rng(seed)
-    V = int(model.vocab_size)
-    xs = np.array(rng.integers(0, V, (batch, in_width)), dtype=np.int64)
+    xs = np.array(rng.integers(0, int(model.vocab_size), (batch, in_width)), dtype=np.int64)
     return xs, rng
+
+
+def _check_cpu(model):
+    device = getattr(model, "device", "cpu")
+    if device != "cpu":
+        raise ExportError(f"the model is on {device!r}; export traces it with NumPy: move it "
+                          "to the CPU first (model.to_cpu())")
 
 
 def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_id=None,
@@ -613,8 +618,9 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
         scores, new = model.decoder_step(ids, list(state))
         return [scores, *new]
 
-    xs_a, rng = _trace_inputs(model, 2, in_width, out_width, 11)
-    xs_b, _ = _trace_inputs(model, 3, in_width, out_width, 12)
+    _check_cpu(model)
+    xs_a, rng = _trace_inputs(model, 2, in_width, 11)
+    xs_b, _ = _trace_inputs(model, 3, in_width, 12)
     try:
         encoder = trace_to_onnx(enc, [xs_a], [xs_b], ["xs"], names, "encoder", opset)
         with no_grad():   # realistic states to trace the step with
@@ -652,6 +658,7 @@ def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
     if not seq_len or int(seq_len) < 1:
         raise ExportError(f"{type(model).__name__}: give the sequence length the graph is for "
                           "(seq_len; the graph is unrolled over time)")
+    _check_cpu(model)
     T = int(seq_len)
     opset = DEFAULT_OPSET if opset is None else int(opset)
     out_dir = os.fspath(out_dir)
