@@ -210,3 +210,22 @@ def test_every_mapping_has_a_test():
     from tinygrad_attn.export.onnx_export import OP_MAP
 
     assert set(OP_MAP) - set(OPS) <= {"TakeRows"}   # TakeRows: the embedding-projection model
+
+
+def test_bad_arguments_one_line(tmp_path):
+    m = make("attention")
+    for kw, message in (({"in_width": 0, "out_width": 3, "start_id": 1}, "input width"),
+                        ({"in_width": -2, "out_width": 3, "start_id": 1}, "in_width"),
+                        ({"in_width": 5, "out_width": 3, "start_id": V}, "start_id")):
+        with pytest.raises(ExportError, match=message):
+            to_onnx(m, tmp_path / "x", **kw)
+    to_onnx(m, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
+    with pytest.raises(FileExistsError):
+        to_onnx(m, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
+    r = OnnxSeq2seq(tmp_path)
+    with pytest.raises(ValueError, match=r"shape \(N, 9\)"):
+        r.generate(np.zeros((2, 4), np.int64))
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 13\)"):
+        r.generate(np.full((2, T_IN), V))
+    with pytest.raises(ValueError, match="no vocabulary"):
+        r.translate(["abc"])

@@ -601,6 +601,12 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
     if not in_width or not out_width or start_id is None:
         raise ExportError("to_onnx needs the input width, the answer length and the start id "
                           "(from the checkpoint's metadata, or as arguments)")
+    for name, v, hi in (("in_width", in_width, 10_000), ("out_width", out_width, 10_000),
+                        ("start_id", start_id, int(model.vocab_size) - 1)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not \
+                (0 if name == "start_id" else 1) <= v <= hi:
+            raise ExportError(f"to_onnx: {name} must be an integer in "
+                              f"[{0 if name == 'start_id' else 1}, {hi}], got {v!r}")
     opset = DEFAULT_OPSET if opset is None else int(opset)
     out_dir = os.fspath(out_dir)
     files = [os.path.join(out_dir, n) for n in ("encoder.onnx", "decoder_step.onnx", RUNNER_FILE)]
@@ -655,9 +661,11 @@ def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
     """One graph ``xs`` (N, seq_len, input_width) float -> ``logits`` for a binary-vector model."""
     from .book import _atomic_write
 
-    if not seq_len or int(seq_len) < 1:
+    if not isinstance(seq_len, (int, np.integer)) or isinstance(seq_len, bool) \
+            or not 1 <= seq_len <= 10_000:
         raise ExportError(f"{type(model).__name__}: give the sequence length the graph is for "
-                          "(seq_len; the graph is unrolled over time)")
+                          f"(seq_len, an integer in [1, 10000], got {seq_len!r}; the graph is "
+                          "unrolled over time)")
     _check_cpu(model)
     T = int(seq_len)
     opset = DEFAULT_OPSET if opset is None else int(opset)

@@ -46,7 +46,15 @@ class OnnxSeq2seq:
 
     def generate(self, xs):
         """Greedy decoding of id rows ``xs`` (N, in_width): ``(ids (N, T_out), probs (N, T_out, V))``."""
-        xs = np.asarray(xs, dtype=np.int64)
+        xs = np.asarray(xs)
+        W, V = self.desc["in_width"], self.desc["config"]["vocab_size"]
+        if xs.ndim != 2 or xs.shape[1] != W or xs.dtype.kind not in "iu" or not len(xs):
+            raise ValueError(f"OnnxSeq2seq.generate: xs must be integer ids of shape (N, {W}), "
+                             f"N >= 1, got {xs.dtype} {xs.shape}")
+        if xs.min() < 0 or xs.max() >= V:
+            raise ValueError(f"OnnxSeq2seq.generate: ids must lie in [0, {V}), got min "
+                             f"{int(xs.min())} max {int(xs.max())}")
+        xs = xs.astype(np.int64)
         state = self.encoder.run(None, {"xs": xs})
         N, T = xs.shape[0], self.out_width
         if self.desc["decoder_input"] == "prefix":   # the decoder reads every id so far
@@ -73,15 +81,27 @@ class OnnxSeq2seq:
         """Id rows for ``texts`` as the model was trained (padded with the pad char, reversed
         when the checkpoint says so)."""
         v = self.desc["vocab"]
+        if v is None:
+            raise ValueError("this export has no vocabulary; give id rows to generate()")
+        if isinstance(texts, str):
+            raise TypeError("OnnxSeq2seq.encode expects a list of strings, got one str")
         index = {c: i for i, c in enumerate(v["chars"])}
         W = self.desc["in_width"]
+        for t in texts:
+            unknown = sorted(set(t) - set(index))
+            if len(t) > W or unknown or not t.strip():
+                raise ValueError(f"input {t!r}: " + (f"{len(t)} characters; the model reads at "
+                                 f"most {W}" if len(t) > W else "empty" if not t.strip() else
+                                 "characters the model does not know: "
+                                 + ", ".join(map(repr, unknown))))
         rows = [[index[c] for c in t.ljust(W, v.get("pad_char", " "))] for t in texts]
         xs = np.array(rows, dtype=np.int64)
         return xs[:, ::-1].copy() if self.desc["reversed_input"] else xs
 
     def translate(self, texts):
         """Answers for a list of strings (start symbol and padding stripped)."""
+        xs = self.encode(texts)
         chars = self.desc["vocab"]["chars"]
         pad = self.desc["vocab"].get("pad_char", " ")
-        ids, _ = self.generate(self.encode(texts))
+        ids, _ = self.generate(xs)
         return ["".join(chars[i] for i in row).strip(pad) for row in ids]
