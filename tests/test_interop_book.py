@@ -379,3 +379,44 @@ def test_safetensors_bad_files(tmp_path):
         load_checkpoint(tmp_path / "mix.safetensors")
     save_checkpoint(tmp_path / "m.npz", m, None)  # the npz format is still read
     assert load_checkpoint(tmp_path / "m.npz")[0].config == m.config
+
+
+def test_mutated_pickles_load_or_refuse_in_one_line(tmp_path):
+    """Random byte changes and cuts of a valid weights pickle: arrays, or one UnsafePickleError."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    arrays = [np.arange(6, dtype=np.float16).reshape(2, 3), (np.ones(4, np.float32),),
+              {"b": np.zeros((2, 2), np.int8)}]
+    blobs = [pickle.dumps(arrays, protocol=p) for p in (0, 2, 3, 5)]
+    marker = tmp_path / "ran"
+
+    @settings(max_examples=300, deadline=None)
+    @given(which=st.integers(0, len(blobs) - 1),
+           edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+           cut=st.one_of(st.none(), st.integers(0, 10_000)))
+    def check(which, edits, cut):
+        blob = bytearray(blobs[which])
+        for pos, val in edits:
+            blob[pos % len(blob)] = val
+        if cut is not None:
+            blob = blob[:cut % (len(blob) + 1)]
+        try:
+            out = loads_arrays(bytes(blob))
+        except UnsafePickleError as e:
+            assert "\n" not in str(e)
+        else:
+            assert isinstance(out, (list, tuple, dict, np.ndarray, int, float, str, bool,
+                                    type(None)))
+        assert not marker.exists()
+
+    check()
+
+
+def test_refusal_names_stay_on_one_line():
+    # STACK_GLOBAL takes any strings, newlines included
+    blob = (b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x05os\nxy\x94\x8c\x06sys\ntm\x94"
+            b"\x93\x94.")
+    with pytest.raises(UnsafePickleError) as e:
+        loads_arrays(blob)
+    assert "\n" not in str(e.value) and "refused" in str(e.value)

@@ -233,14 +233,15 @@ def loads_arrays(data: bytes, source: str = "pickle"):
     try:
         obj = _Unpickler(io.BytesIO(data)).load()
         return _finish(obj)
-    except UnsafePickleError as e:
-        raise UnsafePickleError(f"{source}: {e}") from None
+    except UnsafePickleError as e:   # names from the file may hold any character: one line
+        raise UnsafePickleError(f"{source}: " + " ".join(str(e).split())) from None
     except RecursionError:
         raise UnsafePickleError(f"{source}: the pickle nests too deeply; refused") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError,
             IndexError, OverflowError, MemoryError, UnicodeDecodeError) as e:
         what = "truncated" if isinstance(e, EOFError) or "truncated" in str(e) else "not a valid pickle"
-        raise UnsafePickleError(f"{source}: {what} ({type(e).__name__}: {e})") from None
+        detail = " ".join(repr(str(e))[1:-1].split())[:200]   # one line, whatever the file held
+        raise UnsafePickleError(f"{source}: {what} ({type(e).__name__}: {detail})") from None
 
 
 def load_arrays(path, max_bytes: int = MAX_PICKLE_BYTES):
