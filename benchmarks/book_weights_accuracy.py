@@ -27,7 +27,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from tinygrad_attn.export.book import book_vocabulary, import_book
-    from tinygrad_attn.train import Translator
+    from tinygrad_attn.training import Translator
 
     with tempfile.TemporaryDirectory() as d:
         tr = Translator.from_checkpoint(import_book(args.pkl, args.data, args.model, d))

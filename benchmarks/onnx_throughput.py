@@ -47,8 +47,8 @@ def main(argv=None):
     from tinygrad_attn import no_grad
     from tinygrad_attn.data import load_dataset
     from tinygrad_attn.export import OnnxSeq2seq, import_book, to_onnx
-    from tinygrad_attn.registry import build_model
-    from tinygrad_attn.train import load_checkpoint
+    from tinygrad_attn.training.registry import build_model
+    from tinygrad_attn.training import load_checkpoint
 
     threadpool_limits(args.threads)
     data = load_dataset("date", samples=max(args.inputs, 1000), seed=5, val_fraction=0.0)

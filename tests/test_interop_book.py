@@ -14,9 +14,9 @@ from tinygrad_attn.data.dates import make_dates
 from tinygrad_attn.export import (BookFormatError, UnsafePickleError, book_vocabulary,
                                   import_book, load_arrays, write_book_params)
 from tinygrad_attn.export.safe_pickle import loads_arrays
-from tinygrad_attn.io import CheckpointError
-from tinygrad_attn.registry import build_model
-from tinygrad_attn.train import load_checkpoint, save_checkpoint
+from tinygrad_attn.npzfile import CheckpointError
+from tinygrad_attn.training import load_checkpoint, save_checkpoint
+from tinygrad_attn.training.registry import build_model
 
 KINDS = ("attention", "seq2seq", "peeky")
 
@@ -126,8 +126,9 @@ def test_imported_weights_compute_the_books_scores(kind, data, tmp_path):
     params = load_arrays(tmp_path / "w.pkl")
     assert all(p.dtype == np.float16 for p in params)
     ck = import_book(tmp_path / "w.pkl", data, kind, tmp_path / "run")
-    model, meta = load_checkpoint(ck)
-    assert meta["reversed_input"] == (kind == "attention") and meta["vocab"] == vocab
+    model, info = load_checkpoint(ck)
+    assert info.task.reversed_input == (kind == "attention") and info.task.vocab == vocab
+    assert (info.task.in_width, info.task.out_width) == (29, 10)
     rng = np.random.default_rng(5)
     xs, dec = rng.integers(0, len(vocab), (7, 29)), rng.integers(0, len(vocab), (7, 4))
     with no_grad():
@@ -329,22 +330,21 @@ def test_cli_import_export_and_translate(data, tmp_path, capsys):
     {"model": "transformer", "vocab_size": 13},
     {"model": "peeky", "vocab_size": 13, "wordvec_size": 3, "hidden_size": 4}])
 def test_safetensors_round_trip_is_bit_identical(config, tmp_path):
-    from tinygrad_attn.data import Vocabulary
+    from tinygrad_attn.data import TextTask, Vocabulary
     from tinygrad_attn.export import load_safetensors, save_safetensors
-    from tinygrad_attn.registry import get_spec
+    from tinygrad_attn.training.registry import get_spec
 
     config = {**get_spec(config["model"]).tiny_config(), **config}
     m = build_model(config, rng=np.random.default_rng(2))
     vocab = Vocabulary([" ", "_", *"0123456789-"])
-    save_safetensors(tmp_path / "m.safetensors", m, vocab, reversed_input=True, in_width=7,
-                     out_width=3, history=[{"epoch": 1}])
-    back, meta = load_safetensors(tmp_path / "m.safetensors")
-    assert back.config == m.config and meta["vocab"] == vocab and meta["in_width"] == 7
-    assert meta["reversed_input"] and meta["history"] == [{"epoch": 1}]
+    task = TextTask(vocab, 7, 3, reversed_input=True) if config["model"] != "ntm" else None
+    save_safetensors(tmp_path / "m.safetensors", m, task, history=[{"epoch": 1}])
+    back, info = load_safetensors(tmp_path / "m.safetensors")
+    assert back.config == m.config and info.task == task and info.history == [{"epoch": 1}]
     for (k, a), (k2, b) in zip(m.state_dict().items(), back.state_dict().items()):
         assert k == k2 and a.dtype == b.dtype and a.tobytes() == b.tobytes()
     with pytest.raises(FileExistsError):
-        save_safetensors(tmp_path / "m.safetensors", m, vocab)
+        save_safetensors(tmp_path / "m.safetensors", m, task)
 
 
 def test_safetensors_bad_files(tmp_path):

@@ -10,7 +10,7 @@ from tinygrad_attn import functions as F
 from tinygrad_attn.cli import main
 from tinygrad_attn.export import OnnxSeq2seq, to_onnx
 from tinygrad_attn.export.onnx_export import ExportError, trace_to_onnx
-from tinygrad_attn.registry import build_model, get_spec
+from tinygrad_attn.training.registry import build_model, get_spec
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -128,7 +128,7 @@ def test_ntm_exports_as_one_unrolled_graph(variant, tmp_path):
 
 
 def test_cli_export_onnx_and_runner_translate(tmp_path, capsys):
-    from tinygrad_attn.train import Translator
+    from tinygrad_attn.training import Translator
 
     run = tmp_path / "run"
     assert main(["train", "--model", "attention", "--data", "date", "--samples", "64",
@@ -145,8 +145,8 @@ def test_cli_export_onnx_and_runner_translate(tmp_path, capsys):
 
 
 def test_core_imports_no_optional_package():
-    code = ("import sys, tinygrad_attn, tinygrad_attn.export, tinygrad_attn.train, "
-            "tinygrad_attn.cli; bad = [m for m in ('onnx', 'onnxruntime', 'safetensors') "
+    code = ("import sys, tinygrad_attn, tinygrad_attn.export, tinygrad_attn.training, "
+            "tinygrad_attn.cli.main, tinygrad_attn.safetensorsfile; bad = [m for m in ('onnx', 'onnxruntime', 'safetensors') "
             "if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

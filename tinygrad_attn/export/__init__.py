@@ -2,8 +2,9 @@
 
 * :mod:`~tinygrad_attn.export.safe_pickle` — a restricted unpickler for NumPy arrays;
 * :mod:`~tinygrad_attn.export.book` — the book's ``save_params`` pickles, both ways;
-* :mod:`~tinygrad_attn.export.safetensors_format` — safetensors files with our metadata
-  (needs the ``safetensors`` package: ``pip install tinygrad-attn[export]``);
+* :func:`save_safetensors` / :func:`load_safetensors` — checkpoints as safetensors files with
+  our metadata (:mod:`tinygrad_attn.safetensorsfile`; needs the ``safetensors`` package:
+  ``pip install tinygrad-attn[export]``);
 * :mod:`~tinygrad_attn.export.onnx_export` — ONNX graphs traced from the recorded graph
   (needs ``onnx``; running them needs ``onnxruntime``).
 
@@ -36,10 +37,49 @@ def require(name):
                                 f"pip install 'tinygrad-attn[export]'") from e
 
 
+def save_safetensors(path, model, task=None, *, history=None, extra=None, overwrite=False):
+    """Write a checkpoint as a safetensors file (weights, and our metadata in its header).
+
+    The same as :func:`~tinygrad_attn.training.save_checkpoint` with
+    ``file_format="safetensors"``, refusing to replace an existing file unless ``overwrite``.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        MissingDependency: the safetensors package is not installed.
+    """
+    import os
+
+    from ..training import save_checkpoint
+
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; refusing to overwrite it")
+    require("safetensors")
+    save_checkpoint(path, model, task, history=history, extra=extra, file_format="safetensors")
+
+
+def load_safetensors(path, device="cpu"):
+    """Rebuild a model from a safetensors checkpoint: ``(model, info)`` as
+    :func:`~tinygrad_attn.training.load_checkpoint` (which reads both formats).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a safetensors file, or not one of our checkpoints, or tensors
+            that do not fit the model (checked before any tensor is read).
+        MissingDependency: the safetensors package is not installed.
+    """
+    import os
+
+    from ..npzfile import CheckpointError
+    from ..safetensorsfile import is_safetensors
+    from ..training import load_checkpoint
+
+    if os.path.exists(path) and not os.path.isdir(path) and not is_safetensors(path):
+        raise CheckpointError(f"{path} is not a safetensors file")
+    require("safetensors")
+    return load_checkpoint(path, device)
+
+
 def __getattr__(name):
-    if name in ("save_safetensors", "load_safetensors"):
-        from . import safetensors_format
-        return getattr(safetensors_format, name)
     if name in ("to_onnx",):
         from . import onnx_export
         return getattr(onnx_export, name)

@@ -43,7 +43,8 @@ import pickle
 import numpy as np
 
 from ..data.vocab import Vocabulary
-from ..io import CheckpointError, _file_mode
+from ..files import atomic_write
+from ..npzfile import CheckpointError
 from .safe_pickle import load_arrays
 
 __all__ = ["BOOK_MODELS", "book_layout", "import_book", "BookFormatError", "read_book_params", "book_arrays",
@@ -229,28 +230,15 @@ def _dumps(arrays):
 
 
 def _atomic_write(path, data: bytes, overwrite=False):
-    import tempfile
-
+    """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path} is a folder; give a file name")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def book_vocabulary(path, max_bytes=MAX_DATA_BYTES):
@@ -335,8 +323,9 @@ def import_book(pkl, data, kind, out_dir, reverse=None, overwrite=False):
         BookFormatError: the arrays do not fit the model, or the data file is bad.
         FileExistsError: ``model.npz`` exists and ``overwrite`` is False.
     """
-    from ..registry import build_model
-    from ..train import save_checkpoint
+    from ..data.dataset import TextTask
+    from ..training import save_checkpoint
+    from ..training.registry import build_model
 
     if kind not in BOOK_MODELS:
         raise BookFormatError(f"the book has no model {kind!r}; one of {', '.join(BOOK_MODELS)}")
@@ -349,8 +338,7 @@ def import_book(pkl, data, kind, out_dir, reverse=None, overwrite=False):
                          "embed_std": 0.01})
     model.load_state_dict(arrays, source=os.fspath(pkl))
     rev = BOOK_REVERSED[kind] if reverse is None else bool(reverse)
-    save_checkpoint(out, model, vocab, reversed_input=rev, in_width=in_width,
-                    out_width=out_width,
+    save_checkpoint(out, model, TextTask(vocab, in_width, out_width, reversed_input=rev),
                     extra={"imported_from": {"format": "book-pickle",
                                              "weights": os.path.basename(os.fspath(pkl)),
                                              "data": os.path.basename(os.fspath(data))}})

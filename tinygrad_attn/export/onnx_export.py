@@ -548,7 +548,7 @@ def _check_cpu(model):
                           "to the CPU first (model.to_cpu())")
 
 
-def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_id=None,
+def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_id=None,
             seq_len=None, opset=None, overwrite=False):
     """Export a seq2seq model as two ONNX graphs and a JSON description for the runner.
 
@@ -565,9 +565,10 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
         model: a seq2seq model with ``decoder_init``/``decoder_step`` (see
             :class:`~tinygrad_attn_models.seq2seq.Seq2seqBase`).
         out_dir: the folder to write (created if missing).
-        meta: a checkpoint's metadata (:func:`~tinygrad_attn.train.load_checkpoint`); gives
-            the widths, the vocabulary and the input reversal.
-        in_width, out_width, start_id: needed when ``meta`` is None.
+        task: the model's :class:`~tinygrad_attn.data.TextTask` (``info.task`` of
+            :func:`~tinygrad_attn.training.load_checkpoint`): the widths, the vocabulary and
+            the input reversal.
+        in_width, out_width, start_id: needed when ``task`` is None (they override it).
         seq_len: for the binary-vector models (NTM, LSTM): the sequence length T of the
             graph ``model.onnx`` (``xs`` (N, T, input_width) -> ``logits``), which is
             unrolled over time, as every graph traced from a define-by-run run is.
@@ -587,12 +588,11 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
     """
     from .book import _atomic_write
 
-    meta = meta or {}
     if not hasattr(model, "decoder_init") and hasattr(model, "input_width"):
         return _bits_to_onnx(model, out_dir, seq_len, opset, overwrite)
-    vocab = meta.get("vocab")
-    in_width = in_width or meta.get("in_width")
-    out_width = out_width or meta.get("out_width")
+    vocab = getattr(task, "vocab", None)
+    in_width = in_width or getattr(task, "in_width", None)
+    out_width = out_width or getattr(task, "out_width", None)
     if start_id is None and vocab is not None:
         start_id = vocab.start_id
     if not hasattr(model, "decoder_init") or not hasattr(model, "decoder_step"):
@@ -648,7 +648,7 @@ def to_onnx(model, out_dir, meta=None, *, in_width=None, out_width=None, start_i
     desc = {"format": "tinygrad-attn-onnx/1", "opset": opset, "config": model.config,
             "decoder_input": "prefix" if prefix else "last", "state": names,
             "in_width": int(in_width), "out_width": int(out_width), "start_id": int(start_id),
-            "reversed_input": bool(meta.get("reversed_input", False)),
+            "reversed_input": bool(getattr(task, "reversed_input", False)),
             "vocab": None if vocab is None else vocab.to_dict()}
     os.makedirs(out_dir, exist_ok=True)
     _atomic_write(files[0], encoder.SerializeToString(), overwrite=True)
