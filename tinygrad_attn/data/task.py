@@ -247,7 +247,7 @@ def _load_plugins():
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: read on the first unknown name
 
     for ep in entry_points(group=TASK_ENTRY_POINT_GROUP):
         try:

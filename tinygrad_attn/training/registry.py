@@ -296,7 +296,7 @@ def load_plugins(force: bool = False) -> list[str]:
     if _plugins_loaded and not force:
         return list(_plugin_errors)
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: read on the first unknown name
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
