@@ -38,7 +38,7 @@ _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int
 
 def _safetensors_numpy():
     try:
-        import safetensors.numpy as st
+        import safetensors.numpy as st  # lazy: the optional export extra
     except ImportError as e:
         raise ImportError("safetensors is not installed; it comes with the export extra: "
                           "pip install 'tinygrad-attn[export]'") from e

@@ -12,6 +12,12 @@ The optional packages are imported only when those functions are called.
 """
 from __future__ import annotations
 
+import importlib
+import os
+
+from ..npzfile import CheckpointError
+from ..safetensorsfile import is_safetensors
+from ..training import load_checkpoint, save_checkpoint
 from .book import (BOOK_MODELS, BookFormatError, book_layout, book_vocabulary, import_book,
                    read_book_params, write_book_params)
 from .safe_pickle import UnsafePickleError, load_arrays
@@ -28,8 +34,6 @@ class MissingDependency(ImportError):
 
 def require(name):
     """Import the optional package ``name`` or raise one clear :class:`MissingDependency`."""
-    import importlib
-
     try:
         return importlib.import_module(name)
     except ImportError as e:
@@ -47,10 +51,6 @@ def save_safetensors(path, model, task=None, *, history=None, extra=None, overwr
         FileExistsError: ``path`` exists and ``overwrite`` is False.
         MissingDependency: the safetensors package is not installed.
     """
-    import os
-
-    from ..training import save_checkpoint
-
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
     require("safetensors")
@@ -67,12 +67,6 @@ def load_safetensors(path, device="cpu"):
             that do not fit the model (checked before any tensor is read).
         MissingDependency: the safetensors package is not installed.
     """
-    import os
-
-    from ..npzfile import CheckpointError
-    from ..safetensorsfile import is_safetensors
-    from ..training import load_checkpoint
-
     if os.path.exists(path) and not os.path.isdir(path) and not is_safetensors(path):
         raise CheckpointError(f"{path} is not a safetensors file")
     require("safetensors")
@@ -80,10 +74,7 @@ def load_safetensors(path, device="cpu"):
 
 
 def __getattr__(name):
-    if name in ("to_onnx",):
-        from . import onnx_export
-        return getattr(onnx_export, name)
-    if name in ("OnnxSeq2seq",):
-        from . import onnx_runner
-        return getattr(onnx_runner, name)
+    if name in ("to_onnx", "OnnxSeq2seq"):   # lazy: their modules are only needed for ONNX
+        module = "onnx_export" if name == "to_onnx" else "onnx_runner"
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

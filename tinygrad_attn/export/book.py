@@ -42,9 +42,13 @@ import pickle
 
 import numpy as np
 
+from ..backend import as_numpy
+from ..data.dataset import TextTask
 from ..data.vocab import Vocabulary
 from ..files import atomic_write
 from ..npzfile import CheckpointError
+from ..training import save_checkpoint
+from ..training.registry import build_model
 from .safe_pickle import load_arrays
 
 __all__ = ["BOOK_MODELS", "book_layout", "import_book", "BookFormatError", "read_book_params", "book_arrays",
@@ -210,8 +214,6 @@ def write_book_params(model, path, overwrite=False):
 
 
 def _host_state(model):
-    from ..backend import as_numpy
-
     return {k: as_numpy(v) for k, v in model.state_dict().items()}
 
 
@@ -323,10 +325,6 @@ def import_book(pkl, data, kind, out_dir, reverse=None, overwrite=False):
         BookFormatError: the arrays do not fit the model, or the data file is bad.
         FileExistsError: ``model.npz`` exists and ``overwrite`` is False.
     """
-    from ..data.dataset import TextTask
-    from ..training import save_checkpoint
-    from ..training.registry import build_model
-
     if kind not in BOOK_MODELS:
         raise BookFormatError(f"the book has no model {kind!r}; one of {', '.join(BOOK_MODELS)}")
     out = os.path.join(os.fspath(out_dir), "model.npz")

@@ -34,7 +34,9 @@ import os
 
 import numpy as np
 
-from ..core import Variable, enable_grad, test_mode
+from ..core import OpError, Variable, enable_grad, no_grad, test_mode
+from . import require
+from .book import _atomic_write
 
 __all__ = ["to_onnx", "trace_to_onnx", "ExportError", "OP_MAP", "DEFAULT_OPSET", "MIN_OPSET",
            "RUNNER_FILE"]
@@ -465,8 +467,6 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
         ExportError: an unmapped op (named), an input-dependent constant, control flow that
             differs between the traces, a shape that cannot follow the batch size.
     """
-    from . import require
-
     onnx = require("onnx")
     if opset < MIN_OPSET:
         raise ExportError(f"opset {opset}: the exporter needs opset {MIN_OPSET} or newer")
@@ -586,8 +586,6 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
             input-dependent constant (e.g. a padding mask), or missing widths.
         FileExistsError: a file exists and ``overwrite`` is False.
     """
-    from .book import _atomic_write
-
     if not hasattr(model, "decoder_init") and hasattr(model, "input_width"):
         return _bits_to_onnx(model, out_dir, seq_len, opset, overwrite)
     vocab = getattr(task, "vocab", None)
@@ -615,8 +613,6 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
             raise FileExistsError(f"{p} exists; refusing to overwrite it")
     names = list(model.decoder_state_names())
     prefix = getattr(model, "decoder_input", "last") == "prefix"
-    from ..core import OpError, no_grad
-
     def enc(xs):
         return model.decoder_init(xs)
 
@@ -659,8 +655,6 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
 
 def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
     """One graph ``xs`` (N, seq_len, input_width) float -> ``logits`` for a binary-vector model."""
-    from .book import _atomic_write
-
     if not isinstance(seq_len, (int, np.integer)) or isinstance(seq_len, bool) \
             or not 1 <= seq_len <= 10_000:
         raise ExportError(f"{type(model).__name__}: give the sequence length the graph is for "
@@ -678,8 +672,6 @@ def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
     W = int(model.input_width)
     xa = Variable(rng.integers(0, 2, (2, T, W)).astype(model.dtype))
     xb = Variable(rng.integers(0, 2, (3, T, W)).astype(model.dtype))
-    from ..core import OpError
-
     try:
         graph = trace_to_onnx(lambda xs: [model.logits(xs)], [xa], [xb], ["xs"], ["logits"],
                               "model", opset)

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from . import require
+
 __all__ = ["OnnxSeq2seq"]
 
 
@@ -28,8 +30,6 @@ class OnnxSeq2seq:
     """
 
     def __init__(self, folder, threads=None):
-        from . import require
-
         ort = require("onnxruntime")
         with open(os.path.join(folder, "onnx_model.json")) as f:
             self.desc = json.load(f)

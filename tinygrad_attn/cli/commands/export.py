@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import os
 
+from ...export import MissingDependency, save_safetensors
+from ...export.book import BookFormatError, write_book_params
+from ...export.onnx_export import ExportError, to_onnx
+from ...training import load_checkpoint
 from .. import values as T
 from ..common import open_checkpoint
 from ..values import CLIError
@@ -34,15 +38,9 @@ def add_parser(sub):
 
 def run(args):
     """Export; returns 0."""
-    from ...export import MissingDependency
-    from ...export.book import BookFormatError, write_book_params
-    from ...training import load_checkpoint
-
     model, info = open_checkpoint(load_checkpoint, args.checkpoint)
     try:
         if args.format == "onnx":
-            from ...export.onnx_export import ExportError, to_onnx
-
             files = (["encoder.onnx", "decoder_step.onnx"] if hasattr(model, "decoder_init")
                      else ["model.onnx"])
             T.check_run_dir(args.out, files + ["onnx_model.json"], overwrite=args.overwrite)
@@ -60,8 +58,6 @@ def run(args):
         if args.format == "book":
             write_book_params(model, args.out, overwrite=True)
         else:
-            from ...export import save_safetensors
-
             save_safetensors(args.out, model, info.task, history=info.history, extra=info.extra,
                              overwrite=True)
     except (BookFormatError, MissingDependency, FileExistsError) as e:

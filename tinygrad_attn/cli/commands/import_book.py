@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 
+from ...export.book import BOOK_MODELS, BookFormatError, import_book
+from ...export.safe_pickle import UnsafePickleError
 from .. import values as T
 from ..values import CLIError
 
 
 def add_parser(sub):
     """Register the ``import-book`` sub-command."""
-    from ...export.book import BOOK_MODELS
-
     p = sub.add_parser(
         "import-book", help="turn the book's trained .pkl weights into a checkpoint",
         description="Read weights saved by the book's save_params (a pickle of float16 arrays, "
@@ -32,9 +32,6 @@ def add_parser(sub):
 
 def run(args):
     """Import and write the checkpoint; returns 0."""
-    from ...export.book import BookFormatError, import_book
-    from ...export.safe_pickle import UnsafePickleError
-
     T.check_run_dir(args.out, ["model.npz"], overwrite=args.overwrite)
     reverse = None if args.reverse is None else args.reverse == "yes"
     try:
