@@ -229,3 +229,15 @@ def test_bad_arguments_one_line(tmp_path):
         r.generate(np.full((2, T_IN), V))
     with pytest.raises(ValueError, match="no vocabulary"):
         r.translate(["abc"])
+
+
+def test_cli_export_bits_model_needs_seq_len(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "lstm-bits", "--data", "copy", "--samples", "32",
+                 "--epochs", "1", "--hidden", "4", "--out", str(run)]) == 0
+    capsys.readouterr()
+    args = ["export", "--checkpoint", str(run / "model.npz"), "--format", "onnx", "--out",
+            str(tmp_path / "o")]
+    assert main(args) == 2 and "--seq-len" in capsys.readouterr().err
+    assert main(args + ["--seq-len", "6"]) == 0
+    assert (tmp_path / "o" / "model.onnx").exists()

@@ -43,6 +43,9 @@ def run(args):
         if args.format == "onnx":
             files = (["encoder.onnx", "decoder_step.onnx"] if hasattr(model, "decoder_init")
                      else ["model.onnx"])
+            if files == ["model.onnx"] and args.seq_len is None:
+                raise CLIError(f"--seq-len T is needed to export a {info.model_name} model: its "
+                               "graph is unrolled over the T steps of a sequence")
             T.check_run_dir(args.out, files + ["onnx_model.json"], overwrite=args.overwrite)
             try:
                 paths = to_onnx(model, args.out, info.task, opset=args.opset,
