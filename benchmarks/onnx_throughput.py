@@ -91,10 +91,6 @@ def main(argv=None):
             ps = []
             for b, ids in zip(batches, np.split(ours_ids, len(batches))):
                 st = model.decoder_init(b)
-                if model.decoder_input == "prefix":
-                    pre = np.concatenate([np.full((len(b), 1), start), ids[:, :-1]], axis=1)
-                    ps.append(F.softmax(model.decoder_step(pre, st)[0]).data)
-                    continue
                 prev, steps = np.full(len(b), start), []
                 for t in range(T_OUT):
                     s, st = model.decoder_step(prev, st)

@@ -161,10 +161,6 @@ class Seq2seqBase(L.Layer):
                     as_numpy(xp.take_along_axis(score, win.reshape(N, 1), axis=1)).reshape(N))
 
     # --- the encoder and one decoder step as plain functions (what ONNX export traces)
-    decoder_input = "last"
-    """What :meth:`decoder_step` reads: ``"last"`` (the previous ids, (N,)) or ``"prefix"``
-    (every id so far, (N, T_out), with the scores of every position returned)."""
-
     def decoder_init(self, xs):
         """The encoder as a function of the ids alone: ``xs`` (N, T_in) -> the decoder's
         starting state, a list of Variables named by :meth:`decoder_state_names` (a zero

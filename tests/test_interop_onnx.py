@@ -44,9 +44,6 @@ def our_probs(model, xs, ids):
     """Our softmax probabilities along the answer ``ids`` (N, T_OUT), step by step."""
     with no_grad():
         state = model.decoder_init(xs)
-        if model.decoder_input == "prefix":
-            prefix = np.concatenate([np.full((len(xs), 1), START), ids[:, :-1]], axis=1)
-            return F.softmax(model.decoder_step(prefix, state)[0]).data
         out, prev = [], np.full(len(xs), START)
         for t in range(ids.shape[1]):
             s, state = model.decoder_step(prev, state)

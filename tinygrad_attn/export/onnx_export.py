@@ -154,7 +154,7 @@ class _Graph:
         """Initializer for a value computed without the inputs (``a``/``b`` in the two traces)."""
         if a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True):
             return self.init(a)
-        if a.size and b.size and a.dtype == b.dtype and a.ndim == b.ndim:
+        if a.dtype == b.dtype and a.ndim == b.ndim:
             # the same along the batch-sized axes (e.g. a zero start state, a learned start
             # vector repeated per row): one row, expanded to the batch size at run time
             axes = [i for i, (da, db) in enumerate(zip(a.shape, b.shape)) if da != db]
@@ -447,6 +447,13 @@ OP_MAP = {
 ops, e.g. ``GetItemGrad`` or ``LSTMCellGrad``, never appear in a traced forward graph)."""
 
 
+def _dims(sa, sb, batch):
+    """ONNX dims: static sizes, ``"N"`` for the batch, ``"T"`` for another size that varies
+    (the length of a key/value cache)."""
+    nb = None if batch is None else batch[2:]
+    return [int(da) if da == db else "N" if (da, db) == nb else "T" for da, db in zip(sa, sb)]
+
+
 def _onnx_type(onnx, arr):
     return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(arr.dtype))
 
@@ -482,9 +489,9 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
     for (name, a), (_, b) in zip(ta.inputs, tb.inputs):
         arr_a = a.data if isinstance(a, Variable) else a
         arr_b = b.data if isinstance(b, Variable) else b
-        dims = ["N" if da != db else int(da) for da, db in zip(arr_a.shape, arr_b.shape)]
         if g.batch is None and arr_a.ndim and arr_a.shape[0] != arr_b.shape[0]:
             g.batch = (name, 0, arr_a.shape[0], arr_b.shape[0])
+        dims = _dims(arr_a.shape, arr_b.shape, g.batch)
         graph_inputs.append(onnx.helper.make_tensor_value_info(name, _onnx_type(onnx, arr_a), dims))
         if isinstance(a, Variable):
             g.names[id(a)] = name
@@ -522,7 +529,7 @@ def trace_to_onnx(fn, inputs_a, inputs_b, input_names, output_names, graph_name,
         src = g.names[id(va)] if id(va) in g.dynamic else g.value(va, vb, f"{graph_name}/{name}")
         g.node("Identity", [src], [name], scope=graph_name)
         used.add(src)
-        dims = ["N" if da != db else int(da) for da, db in zip(va.shape, vb.shape)]
+        dims = _dims(va.shape, vb.shape, g.batch)
         graph_outputs.append(onnx.helper.make_tensor_value_info(name, _onnx_type(onnx, va.data),
                                                                 dims))
     graph = onnx.helper.make_graph(g.nodes, graph_name, graph_inputs, graph_outputs, g.inits)
@@ -555,11 +562,11 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
     Writes ``out_dir/encoder.onnx`` (``xs`` (N, in_width) int64 -> the decoder's starting
     state), ``out_dir/decoder_step.onnx`` (``ids`` and the state -> ``scores`` and the next
     state) and ``out_dir/onnx_model.json`` (what :class:`~tinygrad_attn.export.onnx_runner.
-    OnnxSeq2seq` needs: state names, widths, the vocabulary, the decoder's input kind).
+    OnnxSeq2seq` needs: state names, widths, the vocabulary, the start id).
 
-    The decoder graph of the attention seq2seq models reads the previous ids (N,) and
-    returns scores (N, V); the Transformer's reads the whole prefix (N, out_width) and
-    returns the scores of every position (N, out_width, V); position t only sees ids up to t.
+    The decoder step reads the previous ids (N,) and the state, and returns the scores
+    (N, V) and the next state. For the Transformer the state holds the cached keys and
+    values (their length grows by one per step) and the position (one-hot).
 
     Args:
         model: a seq2seq model with ``decoder_init``/``decoder_step`` (see
@@ -605,6 +612,10 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
                 (0 if name == "start_id" else 1) <= v <= hi:
             raise ExportError(f"to_onnx: {name} must be an integer in "
                               f"[{0 if name == 'start_id' else 1}, {hi}], got {v!r}")
+    max_len = getattr(model, "max_len", None)
+    if max_len is not None and out_width > max_len:
+        raise ExportError(f"to_onnx: out_width {out_width} is longer than the model's max_len "
+                          f"{max_len}")
     opset = DEFAULT_OPSET if opset is None else int(opset)
     out_dir = os.fspath(out_dir)
     files = [os.path.join(out_dir, n) for n in ("encoder.onnx", "decoder_step.onnx", RUNNER_FILE)]
@@ -612,7 +623,6 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
         if os.path.exists(p) and not overwrite:
             raise FileExistsError(f"{p} exists; refusing to overwrite it")
     names = list(model.decoder_state_names())
-    prefix = getattr(model, "decoder_input", "last") == "prefix"
     def enc(xs):
         return model.decoder_init(xs)
 
@@ -625,24 +635,26 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
     xs_b, _ = _trace_inputs(model, 3, in_width, 12)
     try:
         encoder = trace_to_onnx(enc, [xs_a], [xs_b], ["xs"], names, "encoder", opset)
-        with no_grad():   # realistic states to trace the step with
-            st_a = [Variable(v.data.copy()) for v in model.decoder_init(xs_a)]
-            st_b = [Variable(v.data.copy()) for v in model.decoder_init(xs_b)]
         V = int(model.vocab_size)
-        if prefix:
-            ids_a = np.array(rng.integers(0, V, (2, out_width)), dtype=np.int64)
-            ids_b = np.array(rng.integers(0, V, (3, out_width)), dtype=np.int64)
-        else:
-            ids_a = np.array(rng.integers(0, V, 2), dtype=np.int64)
-            ids_b = np.array(rng.integers(0, V, 3), dtype=np.int64)
-        out_names = ["scores"] + ([] if prefix else [f"next_{n}" for n in names])
-        step_fn = (lambda ids, *st: [model.decoder_step(ids, list(st))[0]]) if prefix else step
-        decoder = trace_to_onnx(step_fn, [ids_a, *st_a], [ids_b, *st_b], ["ids", *names],
+        with no_grad():   # realistic states to trace the step with: after 1 and 2 steps
+            st_a, st_b = model.decoder_init(xs_a), model.decoder_init(xs_b)
+            for _ in range(1):   # (a growing key/value cache then differs in length too)
+                st_a = model.decoder_step(np.array(rng.integers(0, V, 2), dtype=np.int64),
+                                          st_a)[1]
+            for _ in range(2):
+                st_b = model.decoder_step(np.array(rng.integers(0, V, 3), dtype=np.int64),
+                                          st_b)[1]
+            st_a = [Variable(v.data.copy()) for v in st_a]
+            st_b = [Variable(v.data.copy()) for v in st_b]
+        ids_a = np.array(rng.integers(0, V, 2), dtype=np.int64)
+        ids_b = np.array(rng.integers(0, V, 3), dtype=np.int64)
+        out_names = ["scores"] + [f"next_{n}" for n in names]
+        decoder = trace_to_onnx(step, [ids_a, *st_a], [ids_b, *st_b], ["ids", *names],
                                 out_names, "decoder_step", opset)
     except OpError as e:
         raise ExportError(str(e)) from None
     desc = {"format": "tinygrad-attn-onnx/1", "opset": opset, "config": model.config,
-            "decoder_input": "prefix" if prefix else "last", "state": names,
+            "state": names,
             "in_width": int(in_width), "out_width": int(out_width), "start_id": int(start_id),
             "reversed_input": bool(getattr(task, "reversed_input", False)),
             "vocab": None if vocab is None else vocab.to_dict()}

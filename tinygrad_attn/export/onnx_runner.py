@@ -57,17 +57,6 @@ class OnnxSeq2seq:
         xs = xs.astype(np.int64)
         state = self.encoder.run(None, {"xs": xs})
         N, T = xs.shape[0], self.out_width
-        if self.desc["decoder_input"] == "prefix":   # the decoder reads every id so far
-            feed = dict(zip(self.state_names, state))
-            prefix = np.full((N, T), self.start_id, dtype=np.int64)
-            probs = []
-            for t in range(T):
-                scores = self.decoder.run(["scores"], {"ids": prefix, **feed})[0][:, t]
-                probs.append(_softmax(scores))
-                if t + 1 < T:
-                    prefix[:, t + 1] = scores.argmax(axis=-1)
-            out = np.concatenate([prefix[:, 1:], probs[-1].argmax(-1)[:, None]], axis=1)
-            return out, np.stack(probs, axis=1)
         ids = np.full((N,), self.start_id, dtype=np.int64)
         out, probs = [], []
         for _ in range(T):
