@@ -216,6 +216,9 @@ def test_bad_arguments_one_line(tmp_path):
                         ({"in_width": 5, "out_width": 3, "start_id": V}, "start_id")):
         with pytest.raises(ExportError, match=message):
             to_onnx(m, tmp_path / "x", **kw)
+    with pytest.raises(ExportError, match="longer than the model's max_len 16"):
+        to_onnx(make("transformer-post-learned"), tmp_path / "t", in_width=T_IN, out_width=17,
+                start_id=START)
     to_onnx(m, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
     with pytest.raises(FileExistsError):
         to_onnx(m, tmp_path, in_width=T_IN, out_width=T_OUT, start_id=START)
