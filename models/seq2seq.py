@@ -22,6 +22,10 @@ class Seq2seqBase(L.Layer):
     """
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns (none for the models without attention):
+    ``"cross"`` the decoder over the input at every step, ``"enc"`` / ``"dec"`` self-attention
+    of the encoder / decoder (see :attr:`tinygrad_attn.training.registry.ModelSpec.maps`)."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=1.0):
         super().__init__()
@@ -90,9 +94,14 @@ class Seq2seqBase(L.Layer):
         Returns:
             A host ``int64`` array (N, max_len).
         """
+        return self._greedy(xs, start_id, max_len, "generate")
+
+    def _greedy(self, xs, start_id, max_len, who, record=None):
+        """The greedy decoding loop of :meth:`generate` and :meth:`trace`. With a dict
+        ``record``, each step's probabilities and :meth:`_step_record` are appended to it."""
         xs = self._ids(xs, "xs")
         if max_len <= 0:
-            raise ValueError(f"generate: max_len must be positive, got {max_len}")
+            raise ValueError(f"{who}: max_len must be positive, got {max_len}")
         with no_grad(), test_mode():
             xp = get_array_module(xs)
             state = self._decode_start(xs)
@@ -103,8 +112,44 @@ class Seq2seqBase(L.Layer):
                 ids = score.data.argmax(axis=-1).astype(xs.dtype)
                 out_ids.append(ids)
                 weights.append(w)
+                if record is not None:
+                    record.setdefault("probs", []).append(F.softmax(score, axis=-1).data)
+                    for key, value in self._step_record(state).items():
+                        record.setdefault(key, []).append(value)
             self._attn = None if weights[0] is None else xp.stack(weights, axis=1)
             return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding (as :meth:`generate`) that also returns what every step computed.
+
+        Nothing is computed twice: the arrays are the ones the decoder's own forward pass
+        made, collected step by step (the explorer, :func:`tinygrad_attn.viz.explore`, shows
+        them).
+
+        Args:
+            xs: (N, T_in) input ids, as fed to the model (padded, reversed if it was trained so).
+            start_id: the id the decoder starts from.
+            max_len: how many ids to produce.
+
+        Returns:
+            A dict of host arrays: ``"ids"`` (N, T_out) the chosen ids (equal to
+            :meth:`generate`'s), ``"probs"`` (N, T_out, V) the softmax of each step's scores
+            over the vocabulary, ``"weights"`` (N, T_out, T_in) the attention weights (None
+            for a model without attention), and what the model adds per step (see
+            :meth:`_step_record`; for :class:`AttentionSeq2seq` ``"scores"`` and
+            ``"context"``).
+        """
+        record = {}
+        ids = self._greedy(xs, start_id, max_len, "trace", record)
+        out = {"ids": ids, "weights": self.attention_weights}
+        for key, values in record.items():
+            out[key] = as_numpy(get_array_module(values[0]).stack(values, axis=1))
+        return out
+
+    def _step_record(self, state):
+        """Arrays (N, ...) of one decoder step for :meth:`trace`, read from the layers after
+        :meth:`_decode_step` (``state`` is the state it returned); none by default."""
+        return {}
 
     def beam_search(self, xs, start_id, max_len, beam_width=4):
         """Beam-search decoding of a batch: keep the ``beam_width`` best partial answers.
@@ -374,6 +419,7 @@ class AttentionSeq2seq(Seq2seqBase):
     """
 
     kind = "attention"
+    attention_maps = ("cross",)
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
@@ -519,6 +565,23 @@ class AttentionSeq2seq(Seq2seqBase):
             ctx = self.attention(hs_enc, x, mask)
             out = F.concat([ctx, x], axis=-1)
         return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
+
+    def _step_record(self, state):
+        # the attention layer's scores before the softmax, and the context vector it returned
+        return {"scores": self.attention.score_values, "context": state[1].data}
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every step's attention (see
+        :meth:`Seq2seqBase.trace`): besides ``ids``, ``probs`` and ``weights``,
+        ``"scores"`` (N, T_out, T_in) are the scores before the softmax (for ``score="dot"``
+        the chapter's ``s = hs . h``; masked positions keep their score, their weight is 0),
+        ``"context"`` (N, T_out, H) the context vectors c, and ``"mask"`` (N, T_in) the
+        positions attention may use (:meth:`key_mask`; all True without ``mask_padding``)."""
+        out = super().trace(xs, start_id, max_len)
+        xs = self._ids(xs, "xs")
+        mask = self.key_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None else as_numpy(mask).astype(bool))
+        return out
 
 
 def _take_rows(state, n, rows):

@@ -53,6 +53,7 @@ class TransformerSeq2seq(Seq2seqBase):
     """
 
     kind = "transformer"
+    attention_maps = ("cross", "enc", "dec")
 
     def __init__(self, vocab_size, d_model=64, num_heads=4, num_layers=2, d_ff=256, dropout=0.1,
                  norm="pre", positions="sinusoidal", max_len=256, pad_id=None, dtype=np.float32,
@@ -219,6 +220,24 @@ class TransformerSeq2seq(Seq2seqBase):
             self._all = self._assemble(self._log)
         finally:
             self._log = None
+        return out
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every map (see :meth:`Seq2seqBase.trace`): besides
+        ``ids``, ``probs`` and ``weights`` (the last layer's cross-attention averaged over its
+        heads), ``"attention"`` is :attr:`all_attention_weights` and ``"mask"`` (N, T_in) the
+        input positions attention may use (:meth:`source_mask`; all True without ``pad_id``)."""
+        self._log = []
+        try:
+            out = super().trace(xs, start_id, max_len)
+            self._all = self._assemble(self._log)
+        finally:
+            self._log = None
+        out["attention"] = self.all_attention_weights
+        xs = self._ids(xs, "xs")
+        mask = self.source_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None
+                       else as_numpy(mask).reshape(xs.shape).astype(bool))
         return out
 
     def beam_search(self, xs, start_id, max_len, beam_width=4):
