@@ -197,8 +197,8 @@ class StoredArray:
     Made by :func:`open_npz_arrays`; valid while that ``with`` block is open.
     """
 
-    def __init__(self, path, npz, name, shape, dtype):
-        self._path, self._npz, self.name = path, npz, name
+    def __init__(self, path, getter, name, shape, dtype):
+        self._path, self._get, self.name = path, getter, name
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
 
     @property
@@ -219,8 +219,10 @@ class StoredArray:
                 its header.
         """
         try:
-            a = self._npz[self.name]
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+            a = np.asarray(self._get(self.name))
+        except CheckpointError:
+            raise
+        except Exception as e:  # zip, zlib and safetensors errors alike: a damaged file
             raise CheckpointError(f"{self._path} is not a readable checkpoint (corrupt or "
                                   f"truncated?): {e}") from e
         if a.shape != self.shape or a.dtype != self.dtype:
@@ -258,7 +260,7 @@ class open_npz_arrays:
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
             raise CheckpointError(f"{self.path} is not a readable checkpoint (corrupt or "
                                   f"truncated?): {e}") from e
-        return {k: StoredArray(self.path, self._npz, k, shape, dtype)
+        return {k: StoredArray(self.path, self._npz.__getitem__, k, shape, dtype)
                 for k, (shape, dtype) in self.headers.items()}
 
     def __exit__(self, *exc):

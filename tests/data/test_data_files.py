@@ -120,7 +120,10 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     r = _run(f"""
         from tinygrad_attn.data import load_text, load_dataset
         from tinygrad_attn.npzfile import load_npz, CheckpointError
-        for f in (load_text, load_dataset, load_npz):
+        from tinygrad_attn.safetensorsfile import read_safetensors_meta
+        from tinygrad_attn.training import load_checkpoint, read_checkpoint_info
+        for f in (load_text, load_dataset, load_npz, load_checkpoint, read_checkpoint_info,
+                  read_safetensors_meta):
             try:
                 f({str(fifo)!r})
             except (ValueError, CheckpointError) as e:
@@ -128,9 +131,9 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     """)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().split("\n")
-    assert len(lines) == 3, r.stdout
+    assert len(lines) == 6, r.stdout
     assert all("is a named pipe (FIFO), not a regular file" in ln for ln in lines), r.stdout
-    assert lines[2].startswith("CheckpointError")
+    assert all(ln.startswith("CheckpointError") for ln in lines[2:])
 
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
