@@ -79,6 +79,10 @@ def read_npz_headers(path) -> dict:
             an unreadable header.
     """
     path = os.fspath(path)
+    try:  # regular files only (a FIFO would block the open)
+        input_file(path, "checkpoint", error=CheckpointError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint not found: {path}") from None
     with open(path, "rb") as f:
         head = f.read(8)
     if not head.startswith(b"PK"):
