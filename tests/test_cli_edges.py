@@ -191,3 +191,17 @@ def test_a_model_too_large_for_a_checkpoint_is_refused_before_it_is_built(tmp_pa
     assert code == 2 and len(err.split("\n")) == 1, err
     assert "would have more than 300,000,000 parameters" in err and "use smaller" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("lengths,fragment", [
+    ("1,,2", "--lengths must be comma-separated integers, got '1,,2'"),
+    ("", "--lengths must be comma-separated integers"),
+    ("3,a", "--lengths must be comma-separated integers"),
+    (",".join(["2"] * 65), "--lengths gives 65 lengths; at most 64"),
+])
+def test_eval_lengths_are_strict_and_bounded(ckpts, capsys, lengths, fragment):
+    from tinygrad_attn.cli import main
+
+    code = main(["eval", "--checkpoint", ckpts["copy"], "--lengths", lengths])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and fragment in err, err

@@ -74,9 +74,14 @@ def _lengths(text):
     if text is None:
         return None
     try:
-        lengths = [int(v) for v in text.split(",") if v.strip()]
+        lengths = [int(v.strip(), 10) for v in text.split(",")]
     except ValueError as e:
-        raise CLIError(f"--lengths must be comma-separated integers, got {text!r}") from e
-    if not lengths:
-        raise CLIError(f"--lengths must be comma-separated integers, got {text!r}")
+        raise CLIError(f"--lengths must be comma-separated integers, got {text[:60]!r}") from e
+    if len(lengths) > MAX_LENGTHS:
+        raise CLIError(f"--lengths gives {len(lengths):,} lengths; at most {MAX_LENGTHS} are "
+                       "evaluated in one run")
     return lengths
+
+
+MAX_LENGTHS = 64
+"""Most sequence lengths one ``eval --lengths`` run scores."""
