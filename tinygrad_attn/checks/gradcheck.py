@@ -210,7 +210,7 @@ def check_options(who, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=None, seed=0
     """Validate a gradient check's options like the command line does (the same ranges).
 
     ``eps`` in (0, 1]; ``atol`` and ``rtol`` finite and >= 0; ``max_elements`` None or an
-    integer in [1, 10**9]; ``seed`` an integer in [0, 2**32 - 1]. Returns them converted
+    integer in [1, 10**9]; ``seed`` None or an integer in [0, 2**32 - 1]. Returns them converted
     (floats and ints).
 
     Raises:
@@ -224,7 +224,8 @@ def check_options(who, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=None, seed=0
     rtol = V.TOLERANCE.check(rtol, "rtol", who)
     if max_elements is not None:
         max_elements = V.MAX_ELEMENTS.check(max_elements, "max_elements", who)
-    seed = V.SEED.check(seed, "seed", who)
+    if seed is not None:  # None: fresh entropy (not reproducible), as numpy's default_rng
+        seed = V.SEED.check(seed, "seed", who)
     return eps, atol, rtol, max_elements, seed
 
 
