@@ -143,3 +143,43 @@ def test_one_scored_position_is_enough_and_ignored_ones_get_no_gradient():
     assert np.all(x.grad.data[[0, 2]] == 0) and np.any(x.grad.data[1] != 0)
     ref = -np.log(np.exp(x.data[1, 2]) / np.exp(x.data[1]).sum())
     np.testing.assert_allclose(float(loss.data), ref, rtol=1e-12)
+
+
+def test_layer_norm_over_zero_features_is_refused_and_an_empty_batch_is_empty():
+    with pytest.raises(ta.OpError, match=r"layer_norm: x \(2, 0\) has no features to normalise"):
+        F.layer_norm(np.zeros((2, 0)), np.zeros(0), np.zeros(0))
+    x = ta.Variable(np.zeros((0, 3)))
+    y = F.layer_norm(x, np.ones(3), np.zeros(3))
+    assert y.shape == (0, 3)
+    F.sum(y).backward()
+    assert x.grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.id)
+def test_an_empty_batch_gives_a_result_and_gradient_or_one_clear_op_error(case):
+    """Every op case with its inputs (one, or all with the constants) cut to an empty first
+    axis: a result whose gradient flows, or an OpError — no bare NumPy error, no warning."""
+    import warnings
+
+    def empty(a):
+        a = np.asarray(a)
+        return a[:0] if a.ndim else a
+
+    xs, cs = case.arrays(), [np.array(k) for k in case.consts]
+    variants = [([empty(x) for x in xs], [empty(k) for k in cs])]
+    variants += [([empty(x) if i == j else x for i, x in enumerate(xs)], cs)
+                 for j in range(len(xs))]
+    for ex, ec in variants:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                ys = [y for y in case.call(*[ta.Variable(x) for x in ex], *ec) if y is not None]
+            except ta.OpError as e:
+                assert "\n" not in str(e).strip()
+                continue
+            total = None
+            for y in ys:
+                s = F.sum(y)
+                total = s if total is None else total + s
+            if total is not None:
+                total.backward()
