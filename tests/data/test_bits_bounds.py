@@ -52,3 +52,15 @@ def test_train_refuses_the_product_with_one_line_and_no_run_folder(tmp_path):
     err = r.stderr.strip()
     assert len(err.split("\n")) == 1 and "10,010,002 steps" in err, err
     assert not out.exists()
+
+
+def test_task_generate_checks_repeats_against_its_own_task():
+    from tinygrad_attn.data.bits import BitsTask
+
+    rep = BitsTask("repeat-copy", {"max_len": 3, "width": 2, "max_repeats": 2})
+    with pytest.raises(ValueError, match=r"repeats must be an integer in \[1, 2\] .* got 3"):
+        rep.generate(1, 2, repeats=3)
+    x, _ = rep.generate(1, 2, repeats=2)
+    assert x.shape[1] == sequence_steps("repeat-copy", 2, 2)
+    with pytest.raises(ValueError, match="repeats belong to the repeat-copy task, not copy"):
+        BitsTask("copy", {"max_len": 3, "width": 2}).generate(1, 2, repeats=1)

@@ -347,6 +347,10 @@ class BitsTask(Task):
         """
         if repeats is not None and self.name != "repeat-copy":
             raise ValueError(f"repeats belong to the repeat-copy task, not {self.name}")
+        most = int(self.params.get("max_repeats", 10))
+        if repeats is not None and not (is_int(repeats) and 1 <= repeats <= most):
+            raise ValueError(f"repeats must be an integer in [1, {most}] (the task's "
+                             f"max_repeats: the model reads K / max_repeats), got {repeats!r}")
         params = {"width": int(self.params.get("width", 8)), "length": int(length)}
         if self.name == "repeat-copy":
             params["max_repeats"] = int(self.params.get("max_repeats", 10))
