@@ -205,6 +205,30 @@ class Seq2seqBase(L.Layer):
             return (as_numpy(hist[pick]).astype(np.int64),
                     as_numpy(xp.take_along_axis(score, win.reshape(N, 1), axis=1)).reshape(N))
 
+    # --- the encoder and one decoder step as plain functions (what ONNX export traces)
+    def decoder_init(self, xs):
+        """The encoder as a function of the ids alone: ``xs`` (N, T_in) -> the decoder's
+        starting state, a list of Variables named by :meth:`decoder_state_names` (a zero
+        state where decoding starts from none, which gives the same values).
+
+        With :meth:`decoder_step`, greedy decoding is ``state = decoder_init(xs)``, then
+        repeatedly ``scores, state = decoder_step(ids, state)`` and ``ids = argmax(scores)``.
+        :func:`tinygrad_attn.export.to_onnx` traces both into ONNX graphs.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_init")
+
+    def decoder_step(self, ids, state):
+        """One decoder step: ``ids`` (N,) and the state list -> ``(scores (N, V), new state)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_step")
+
+    def decoder_state_names(self):
+        """Names of the entries of the decoder state (:meth:`decoder_init`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_state_names")
+
+    def _zeros(self, like):
+        """A zero Variable of ``like``'s shape and dtype (a start state that is "none")."""
+        return Variable(get_array_module(like.data).zeros(like.shape, dtype=like.dtype))
+
     def _decode_start(self, xs):
         """Encoder pass for decoding: returns the decoder's starting state (a nest of Variables)."""
         raise NotImplementedError
@@ -272,6 +296,19 @@ class Seq2seq(Seq2seqBase):
     def _decode_start(self, xs):
         h_enc = self.encode(xs)
         return (h_enc, h_enc, None)
+
+    def decoder_init(self, xs):
+        xs = self._ids(xs, "xs")
+        h_enc = self.encode(xs)
+        return [h_enc, h_enc, self._zeros(h_enc)]
+
+    def decoder_step(self, ids, state):
+        score, state, _ = self._decode_step(self._ids(ids.reshape(-1, 1), "ids").reshape(-1),
+                                            tuple(state))
+        return score, list(state)
+
+    def decoder_state_names(self):
+        return ["h_enc", "h", "c"]
 
     def _decode_step(self, ids, state):
         h_enc, h, c = state
@@ -425,11 +462,12 @@ class AttentionSeq2seq(Seq2seqBase):
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
 
-    def load_state_dict(self, arrays, source="state dict"):
-        """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
-        (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for ``decoder``)."""
-        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): v for k, v in arrays.items()}
-        return super().load_state_dict(arrays, source)
+    def load_state_dict(self, arrays, source="state dict", **options):
+        """As :meth:`Layer.load_state_dict` (same ``options``), also accepting the names of
+        older checkpoints (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for
+        ``decoder``). Stored arrays are renamed, not read."""
+        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): arrays[k] for k in arrays.keys()}
+        return super().load_state_dict(arrays, source, **options)
 
     # --- encoder
     def encode(self, xs):
@@ -485,6 +523,37 @@ class AttentionSeq2seq(Seq2seqBase):
     def _decode_start(self, xs):
         hs_enc, finals = self.encode(xs)
         return (hs_enc, None, [(h, None) for h in finals], self.key_mask(xs))
+
+    def decoder_init(self, xs):
+        xs = self._ids(xs, "xs")
+        if self.mask_padding:
+            raise OpError("AttentionSeq2seq.decoder_init: with mask_padding the key mask is "
+                          "computed from the ids outside the recorded graph; such a model has "
+                          "no decoder_init (and no ONNX export)")
+        hs_enc, finals = self.encode(xs)
+        state = [hs_enc]
+        if self._feed_lstm:
+            state.append(self._zeros(finals[0]))     # no context before the first step
+        for h in finals:
+            state += [h, self._zeros(h)]
+        return state
+
+    def decoder_step(self, ids, state):
+        ids = self._ids(ids.reshape(-1, 1), "ids").reshape(-1)
+        hs_enc, rest = state[0], list(state[1:])
+        ctx = rest.pop(0) if self._feed_lstm else None
+        states = [(rest[2 * k], rest[2 * k + 1]) for k in range(self.num_layers)]
+        score, (_, ctx, states, _), _ = self._decode_step(ids, (hs_enc, ctx, states, None))
+        out = [hs_enc] + ([ctx] if self._feed_lstm else [])
+        for h, c in states:
+            out += [h, c]
+        return score, out
+
+    def decoder_state_names(self):
+        names = ["hs_enc"] + (["context"] if self._feed_lstm else [])
+        for k in range(self.num_layers):
+            names += [f"h{k}", f"c{k}"]
+        return names
 
     def _decode_step(self, ids, state):
         hs_enc, ctx, states, mask = state

@@ -116,7 +116,7 @@ def test_translate_stdin_refusals_name_the_line(date_ck, capsys, monkeypatch):
     cap = capsys.readouterr()
     out = cap.out.split("\n")[:-1]
     assert len(out) == 4 and out[1] == "" and out[2] == ""
-    assert "tinygrad-attn: line 3 refused: " in cap.err and "line 2" not in cap.err
+    assert "tinygrad-attn: stdin line 3 refused: " in cap.err and "line 2" not in cap.err
     for line in (out[0], out[3]):
         fields = line.split("\t")
         answer, p, least = fields[:3]

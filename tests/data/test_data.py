@@ -226,10 +226,18 @@ def test_text_round_trip(tmp_path):
 
 def test_load_splits_on_first_underscore(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_text("abc _x_y\r\nq_ z\n\n")
-    assert load_text(path) == [("abc ", "x_y"), ("q", " z")]
-    path.write_text("abc _x_y\r\nq_ \n\n")  # an answer of padding only is an empty answer
+    path.write_text("abc _xy \r\nq_z\n\n")
+    assert load_text(path) == [("abc ", "xy "), ("q", "z")]
+    path.write_text("abc _xy\r\nq_ \n\n")  # an answer of padding only is an empty answer
     with pytest.raises(ValueError, match="x.txt:2: the answer is empty"):
+        load_text(path)
+    # the start symbol inside an answer, or an answer that begins with padding, could
+    # never be decoded back: refused with the line number
+    path.write_text("abc _xy\r\nq_x_y\n")
+    with pytest.raises(ValueError, match="x.txt:2: the answer 'x_y' contains '_'"):
+        load_text(path)
+    path.write_text("abc _xy\nq_ z\n")
+    with pytest.raises(ValueError, match="x.txt:2: the answer ' z' begins with ' '"):
         load_text(path)
 
 

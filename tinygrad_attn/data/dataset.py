@@ -18,16 +18,37 @@ from .dates import (
     check_date_answer,
     make_dates,
 )
-from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_source, int_field,
-                   is_int, register_data_source, register_task_kind)
-from .textfile import load_text
-from .vocab import Vocabulary
+from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_source,
+                   data_sources, int_field, is_int, register_data_source, register_task_kind)
+from .textfile import check_pair, load_text
+from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = ["TextTask", "DateTask", "Seq2seqData", "load_dataset", "encode_questions",
-           "decode_answers", "GENERATED_TASKS"]
+           "decode_answers", "MAX_DATA_IDS", "check_data_size", "GENERATED_TASKS"]
 
 GENERATED_TASKS = ("date", "date-book", "addition")
 """The generated text tasks :func:`load_dataset` knows by name."""
+
+
+MAX_DATA_IDS = 1 << 28
+"""Most ids in the encoded questions and answers of one data set together (1 GiB of int32):
+every example is padded to the longest question and answer, so one long line widens them
+all; the product is checked before anything is encoded."""
+
+
+def check_data_size(source, n, in_width, out_width):
+    """Refuse ``n`` examples padded to ``in_width`` + ``out_width`` characters when their id
+    arrays would pass :data:`MAX_DATA_IDS` (checked before generating or encoding).
+
+    Raises:
+        ValueError: naming the source, the product and the bound.
+    """
+    ids = int(n) * (int(in_width) + int(out_width) + 1)
+    if ids > MAX_DATA_IDS:
+        raise ValueError(f"{os.fspath(source)}: {int(n):,} examples padded to the longest "
+                         f"question ({in_width}) and answer ({out_width}) make {ids:,} ids; at "
+                         f"most {MAX_DATA_IDS:,} are encoded (fewer or shorter examples)")
+    return ids
 
 
 @dataclass
@@ -184,7 +205,10 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     Raises:
         FileNotFoundError: If ``source`` is neither a known name nor a file.
         ValueError: If ``samples`` < 1, ``val_fraction`` is outside [0, 1),
-            the split leaves no training data, or text has unknown characters.
+            the split leaves no training data, text has unknown characters, the file breaks
+            a rule of :func:`~tinygrad_attn.data.load_text` (checked with the given
+            vocabulary's start and padding characters too), or it uses more than
+            :data:`~tinygrad_attn.data.task.MAX_VOCAB` distinct characters.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -195,28 +219,38 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
             raise ValueError(f"samples must be >= 1, got {samples}")
         source_name = source
         if source == "date":
-            pairs = make_dates(samples, seed=seed, formats="typed")
             in_width, out_width = MAX_TYPED_DATE_QUESTION_LEN, DATE_ANSWER_LEN
             alphabet = TYPED_DATE_ALPHABET
+            check_data_size(source, samples, in_width, out_width)  # before generating
+            pairs = make_dates(samples, seed=seed, formats="typed")
         elif source == "date-book":
-            pairs = make_dates(samples, seed=seed, formats="book")
             in_width, out_width, alphabet = MAX_DATE_QUESTION_LEN, DATE_ANSWER_LEN, DATE_ALPHABET
+            check_data_size(source, samples, in_width, out_width)  # before generating
+            pairs = make_dates(samples, seed=seed, formats="book")
         else:
-            pairs = make_addition(samples, seed=seed)
             (in_width, out_width), alphabet = addition_widths(3), ADDITION_ALPHABET
+            check_data_size(source, samples, in_width, out_width)
+            pairs = make_addition(samples, seed=seed)
     else:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"source must be one of {GENERATED_TASKS} or a path, got {source!r}")
-        if not os.path.isfile(source):
+        if not os.path.lexists(source):
             raise FileNotFoundError(f"source {os.fspath(source)!r} is not one of "
                                     f"{', '.join(GENERATED_TASKS)} or an existing text file")
-        pairs = load_text(source)
+        pairs = load_text(source)  # refuses folders, FIFOs, devices and bad lines itself
         in_width = max(len(q) for q, _ in pairs)
         out_width = max(len(a) for _, a in pairs)
+        if vocab is not None and (vocab.start_char, vocab.pad_char) != (START_CHAR, PAD_CHAR):
+            for i, (q, a) in enumerate(pairs):  # the given vocabulary's own special characters
+                check_pair(q, a, f"{os.fspath(source)}:{i + 1}", vocab.start_char, vocab.pad_char)
 
+    check_data_size(source, len(pairs), in_width, out_width)  # before encoding
     questions = [q for q, _ in pairs]
     if vocab is None:
         vocab = Vocabulary.from_texts([alphabet, *questions, *(a for _, a in pairs)])
+        if len(vocab) > MAX_VOCAB:
+            raise ValueError(f"{os.fspath(source)}: the data uses {len(vocab):,} distinct "
+                             f"characters; a vocabulary holds at most {MAX_VOCAB:,}")
     start = vocab.start_char
     x = vocab.encode_batch(questions, width=in_width)
     t = vocab.encode_batch([start + a for _, a in pairs], width=out_width + 1)
@@ -343,7 +377,19 @@ class TextTask(Task):
         if src.kind != self.model_kind or src.pairs is None:
             raise ValueError(f"--data {data} ({src.help or src.kind}) gives no question/answer "
                              "text to evaluate a text checkpoint on")
+        if isinstance(data, str) and data in data_sources():  # a generator: size known now
+            check_data_size(f"--data {data} --samples {samples}", samples, self.in_width,
+                            self.out_width)
+        generated = isinstance(data, str) and data in data_sources()
+        if generated and samples > 64:  # a small sample first: a data set the model cannot
+            self._encode_pairs(data, src.pairs(data, samples=64, seed=seed))  # read fails fast
         pairs = src.pairs(data, samples=samples, seed=seed)
+        check_data_size(data, len(pairs), self.in_width, self.out_width)
+        x, t = self._encode_pairs(data, pairs)
+        return [(str(data), x, t)]
+
+    def _encode_pairs(self, data, pairs):
+        """``(x, t)`` of question/answer pairs, refusing answers the model cannot write."""
         questions = [q.rstrip(" ") for q, _ in pairs]
         answers = [a.strip(" ") for _, a in pairs]
         for i, a in enumerate(answers):
@@ -357,7 +403,7 @@ class TextTask(Task):
         x = self.encode(questions)
         t = self.vocab.encode_batch([self.vocab.start_char + a for a in answers],
                                     width=self.out_width + 1)
-        return [(str(data), x, t)]
+        return x, t
 
     def summary(self, label, figures, n) -> str:
         """One line for people: ``exact match: 998/1000 = 99.80%``."""

@@ -11,6 +11,8 @@ import math
 import os
 import warnings
 
+from ..files import atomic_write
+
 __all__ = ["new_figure", "save_figure", "label_fonts", "CJK_FONTS"]
 
 CJK_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic",
@@ -80,6 +82,10 @@ def new_figure(fn, figsize, dpi):
 def save_figure(fig, path, dpi):
     """Write ``fig`` to ``path`` (format from the extension), making missing folders.
 
+    The picture is written atomically (:func:`tinygrad_attn.files.atomic_write`): an
+    interruption leaves the previous picture, and a symbolic link at ``path`` is replaced,
+    never followed.
+
     Args:
         fig: a matplotlib Figure.
         path: a file path (str or path-like), or None to save nothing.
@@ -90,4 +96,6 @@ def save_figure(fig, path, dpi):
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        fmt = os.path.splitext(path)[1][1:].lower() or None
+        with atomic_write(path, "wb") as f:  # an interrupted save leaves the old picture
+            fig.savefig(f, dpi=dpi, format=fmt)
