@@ -228,10 +228,18 @@ def _brief(result):
 
 @contextlib.contextmanager
 def _term_as_interrupt():
-    """Inside the block, SIGTERM (``kill``, a job scheduler) stops the sweep as Ctrl-C does."""
+    """Inside the block, SIGTERM (``kill``, a job scheduler) stops the sweep as Ctrl-C does.
+
+    A handler already in place (the command line raises its own ``KeyboardInterrupt``
+    subclass) is kept; only the default action, which would end the process at once, is
+    replaced.
+    """
     def handler(signum, frame):
         raise KeyboardInterrupt
 
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield
+        return
     try:
         old = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave the signal alone
