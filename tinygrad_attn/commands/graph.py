@@ -45,9 +45,9 @@ def add_parser(subparsers):
     p.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB",
                    help="layout direction (default: TB)")
     p.add_argument("--fused", action="store_true",
-                   help="draw the fused ops the model runs for speed (one LSTMCell node per "
-                        "step) instead of their compositions (gates as separate nodes, the "
-                        "default)")
+                   help="draw the fused ops the model runs for speed (one LSTMSequence node per "
+                        "recurrent layer, one LSTMCell node per decoding step) instead of their "
+                        "compositions (gates as separate nodes, the default)")
     p.add_argument("--depth", type=T.integer(1, 64), default=None, metavar="K",
                    help="fold every scope K levels deep into one box with its op count (the "
                         "model's name is level 1: 4 draws a Transformer as encoder/0/self_attn, "

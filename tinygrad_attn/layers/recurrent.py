@@ -1,9 +1,15 @@
 """Recurrent layers: LSTM (cell and sequence), GRU, Bidirectional, stacked LSTM with skip connections.
 
-All gradients come from the engine; these layers only compose ops. The compositions
-that make them fast:
+All gradients come from the engine; these layers only compose ops. A whole sequence
+(:class:`LSTM`, :class:`GRU`, and so every stacked, bidirectional or stateful use of them)
+runs by default as the input projection of **all time steps** in one GEMM (``F.linear`` on
+(N, T, D)) followed by **one** fused recurrence node (:func:`F.lstm_sequence
+<tinygrad_attn.functions.lstm_sequence>`, :func:`F.gru_sequence
+<tinygrad_attn.functions.gru_sequence>`), whose backward pass computes the recurrent weight's
+gradient as one product over all steps. Inside ``F.fused_ops(False)`` (graph pictures, the
+reference in the tests) the same layers compose per-step ops instead:
 
-* the input projection of **all time steps** is one GEMM (``F.linear`` on (N, T, D));
+* the input projection of all time steps is still one GEMM;
 * its result is cut into per-step views by **one** ``unstack`` node (backward: one stack);
 * the four LSTM gates come from **one** ``split`` node on the (N, 4H) pre-activation;
 * per step only ``h @ Wh + a_t`` (N, H) x (H, 4H) remains: one fused ``F.linear`` node;
@@ -128,8 +134,11 @@ class LSTM(_RecurrentBase):
     After a call, ``lstm.h`` and ``lstm.c`` (N, H) are the final states (in the graph, so a
     decoder initialised from them sends gradients back into the encoder).
 
-    Cost per call: one (N*T, D) x (D, 4H) GEMM for all inputs, then per step one
-    (N, H) x (H, 4H) GEMM plus about a dozen element-wise ops; one unstack and one stack node.
+    Cost per call: one (N*T, D) x (D, 4H) GEMM for all inputs, then one fused recurrence node
+    (per step one (N, H) x (H, 4H) GEMM and the gate arithmetic; backward: per step one GEMM,
+    and the gradient of ``Wh`` as one product over all steps). Inside ``F.fused_ops(False)``
+    the recurrence is composed per step (about a dozen ops each; what graph pictures show).
+    Decoders that run one step at a time use :meth:`step`.
     """
 
     def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
@@ -220,6 +229,9 @@ class LSTM(_RecurrentBase):
                           f"got {projected.shape}")
         N, T, _ = projected.shape
         h, c = self._initial(h0, c0, N)
+        if F.fused_ops.enabled:  # the whole recurrence as one node (F.lstm_sequence)
+            hs, self.h, self.c = F.lstm_sequence(projected, self.Wh, h, c)
+            return hs
         steps = F.unstack(projected, axis=1)
         hs = []
         for t in range(T):
@@ -268,8 +280,10 @@ def gru_update(a, h, Wh):
 class GRU(_RecurrentBase):
     """A GRU over a sequence: xs (N, T, D) -> hs (N, T, H); ``gru.h`` is the final state.
 
-    Same composition as :class:`LSTM` (one input GEMM, one unstack, one stack; per step one
-    (N, H) x (H, 3H) GEMM and one split). ``stateful`` as in :class:`LSTM`.
+    Same structure as :class:`LSTM`: one input GEMM, then one fused recurrence node
+    (:func:`F.gru_sequence <tinygrad_attn.functions.gru_sequence>`), or inside
+    ``F.fused_ops(False)`` per step one (N, H) x (H, 3H) GEMM and one split.
+    ``stateful`` as in :class:`LSTM`.
     """
 
     def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
@@ -283,6 +297,9 @@ class GRU(_RecurrentBase):
         _check_seq("GRU", xs, self.input_size)
         N, T, _ = xs.shape
         h, _ = self._initial(h0, None, N)
+        if F.fused_ops.enabled:  # the whole recurrence as one node (F.gru_sequence)
+            hs, self.h = F.gru_sequence(F.linear(xs, self.Wx, self.b), self.Wh, h)
+            return hs
         steps = F.unstack(F.linear(xs, self.Wx, self.b), axis=1)
         hs = []
         for t in range(T):
