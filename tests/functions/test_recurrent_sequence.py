@@ -22,10 +22,10 @@ def _draw(rng, kind, N, T, H, with_state, scale=1.5):
     return P, Wh, states
 
 
-def _run(kind, P, Wh, states):
+def _run(kind, P, Wh, states, time_major=False):
     if kind == "lstm":
-        return list(F.lstm_sequence(P, Wh, *states))
-    return list(F.gru_sequence(P, Wh, *states))
+        return list(F.lstm_sequence(P, Wh, *states, time_major=time_major))
+    return list(F.gru_sequence(P, Wh, *states, time_major=time_major))
 
 
 def _creators(y):
@@ -52,10 +52,16 @@ def test_values_equal_the_composed_reference(kind, N, T, H, flags, seed):
     fused = _run(kind, P, Wh, states)
     with F.fused_ops(False):
         composed = _run(kind, P, Wh, states)
-    assert type(fused[0].creator).__name__ in ("LSTMSequence", "GRUSequence")
+    assert {"LSTMSequence", "GRUSequence"} & set(_creators(fused[0]))
     for a, b in zip(fused, composed):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(fused[1].data, fused[0].data[:, -1])  # h is hs[:, -1]
+    tm = _run(kind, np.ascontiguousarray(P.transpose(1, 0, 2)), Wh, states, time_major=True)
+    with F.fused_ops(False):
+        tm_ref = _run(kind, P.transpose(1, 0, 2), Wh, states, time_major=True)
+    np.testing.assert_array_equal(tm[0].data, fused[0].data.transpose(1, 0, 2))
+    for a, b in zip(tm, tm_ref):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
 
 
 def _grads(kind, P, Wh, states, weights, fused, create_graph=False):
@@ -141,8 +147,8 @@ def test_second_and_third_order_equal_the_composed_reference(kind, rng):
 
 def test_the_unrecorded_backward_is_one_node_and_the_recorded_one_is_ops(rng):
     P, Wh, (h0, c0) = _draw(rng, "lstm", 2, 3, 2, (True, True))
-    p, w = ta.Variable(P), ta.Variable(Wh)
-    hs, h, c = F.lstm_sequence(p, w, h0, c0)
+    p, w = ta.Variable(P.transpose(1, 0, 2)), ta.Variable(Wh)
+    hs, h, c = F.lstm_sequence(p, w, h0, c0, time_major=True)
     assert isinstance(hs.creator, LSTMSequence) and h.creator is hs.creator
     seen = []
     orig = LSTMSequenceGrad.forward
@@ -156,7 +162,7 @@ def test_the_unrecorded_backward_is_one_node_and_the_recorded_one_is_ops(rng):
         hs.sum().backward()
         assert seen == ["LSTMSequenceGrad"] and p.grad.creator is None
         p.grad = w.grad = None
-        hs, _, _ = F.lstm_sequence(p, w, h0, c0)
+        hs, _, _ = F.lstm_sequence(p, w, h0, c0, time_major=True)
         hs.sum().backward(create_graph=True)
         assert seen == ["LSTMSequenceGrad"]                   # not used when recorded
         assert p.grad.creator is not None and w.grad.creator is not None
@@ -167,7 +173,7 @@ def test_the_unrecorded_backward_is_one_node_and_the_recorded_one_is_ops(rng):
 def test_grad_nodes_refuse_a_recorded_backward(rng):
     P, Wh, _ = _draw(rng, "gru", 2, 2, 2, (False,))
     seq = GRUSequence(False)
-    seq(P, Wh)
+    seq(P, Wh)  # P read as (T, N, 3H)
     grad = GRUSequenceGrad(seq, (False, True, False))
     gP, _ = grad(ta.Variable(P), ta.Variable(Wh), np.ones((2, 2, 2)))
     with pytest.raises(ta.OpError, match="unrecorded backward pass"):
@@ -192,6 +198,10 @@ def test_float32_stays_float32_and_mixed_dtypes_promote(kind, rng):
 @pytest.mark.parametrize("call, match", [
     (lambda: F.lstm_sequence(np.zeros((2, 3, 10)), np.zeros((2, 8))),
      r"lstm_sequence: projected input must be \(N, T, 4H\), got shape \(2, 3, 10\)"),
+    (lambda: F.lstm_sequence(np.zeros((3, 2, 8)), np.zeros((2, 8)), np.zeros((3, 2)), time_major=True),
+     r"lstm_sequence: h0 must have shape \(2, 2\), got \(3, 2\)"),
+    (lambda: F.gru_sequence(np.zeros((3, 2, 7)), np.zeros((2, 6)), time_major=True),
+     r"gru_sequence: projected input must be \(T, N, 3H\), got shape \(3, 2, 7\)"),
     (lambda: F.lstm_sequence(np.zeros((2, 0, 8)), np.zeros((2, 8))),
      r"lstm_sequence: the sequence is empty"),
     (lambda: F.lstm_sequence(np.zeros((2, 3, 8)), np.zeros((3, 8))),

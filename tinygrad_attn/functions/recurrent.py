@@ -55,37 +55,41 @@ def _unpack(items, flags):
 
 
 # ============================================================================ LSTM
-def lstm_sequence_composed(P, Wh, h0=None, c0=None):
+def lstm_sequence_composed(P, Wh, h0=None, c0=None, time_major=False):
     """The LSTM over a sequence as per-step ops: the reference for :func:`lstm_sequence`.
 
     Args:
-        P: (N, T, 4H) input projections of all steps (``x Wx + b``), gate order f, g, i, o.
+        P: (N, T, 4H) input projections of all steps (``x Wx + b``), gate order f, g, i, o;
+            (T, N, 4H) when ``time_major``.
         Wh: (H, 4H) recurrent weights.
         h0, c0: (N, H) initial states, or None (zeros).
+        time_major: the time axis of ``P`` and ``hs`` comes first.
 
     Returns:
-        ``(hs, h, c)``: hs (N, T, H) every hidden state; h, c (N, H) the final states.
+        ``(hs, h, c)``: hs (N, T, H) (or (T, N, H)) every hidden state; h, c (N, H) the final states.
         Graph: one unstack, per step one ``F.linear`` (``h @ Wh + p_t``) and one
         :func:`~.fused.lstm_cell` (composed too while :class:`~.fused.fused_ops` is off),
         one stack.
     """
-    T = P.shape[1]
-    steps = unstack(P, axis=1)
+    axis = 0 if time_major else 1
     h, c, hs = h0, c0, []
-    for t in range(T):
-        a = steps[t] if h is None else linear(h, Wh, steps[t])
+    for p in unstack(P, axis=axis):
+        a = p if h is None else linear(h, Wh, p)
         h, c = lstm_cell(a, c)
         hs.append(h)
-    return stack(hs, axis=1), h, c
+    return stack(hs, axis=axis), h, c
 
 
 class LSTMSequence(Function):
-    """Fused LSTM over a sequence: ``(P, Wh, [h0], [c0]) -> (hs, h_T, c_T)`` (see :func:`lstm_sequence`).
+    """Fused LSTM over a sequence: ``(P, Wh, [h0], [c0]) -> (hs, h_T, c_T)``, time-major.
 
-    Saves for the backward pass: the gate values of every step (T, N, 4H; the g block holds
-    ``tanh(a_g)``), the cells (T + 1, N, H; row 0 is ``c0`` or zeros), ``tanh(c_t)`` (T, N, H)
-    and the previous hidden states as one (N, T, H) array (step t holds ``h_{t-1}``), whose
-    rows are the left operand of the single ``Wh`` gradient product.
+    ``P`` is (T, N, 4H) and ``hs`` (T, N, H): every step's rows are contiguous, which NumPy's
+    element-wise loops need to run at full speed (:func:`lstm_sequence` takes and returns
+    either layout). Saves for the backward pass the gate values of every step (T, N, 4H; the
+    g block holds ``tanh(a_g)``), the cells (T + 1, N, H; row 0 is ``c0`` or zeros),
+    ``tanh(c_t)`` (T, N, H) and the hidden states (T + 1, N, H; row 0 is ``h0`` or zeros),
+    whose first T rows are the left operand of the single ``Wh`` gradient product; ``hs`` is
+    a view of its last T rows.
     """
 
     def __init__(self, has_h, has_c):
@@ -94,25 +98,25 @@ class LSTMSequence(Function):
     def forward(self, P, Wh, *state):
         h0, c0 = _unpack(state, (self.has_h, self.has_c))
         xp = get_array_module(P)
-        N, T, G = P.shape
+        P = xp.ascontiguousarray(P)
+        T, N, G = P.shape
         H = G // 4
         dt = P.dtype
-        S = xp.empty((T, N, G), dtype=dt)          # gates, time-major (each step contiguous)
+        S = xp.empty((T, N, G), dtype=dt)          # gates
         C = xp.empty((T + 1, N, H), dtype=dt)      # C[t + 1] = c_t, C[0] = c0 (or zeros)
         TC = xp.empty((T, N, H), dtype=dt)         # tanh(c_t)
-        Hp = xp.empty((N, T, H), dtype=dt)         # Hp[:, t] = h_{t-1}
-        hs = xp.empty((N, T, H), dtype=dt)
+        Hs = xp.empty((T + 1, N, H), dtype=dt)     # Hs[t + 1] = h_t, Hs[0] = h0 (or zeros)
         A = xp.empty((N, G), dtype=dt)
         tmp = xp.empty((N, H), dtype=dt)
         C[0] = 0 if c0 is None else c0
-        Hp[:, 0] = 0 if h0 is None else h0
+        Hs[0] = 0 if h0 is None else h0
         for t in range(T):
             St = S[t]
             if t == 0 and h0 is None:
-                A[...] = P[:, 0]
+                A[...] = P[0]
             else:
-                xp.matmul(Hp[:, t], Wh, out=A)
-                A += P[:, t]
+                xp.matmul(Hs[t], Wh, out=A)
+                A += P[t]
             _sigmoid_into(A, St)                   # all four blocks at once (contiguous) ...
             g = St[:, H:2 * H]
             xp.tanh(A[:, H:2 * H], out=g)         # ... then the g block's tanh over it
@@ -122,12 +126,9 @@ class LSTMSequence(Function):
             c += tmp
             tc = TC[t]
             xp.tanh(c, out=tc)
-            h = hs[:, t]
-            xp.multiply(tc, St[:, 3 * H:], out=h)                 # o * tanh(c)
-            if t + 1 < T:
-                Hp[:, t + 1] = h
-        self.S, self.C, self.TC, self.Hp = S, C, TC, Hp
-        return hs, hs[:, -1].copy(), C[T].copy()
+            xp.multiply(tc, St[:, 3 * H:], out=Hs[t + 1])         # h = o * tanh(c)
+        self.S, self.C, self.TC, self.Hs = S, C, TC, Hs
+        return Hs[1:], Hs[T].copy(), C[T].copy()
 
     def backward(self, ghs, ghT, gcT):
         if ghs is None and ghT is None and gcT is None:
@@ -149,17 +150,18 @@ class LSTMSequence(Function):
 class LSTMSequenceGrad(Function):
     """The unrecorded backward pass of :class:`LSTMSequence`, in one pass over its saved buffers.
 
-    ``(P, Wh, [h0], [c0], [ghs], [ghT], [gcT]) -> (gP, gWh, [gh0], [gc0])``. Per step
-    (latest first)::
+    ``(P, Wh, [h0], [c0], [ghs], [ghT], [gcT]) -> (gP, gWh, [gh0], [gc0])``, time-major like
+    :class:`LSTMSequence`. Per step (latest first)::
 
-        gh       = ghs[:, t] + gh_carry          (+ ghT at the last step)
+        gh       = ghs[t] + gh_carry          (+ ghT at the last step)
         u        = gc + gh * o * (1 - tanh(c)**2)
         gA_t     = [u c_{t-1} f(1-f),  u i (1-g**2),  u g i(1-i),  gh tanh(c) o(1-o)]
         gc       = u * f,   gh_carry = gA_t @ Wh^T
 
-    then ``gWh = Hp^T @ gP`` over all N * T rows at once. It runs only while the backward
-    pass is not recorded; a recorded backward pass uses the per-step ops instead (see the
-    module docstring), so this node never needs a backward of its own.
+    then ``gWh = [h_{-1}; ...; h_{T-2}]^T @ gP`` over all T * N rows at once (without ``h0``
+    the first block is zeros: slicing it off would copy both operands, which costs more). It
+    runs only while the backward pass is not recorded; a recorded backward pass uses per-step
+    ops instead (see the module docstring), so this node never needs a backward of its own.
     """
 
     def __init__(self, seq, flags):
@@ -170,12 +172,12 @@ class LSTMSequenceGrad(Function):
         has_h, has_c, has_gs, has_gh, has_gc = self.flags
         h0, c0, ghs, ghT, gcT = _unpack(rest, self.flags)
         seq = self.seq
-        S, C, TC, Hp = seq.S, seq.C, seq.TC, seq.Hp
+        S, C, TC, Hs = seq.S, seq.C, seq.TC, seq.Hs
         xp = get_array_module(P)
-        N, T, G = P.shape
+        T, N, G = S.shape
         H = G // 4
-        dt = P.dtype
-        gP = xp.empty((N, T, G), dtype=dt)
+        dt = S.dtype
+        gP = xp.empty((T, N, G), dtype=dt)
         gh = xp.zeros((N, H), dtype=dt) if ghT is None else ghT.copy()
         gc = xp.zeros((N, H), dtype=dt) if gcT is None else gcT.copy()
         sq = xp.empty((N, G), dtype=dt)
@@ -185,8 +187,8 @@ class LSTMSequenceGrad(Function):
             St, tc = S[t], TC[t]
             f, g, i, o = St[:, :H], St[:, H:2 * H], St[:, 2 * H:3 * H], St[:, 3 * H:]
             if ghs is not None:
-                gh += ghs[:, t]
-            D = gP[:, t]                                  # the gate derivatives, then gA_t
+                gh += ghs[t]
+            D = gP[t]                                     # the gate derivatives, then gA_t
             xp.multiply(St, St, out=sq)
             xp.subtract(St, sq, out=D)                    # s (1 - s): f, i, o blocks
             xp.subtract(1, sq[:, H:2 * H], out=D[:, H:2 * H])   # 1 - g**2
@@ -210,12 +212,7 @@ class LSTMSequenceGrad(Function):
             xp.multiply(u, f, out=gc)                     # gc_{t-1}
             if t > 0 or has_h:
                 xp.matmul(D, WhT, out=gh)                 # gh_{t-1} (the carry)
-        if has_h:
-            gWh = xp.matmul(Hp.reshape(N * T, H).T, gP.reshape(N * T, G))
-        elif T > 1:                                       # h_{-1} = 0: step 0 adds nothing
-            gWh = xp.matmul(Hp[:, 1:].reshape(N * (T - 1), H).T, gP[:, 1:].reshape(N * (T - 1), G))
-        else:
-            gWh = xp.zeros_like(Wh)
+        gWh = xp.matmul(Hs[:T].reshape(T * N, H).T, gP.reshape(T * N, G))  # one product
         out = [gP, gWh]
         if has_h:
             out.append(gh)
@@ -229,10 +226,10 @@ class LSTMSequenceGrad(Function):
 
 
 def _lstm_backward_ops(seq, P, Wh, h0, c0, ghs, ghT, gcT):
-    """The recorded backward pass of :class:`LSTMSequence`, composed of ops (any order)."""
-    N, T, G = P.shape
+    """The recorded backward pass of :class:`LSTMSequence` (time-major), composed of ops."""
+    T, N, G = P.shape
     H = G // 4
-    steps = unstack(P, axis=1)
+    steps = unstack(P, axis=0)
     h, c = h0, c0
     cells, hprev, cprev = [], [], []
     for t in range(T):                                  # the forward pass again, as ops
@@ -242,7 +239,7 @@ def _lstm_backward_ops(seq, P, Wh, h0, c0, ghs, ghT, gcT):
         cprev.append(c)
         h, c = cell(a) if c is None else cell(a, c)
         cells.append((cell, a))
-    gsteps = unstack(ghs, axis=1) if ghs is not None else [None] * T
+    gsteps = unstack(ghs, axis=0) if ghs is not None else [None] * T
     gh, gc = ghT, gcT
     gAs = [None] * T
     for t in range(T - 1, -1, -1):
@@ -258,10 +255,10 @@ def _lstm_backward_ops(seq, P, Wh, h0, c0, ghs, ghT, gcT):
             gA, gc = res, None
         gAs[t] = gA
         gh = linear(gA, transpose(Wh)) if hprev[t] is not None else None
-    gP = stack(gAs, axis=1)
+    gP = stack(gAs, axis=0)
     zero = _zeros_like_var(P, (N, H))
-    Hp = stack([zero if x is None else x for x in hprev], axis=1)
-    gWh = matmul(transpose(reshape(Hp, (N * T, H))), reshape(gP, (N * T, G)))
+    Hp = stack([zero if x is None else x for x in hprev], axis=0)
+    gWh = matmul(transpose(reshape(Hp, (T * N, H))), reshape(gP, (T * N, G)))
     out = [gP, gWh]
     if seq.has_h:
         out.append(gh)
@@ -270,10 +267,11 @@ def _lstm_backward_ops(seq, P, Wh, h0, c0, ghs, ghT, gcT):
     return tuple(out)
 
 
-def _check_sequence(name, P, Wh, gates, states):
+def _check_sequence(name, P, Wh, gates, states, time_major):
+    layout = "(T, N, " if time_major else "(N, T, "
     if P.ndim != 3 or P.shape[2] == 0 or P.shape[2] % gates:
-        raise OpError(f"{name}: projected input must be (N, T, {gates}H), got shape {P.shape}")
-    N, T, G = P.shape
+        raise OpError(f"{name}: projected input must be {layout}{gates}H), got shape {P.shape}")
+    T, N, G = P.shape if time_major else (P.shape[1], P.shape[0], P.shape[2])
     H = G // gates
     if T == 0:
         raise OpError(f"{name}: the sequence is empty (T = 0, shape {P.shape})")
@@ -289,18 +287,26 @@ def _same_dtype(P, *others):
     return all(x is None or x.dtype == P.dtype for x in others) and P.dtype.kind == "f"
 
 
-def lstm_sequence(P, Wh, h0=None, c0=None):
+_SWAP = (1, 0, 2)  # (N, T, .) <-> (T, N, .)
+
+
+def lstm_sequence(P, Wh, h0=None, c0=None, time_major=False):
     """An LSTM over a whole sequence from its input projections: ``(hs, h, c)``.
 
     Args:
         P: (N, T, 4H) the input projection of every step, ``x Wx + b`` (one product for all
             steps, made by the caller, e.g. ``F.linear(xs, Wx, b)``); gate order f, g, i, o.
+            (T, N, 4H) when ``time_major``.
         Wh: (H, 4H) recurrent weights.
         h0, c0: (N, H) initial hidden state and cell, or None (zeros).
+        time_major: ``P`` and ``hs`` have the time axis first. The fused node works
+            time-major (each step's rows contiguous); with batch-major ``P`` it makes one
+            contiguous copy of it, so callers that can project a time-major input (as
+            :class:`~tinygrad_attn.layers.LSTM` does) save that pass.
 
     Returns:
-        ``(hs, h, c)``: hs (N, T, H) the hidden state after every step; h, c (N, H) the final
-        hidden state and cell (``h`` equals ``hs[:, -1]``).
+        ``(hs, h, c)``: hs (N, T, H) (or (T, N, H)) the hidden state after every step; h, c
+        (N, H) the final hidden state and cell (``h`` equals the last step of ``hs``).
 
     One fused node (:class:`LSTMSequence`) while :class:`~.fused.fused_ops` is enabled (the
     default), else the per-step composition :func:`lstm_sequence_composed`. Both give the same
@@ -315,12 +321,13 @@ def lstm_sequence(P, Wh, h0=None, c0=None):
     Wh = as_variable(Wh, P)
     h0 = None if h0 is None else as_variable(h0, P)
     c0 = None if c0 is None else as_variable(c0, P)
-    _check_sequence("lstm_sequence", P, Wh, 4, (("h0", h0), ("c0", c0)))
+    _check_sequence("lstm_sequence", P, Wh, 4, (("h0", h0), ("c0", c0)), time_major)
     if not fused_ops.enabled or not _same_dtype(P, Wh, h0, c0):
-        return lstm_sequence_composed(P, Wh, h0, c0)
-    ins = [x for x in (P, Wh, h0, c0) if x is not None]
+        return lstm_sequence_composed(P, Wh, h0, c0, time_major)
+    Pt = P if time_major else transpose(P, _SWAP)
+    ins = [x for x in (Pt, Wh, h0, c0) if x is not None]
     hs, h, c = LSTMSequence(h0 is not None, c0 is not None)(*ins)
-    return hs, h, c
+    return (hs if time_major else transpose(hs, _SWAP)), h, c
 
 
 # ============================================================================ GRU
@@ -338,30 +345,33 @@ def gru_step_composed(p, h, Wh):
     return n + z * (h - n)
 
 
-def gru_sequence_composed(P, Wh, h0=None):
+def gru_sequence_composed(P, Wh, h0=None, time_major=False):
     """The GRU over a sequence as per-step ops: the reference for :func:`gru_sequence`.
 
     Args:
-        P: (N, T, 3H) input projections (``x Wx + b``), gate order r, z, n.
+        P: (N, T, 3H) input projections (``x Wx + b``), gate order r, z, n; (T, N, 3H) when
+            ``time_major``.
         Wh: (H, 3H) recurrent weights. h0: (N, H) or None (zeros).
+        time_major: the time axis of ``P`` and ``hs`` comes first.
 
     Returns:
-        ``(hs, h)``: hs (N, T, H); h (N, H) the final state.
+        ``(hs, h)``: hs (N, T, H) (or (T, N, H)); h (N, H) the final state.
     """
-    steps = unstack(P, axis=1)
+    axis = 0 if time_major else 1
     h, hs = h0, []
-    for p in steps:
+    for p in unstack(P, axis=axis):
         h = gru_step_composed(p, h, Wh)
         hs.append(h)
-    return stack(hs, axis=1), h
+    return stack(hs, axis=axis), h
 
 
 class GRUSequence(Function):
-    """Fused GRU over a sequence: ``(P, Wh, [h0]) -> (hs, h_T)`` (see :func:`gru_sequence`).
+    """Fused GRU over a sequence: ``(P, Wh, [h0]) -> (hs, h_T)``, time-major like
+    :class:`LSTMSequence` (P (T, N, 3H), hs (T, N, H); see :func:`gru_sequence`).
 
-    Saves per step (time-major): ``r, z, n`` (T, N, 3H) and the hidden part ``h_{t-1} W_n``
-    (T, N, H); and the previous hidden states as one (N, T, H) array for the single ``Wh``
-    gradient product.
+    Saves per step ``r, z, n`` (T, N, 3H) and the hidden part ``h_{t-1} W_n`` (T, N, H), and
+    the hidden states (T + 1, N, H; row 0 is ``h0`` or zeros) for the single ``Wh`` gradient
+    product.
     """
 
     def __init__(self, has_h):
@@ -369,43 +379,37 @@ class GRUSequence(Function):
 
     def forward(self, P, Wh, h0=None):
         xp = get_array_module(P)
-        N, T, G = P.shape
+        P = xp.ascontiguousarray(P)
+        T, N, G = P.shape
         H = G // 3
         dt = P.dtype
         R = xp.empty((T, N, G), dtype=dt)           # r, z, n per step
-        HN = xp.zeros((T, N, H), dtype=dt)          # h_{t-1} W_n
-        Hp = xp.empty((N, T, H), dtype=dt)
-        hs = xp.empty((N, T, H), dtype=dt)
+        HN = xp.zeros((T, N, H), dtype=dt)          # h_{t-1} W_n (zeros without a state)
+        Hs = xp.empty((T + 1, N, H), dtype=dt)      # Hs[t + 1] = h_t, Hs[0] = h0 (or zeros)
         M = xp.empty((N, G), dtype=dt)
-        Hp[:, 0] = 0 if h0 is None else h0
+        Hs[0] = 0 if h0 is None else h0
         for t in range(T):
-            Rt = R[t]
-            p = P[:, t]
-            h = hs[:, t]
+            Rt, p, h = R[t], P[t], Hs[t + 1]
+            n = Rt[:, 2 * H:]
             if t == 0 and h0 is None:
                 _sigmoid_into(p[:, :2 * H], Rt[:, :2 * H])
-                n = Rt[:, 2 * H:]
                 xp.tanh(p[:, 2 * H:], out=n)
-                z = Rt[:, H:2 * H]
-                xp.multiply(z, n, out=h)
+                xp.multiply(Rt[:, H:2 * H], n, out=h)
                 xp.subtract(n, h, out=h)                   # n - z n
             else:
-                hp = Hp[:, t]
+                hp = Hs[t]
                 xp.matmul(hp, Wh, out=M)
                 HN[t] = M[:, 2 * H:]
                 M[:, :2 * H] += p[:, :2 * H]
                 _sigmoid_into(M[:, :2 * H], Rt[:, :2 * H])  # r, z
-                n = Rt[:, 2 * H:]
                 xp.multiply(Rt[:, :H], HN[t], out=n)
                 n += p[:, 2 * H:]
                 xp.tanh(n, out=n)
                 xp.subtract(hp, n, out=h)
                 h *= Rt[:, H:2 * H]
                 h += n                                     # n + z (h - n)
-            if t + 1 < T:
-                Hp[:, t + 1] = h
-        self.R, self.HN, self.Hp = R, HN, Hp
-        return hs, hs[:, -1].copy()
+        self.R, self.HN, self.Hs = R, HN, Hs
+        return Hs[1:], Hs[T].copy()
 
     def backward(self, ghs, ghT):
         if ghs is None and ghT is None:
@@ -423,16 +427,16 @@ class GRUSequence(Function):
 class GRUSequenceGrad(Function):
     """The unrecorded backward pass of :class:`GRUSequence`, one pass over its saved buffers.
 
-    ``(P, Wh, [h0], [ghs], [ghT]) -> (gP, gWh, [gh0])``. Per step (latest first), with
-    ``gh`` the total gradient of ``h_t``::
+    ``(P, Wh, [h0], [ghs], [ghT]) -> (gP, gWh, [gh0])``, time-major. Per step (latest first),
+    with ``gh`` the total gradient of ``h_t``::
 
         gan = gh (1 - z) (1 - n**2)                     (pre-activation of n)
         gar = gan * hn * r (1 - r),   gaz = gh (h_{t-1} - n) z (1 - z)
         gP_t = [gar, gaz, gan],   gM_t = [gar, gaz, gan * r]   (M = h_{t-1} Wh)
         gh_{t-1} = gh z + gM_t @ Wh^T
 
-    then ``gWh = Hp^T @ gM`` over all N * T rows at once. Like :class:`LSTMSequenceGrad` it
-    runs only in an unrecorded backward pass.
+    then ``gWh = [h_{-1}; ...; h_{T-2}]^T @ gM`` over all T * N rows at once. Like
+    :class:`LSTMSequenceGrad` it runs only in an unrecorded backward pass.
     """
 
     def __init__(self, seq, flags):
@@ -443,13 +447,13 @@ class GRUSequenceGrad(Function):
         has_h, has_gs, has_gh = self.flags
         h0, ghs, ghT = _unpack(rest, self.flags)
         seq = self.seq
-        R, HN, Hp = seq.R, seq.HN, seq.Hp
+        R, HN, Hs = seq.R, seq.HN, seq.Hs
         xp = get_array_module(P)
-        N, T, G = P.shape
+        T, N, G = R.shape
         H = G // 3
-        dt = P.dtype
-        gP = xp.empty((N, T, G), dtype=dt)
-        gM = xp.empty((N, T, G), dtype=dt)
+        dt = R.dtype
+        gP = xp.empty((T, N, G), dtype=dt)
+        gM = xp.empty((T, N, G), dtype=dt)
         gh = xp.zeros((N, H), dtype=dt) if ghT is None else ghT.copy()
         tmp = xp.empty((N, H), dtype=dt)
         WhT = Wh.T
@@ -457,8 +461,8 @@ class GRUSequenceGrad(Function):
             Rt = R[t]
             r, z, n = Rt[:, :H], Rt[:, H:2 * H], Rt[:, 2 * H:]
             if ghs is not None:
-                gh += ghs[:, t]
-            gPt, gMt = gP[:, t], gM[:, t]
+                gh += ghs[t]
+            gPt, gMt = gP[t], gM[t]
             gan = gPt[:, 2 * H:]
             xp.multiply(n, n, out=gan)
             xp.subtract(1, gan, out=gan)                 # 1 - n**2
@@ -466,7 +470,7 @@ class GRUSequenceGrad(Function):
             tmp *= gh                                    # gh (1 - z)
             gan *= tmp
             gaz = gPt[:, H:2 * H]
-            xp.subtract(Hp[:, t], n, out=gaz)            # h_{t-1} - n
+            xp.subtract(Hs[t], n, out=gaz)               # h_{t-1} - n
             gaz *= gh
             xp.multiply(z, z, out=tmp)
             xp.subtract(z, tmp, out=tmp)                 # z (1 - z)
@@ -481,12 +485,7 @@ class GRUSequenceGrad(Function):
             if t > 0 or has_h:
                 gh *= z
                 gh += xp.matmul(gMt, WhT)
-        if has_h:
-            gWh = xp.matmul(Hp.reshape(N * T, H).T, gM.reshape(N * T, G))
-        elif T > 1:
-            gWh = xp.matmul(Hp[:, 1:].reshape(N * (T - 1), H).T, gM[:, 1:].reshape(N * (T - 1), G))
-        else:
-            gWh = xp.zeros_like(Wh)
+        gWh = xp.matmul(Hs[:T].reshape(T * N, H).T, gM.reshape(T * N, G))  # one product
         return (gP, gWh, gh) if has_h else (gP, gWh)
 
     def backward(self, *ggs):
@@ -495,10 +494,10 @@ class GRUSequenceGrad(Function):
 
 
 def _gru_backward_ops(seq, P, Wh, h0, ghs, ghT):
-    """The recorded backward pass of :class:`GRUSequence`, composed of ops (any order)."""
-    N, T, G = P.shape
+    """The recorded backward pass of :class:`GRUSequence` (time-major), composed of ops."""
+    T, N, G = P.shape
     H = G // 3
-    steps = unstack(P, axis=1)
+    steps = unstack(P, axis=0)
     h = h0
     hprev, saved = [], []
     for t in range(T):                                  # the forward pass again, as ops
@@ -515,7 +514,7 @@ def _gru_backward_ops(seq, P, Wh, h0, ghs, ghT):
             n = tanh(xn + r * hn)
             saved.append((r, z, n, hn))
             h = n + z * (h - n)
-    gsteps = unstack(ghs, axis=1) if ghs is not None else [None] * T
+    gsteps = unstack(ghs, axis=0) if ghs is not None else [None] * T
     gh = ghT
     gPs, gMs = [None] * T, [None] * T
     zero = _zeros_like_var(P, (N, H))
@@ -535,23 +534,25 @@ def _gru_backward_ops(seq, P, Wh, h0, ghs, ghT):
         gPs[t] = concat([gar, gaz, gan], axis=-1)
         gMs[t] = gM = concat([gar, gaz, gan * r], axis=-1)
         gh = gh * z + matmul(gM, transpose(Wh))
-    gP = stack(gPs, axis=1)
-    gM = stack(gMs, axis=1)
-    Hp = stack([zero if x is None else x for x in hprev], axis=1)
-    gWh = matmul(transpose(reshape(Hp, (N * T, H))), reshape(gM, (N * T, G)))
+    gP = stack(gPs, axis=0)
+    gM = stack(gMs, axis=0)
+    Hp = stack([zero if x is None else x for x in hprev], axis=0)
+    gWh = matmul(transpose(reshape(Hp, (T * N, H))), reshape(gM, (T * N, G)))
     return (gP, gWh, gh) if seq.has_h else (gP, gWh)
 
 
-def gru_sequence(P, Wh, h0=None):
+def gru_sequence(P, Wh, h0=None, time_major=False):
     """A GRU over a whole sequence from its input projections: ``(hs, h)``.
 
     Args:
-        P: (N, T, 3H) the input projection of every step, ``x Wx + b`` (gate order r, z, n).
+        P: (N, T, 3H) the input projection of every step, ``x Wx + b`` (gate order r, z, n);
+            (T, N, 3H) when ``time_major``.
         Wh: (H, 3H) recurrent weights.
         h0: (N, H) initial state, or None (zeros).
+        time_major: ``P`` and ``hs`` have the time axis first (as in :func:`lstm_sequence`).
 
     Returns:
-        ``(hs, h)``: hs (N, T, H) every hidden state, h (N, H) the final one.
+        ``(hs, h)``: hs (N, T, H) (or (T, N, H)) every hidden state, h (N, H) the final one.
 
     One fused node (:class:`GRUSequence`) while :class:`~.fused.fused_ops` is enabled, else
     :func:`gru_sequence_composed`; same values and gradients of every order.
@@ -562,9 +563,10 @@ def gru_sequence(P, Wh, h0=None):
     P = as_variable(P)
     Wh = as_variable(Wh, P)
     h0 = None if h0 is None else as_variable(h0, P)
-    _check_sequence("gru_sequence", P, Wh, 3, (("h0", h0),))
+    _check_sequence("gru_sequence", P, Wh, 3, (("h0", h0),), time_major)
     if not fused_ops.enabled or not _same_dtype(P, Wh, h0):
-        return gru_sequence_composed(P, Wh, h0)
-    ins = [x for x in (P, Wh, h0) if x is not None]
+        return gru_sequence_composed(P, Wh, h0, time_major)
+    Pt = P if time_major else transpose(P, _SWAP)
+    ins = [x for x in (Pt, Wh, h0) if x is not None]
     hs, h = GRUSequence(h0 is not None)(*ins)
-    return hs, h
+    return (hs if time_major else transpose(hs, _SWAP)), h

@@ -27,6 +27,8 @@ from .basic import Linear
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU", "Bidirectional", "StackedLSTM", "lstm_update"]
 
+_SWAP = (1, 0, 2)  # (N, T, .) <-> (T, N, .)
+
 
 def lstm_update(A, c):
     """The LSTM update from the pre-activation ``A`` (N, 4H), gate order f, g, i, o.
@@ -221,6 +223,14 @@ class LSTM(_RecurrentBase):
         """
         if (xs is None) == (projected is None):
             raise OpError("LSTM: give exactly one of xs and projected")
+        if F.fused_ops.enabled and projected is None:
+            _check_seq("LSTM", xs, self.input_size)
+            N = xs.shape[0]
+            h, c = self._initial(h0, c0, N)
+            # time-major projection (T, N, 4H): each step's rows contiguous for the fused node
+            proj = F.linear(F.transpose(xs, _SWAP), self.Wx, self.b)
+            hs, self.h, self.c = F.lstm_sequence(proj, self.Wh, h, c, time_major=True)
+            return F.transpose(hs, _SWAP)
         if projected is None:
             _check_seq("LSTM", xs, self.input_size)
             projected = self.project(xs)
@@ -297,9 +307,10 @@ class GRU(_RecurrentBase):
         _check_seq("GRU", xs, self.input_size)
         N, T, _ = xs.shape
         h, _ = self._initial(h0, None, N)
-        if F.fused_ops.enabled:  # the whole recurrence as one node (F.gru_sequence)
-            hs, self.h = F.gru_sequence(F.linear(xs, self.Wx, self.b), self.Wh, h)
-            return hs
+        if F.fused_ops.enabled:  # the whole recurrence as one node, time-major as in LSTM
+            proj = F.linear(F.transpose(xs, _SWAP), self.Wx, self.b)
+            hs, self.h = F.gru_sequence(proj, self.Wh, h, time_major=True)
+            return F.transpose(hs, _SWAP)
         steps = F.unstack(F.linear(xs, self.Wx, self.b), axis=1)
         hs = []
         for t in range(T):
