@@ -40,7 +40,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import ROOT, json_line, positive_int, print_table  # noqa: E402
+from _common import ROOT, json_line, positive_int, print_machine, print_table  # noqa: E402
 from train_step import load_average, thread_settings  # noqa: E402
 
 WORDVEC, LR, MAX_GRAD = 16, 0.001, 5.0
@@ -206,6 +206,8 @@ def run(args):
             print("ratio: not both contenders reached the target within --max-epochs")
         print(f"thread variables: {thread_settings() or 'none set'}; load average before "
               f"{load_before}, after {load_after}")
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0
 

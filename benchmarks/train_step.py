@@ -68,7 +68,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import (ROOT, cuda_missing, json_line, median, peak_rss_mb, positive_int,  # noqa: E402
+from _common import (ROOT, cuda_missing, json_line, print_machine, median, peak_rss_mb, positive_int,  # noqa: E402
                      print_table, step_parser, time_interleaved)
 
 VOCAB, WORDVEC, T_IN, T_OUT = 59, 16, 29, 10
@@ -272,11 +272,13 @@ def build_contender(name, hidden, batches, device, seed=0, threads=None):
 def gemm_list(batch, hidden, t_in=T_IN, t_out=T_OUT, vocab=VOCAB, wordvec=WORDVEC):
     """The matrix products of one training step of the chapter's model, forward and backward.
 
-    The model's arithmetic, independent of any framework: per LSTM the input projection of
-    all steps at once and one recurrent product per step (the encoder's first step has no
-    hidden state), the two batched attention products of all decoder steps, the output
-    layer; the backward pass needs two products for each (the input's and the weight's
-    gradient; the embedding's gradient comes from the input projection's input gradient).
+    The model's arithmetic as our step runs it: per LSTM the input projection of all steps
+    at once and one recurrent product per step (the encoder's first step has no hidden
+    state), the two batched attention products of all decoder steps, the output layer; the
+    backward pass needs two products for each (the input's and the weight's gradient; the
+    embedding's gradient comes from the input projection's input gradient). The recurrent
+    weight's gradient is **one** product over all N * T rows (the fused sequence node stacks
+    the previous hidden states of every step), not one per step.
 
     Args:
         batch: N. hidden: H. t_in, t_out: encoder and decoder steps. vocab: V. wordvec: D.
@@ -295,7 +297,7 @@ def gemm_list(batch, hidden, t_in=T_IN, t_out=T_OUT, vocab=VOCAB, wordvec=WORDVE
                 ((N * T, D), (N * T, G), True, False, 1),   # gWx = x^T @ g
                 ((N, H), (H, G), False, False, recurrent),  # h @ Wh per step
                 ((N, G), (H, G), False, True, recurrent),   # gh = gA @ Wh^T
-                ((N, H), (N, G), True, False, recurrent)]   # gWh = h^T @ gA
+                ((N * T, H), (N * T, G), True, False, 1)]   # gWh = Hprev^T @ gA, all steps
     out += [((N, t_out, H), (N, t_in, H), False, True, 1),      # scores
             ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # context
             ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # g scores -> decoder states
@@ -628,6 +630,8 @@ def run_main(args):
             print(f"torch threads: {threads['torch_threads']} ({how}; interop "
                   f"{threads['torch_interop_threads']}), cpus: {os.cpu_count()}")
         print_run_notes(load_before, load_after, agree)
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0 if agree else 1
 
