@@ -97,7 +97,7 @@ def make_ours(data, hidden, batch, seed, fused=True):
     import tinygrad_attn as ta
     from tinygrad_attn import functions as F
     from tinygrad_attn.optim import Adam, clip_grads
-    from tinygrad_attn.train import evaluate
+    from tinygrad_attn.training import evaluate
     from tinygrad_attn_models import AttentionSeq2seq
 
     ta.seed(seed)

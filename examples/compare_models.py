@@ -21,9 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import tinygrad_attn as ta  # noqa: E402
-from tinygrad_attn.registry import build_model  # noqa: E402
+from tinygrad_attn.training.registry import build_model  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
-from tinygrad_attn.train import Trainer  # noqa: E402
+from tinygrad_attn.training import Trainer  # noqa: E402
 
 BASE = {
     "seq2seq": dict(model="seq2seq"),

@@ -51,8 +51,8 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
 def test_threads_option_reaches_the_trainer_and_eval(tiny_run, tmp_path, monkeypatch, capsys):
     import contextlib
 
-    import tinygrad_attn.commands.eval as eval_cmd
-    import tinygrad_attn.train as train_mod
+    import tinygrad_attn.cli.commands.eval as eval_cmd
+    import tinygrad_attn.training.trainer as train_mod
 
     seen = []
 

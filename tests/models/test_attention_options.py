@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_attn_models import AttentionSeq2seq, build_model, padding_positions
-from tinygrad_attn.data import Vocabulary
-from tinygrad_attn.train import load_checkpoint, save_checkpoint
+from tinygrad_attn.data import TextTask, Vocabulary
+from tinygrad_attn.training import load_checkpoint, save_checkpoint
 
 V, PAD = 13, 0
 SCORES = ("dot", "scaled", "general", "additive")
@@ -108,7 +108,7 @@ def test_config_round_trips_through_a_checkpoint(tmp_path):
     assert c["mask_scope"] == "ids"
     vocab = Vocabulary.from_texts(["abcdefghijk"])
     assert len(vocab) == V
-    save_checkpoint(tmp_path / "m.npz", m, vocab)
+    save_checkpoint(tmp_path / "m.npz", m, TextTask(vocab, 5, 3))
     back, meta = load_checkpoint(tmp_path / "m.npz")
     assert back.config == c
     for (n, p), (n2, q) in zip(m.named_params(), back.named_params()):

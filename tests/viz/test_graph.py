@@ -280,7 +280,7 @@ def test_missing_dot_program_gives_install_hint(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- CLI
 def test_example_loss_collapses_to_a_fixed_size():
-    from tinygrad_attn.commands.graph import example_loss
+    from tinygrad_attn.cli.commands.graph import example_loss
 
     small, big = example_loss(seq_len=3), example_loss(seq_len=7)
     assert counts(to_dot(small, collapse_steps=True)) == counts(to_dot(big, collapse_steps=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
+from ..seeding import get_rng
 from .fused import fused_ops
 from .linalg import linear, matmul
 from .math import exp, sigmoid, where
@@ -285,7 +286,6 @@ def dropout(x, p=0.5, rng=None):
         return x
     xp = get_array_module(x.data)
     if rng is None:
-        from ..random import get_rng
 
         rng = get_rng(xp)
     mask = (rng.random(x.shape) >= p).astype(x.dtype) * (1.0 / (1.0 - p))

@@ -5,6 +5,7 @@ import numbers
 
 from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
+from .math import exp, log
 from .shape import broadcast_to, reshape
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp"]
@@ -175,7 +176,6 @@ def logsumexp(x, axis=-1, keepdims=False):
     Args:
         x: input Variable. axis: an int, a tuple of ints, or None (all axes).
     """
-    from .math import exp, log
 
     x = as_variable(x)
     axes = _norm_axis(axis, x.ndim, "LogSumExp")

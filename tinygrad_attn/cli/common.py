@@ -1,0 +1,116 @@
+"""What several sub-commands share: opening checkpoints, model options, run folders, help."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import tinygrad_attn as ta
+
+from ..data.task import task_class
+from ..npzfile import CheckpointError
+from ..training import Translator, load_checkpoint, read_checkpoint_info, registry
+from . import values as T
+from .values import CLIError
+
+__all__ = ["open_checkpoint", "add_model_options", "model_config", "THREADS_HELP", "RUN_FILES",
+           "load_translator", "load_task_checkpoint", "model_example"]
+
+
+def open_checkpoint(load, path):
+    """``load(path)``, with a missing file or a bad checkpoint turned into one CLIError line."""
+    try:
+        return load(path)
+    except FileNotFoundError as e:
+        raise CLIError(f"checkpoint not found: {path}") from e
+    except CheckpointError as e:
+        raise CLIError(str(e)) from e
+
+
+def load_translator(path):
+    """A :class:`~tinygrad_attn.training.Translator` from ``path``, user errors as CLIError."""
+
+    return open_checkpoint(Translator.from_checkpoint, path)
+
+
+def load_task_checkpoint(path, command):
+    """``(model, info)`` of a checkpoint whose task supports ``command``; CLIError otherwise."""
+
+    info = open_checkpoint(read_checkpoint_info, path)
+    if info.task is None or command not in info.task.commands:
+        what = "no task" if info.task is None else f"a {info.task.title}"
+        fit = "" if info.task is None else (
+            f" (for its task: {', '.join(sorted(info.task.commands))})")
+        raise CLIError(f"{path} holds a model of {what} ({info.model_name}); `{command}` does "
+                       f"not apply to it{fit}")
+    return open_checkpoint(load_checkpoint, path)
+
+
+THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the libraries' own, "
+                "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
+                "steadier on a machine other jobs keep busy)")
+
+RUN_FILES = ("model.npz", "history.json")
+"""The files a run writes into its ``--out`` folder."""
+
+
+def add_model_options(p):
+    """Add ``--model`` and every registered model's options to parser ``p``."""
+    names = registry.model_names()
+    p.add_argument("--model", choices=names, default="attention" if "attention" in names else None,
+                   help="which model (default: attention); each model's own options follow")
+    group = p.add_argument_group("model options (each applies to the models named in brackets)")
+    for dest, owners in registry.all_options().items():
+        opt = owners[0][1]
+        who = ", ".join(f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
+                        for m, o in owners)
+        helptext = f"{opt.help} [{who}]"
+        if opt.type is bool:
+            group.add_argument(opt.flag, dest=dest, action=argparse.BooleanOptionalAction,
+                               default=None, help=helptext)
+        else:
+            if opt.choices is None and opt.type in (int, float):
+                helptext += f" (in {opt.range_text()})"
+            group.add_argument(opt.flag, dest=dest, default=None,
+                               type=T.option_type(opt, *(o for _, o in owners[1:])),
+                               choices=opt.choices, help=helptext,
+                               metavar=None if opt.choices else opt.dest.upper())
+
+
+def model_config(args, **data_fields):
+    """The model config from the parsed options; CLIError for options of another model."""
+    try:
+        spec = registry.get_spec(args.model)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    own = {o.dest for o in spec.options}
+    for dest, owners in registry.all_options().items():
+        if dest not in own and getattr(args, dest, None) is not None:
+            flag = owners[0][1].flag
+            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
+                           f"not of --model {args.model}")
+    try:
+        return spec, spec.config_from(vars(args), **data_fields)
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+
+
+
+
+def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
+    """A small float64 instance of the registered model ``name`` and a random batch for it.
+
+    The model takes its task kind's example fields (text: a vocabulary of 13 ids), then its
+    spec's ``tiny`` config and ``variant``'s overrides; the batch comes from the model's
+    ``example_batch(rng, batch, seq_len)``.
+
+    Returns:
+        ``(model, (xs, ts))``.
+    """
+
+
+    spec = registry.get_spec(name)
+    ta.seed(seed)
+    fields = task_class(spec.task).example_fields()
+    model = spec.build(spec.tiny_config(variant, **fields), dtype=np.float64)
+    return model, model.example_batch(np.random.default_rng(seed), batch, seq_len)
