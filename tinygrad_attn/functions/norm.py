@@ -63,7 +63,7 @@ class LayerNorm(Function):
         inv_d = 1.0 / x.shape[-1]
         mu = row_sum(x) * inv_d
         xc = x - mu
-        var = row_sum(xc * xc) * inv_d
+        var = xp.einsum("...i,...i->...", xc, xc)[..., None] * inv_d  # no (.., D) temporary
         rstd = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype)
         xc *= rstd                                  # xc now holds xhat
         self.xhat, self.rstd = xc, rstd
@@ -101,12 +101,13 @@ class LayerNormGrad(Function):
         D = x.shape[-1]
         g = gy * gamma
         mg = row_sum(g) * (1.0 / D)
-        mgx = row_sum(g * xhat) * (1.0 / D)
+        xp = get_array_module(g)
+        mgx = xp.einsum("...i,...i->...", g, xhat)[..., None] * (1.0 / D)
         g -= mg
         g -= xhat * mgx
         g *= rstd
         gy2 = gy.reshape(-1, D)
-        ggamma = lead_sum(gy2 * xhat.reshape(-1, D))
+        ggamma = xp.einsum("ij,ij->j", gy2, xhat.reshape(-1, D))
         gbeta = lead_sum(gy2)
         return g, ggamma, gbeta
 
