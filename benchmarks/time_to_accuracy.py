@@ -218,7 +218,7 @@ def run(args):
         if record["ratio_train"] is not None:
             print(f"ratio ours/book: training {record['ratio_train']:.2f}x, with evaluation "
                   f"{record['ratio_total']:.2f}x, training CPU time {record['ratio_train_cpu']:.2f}x")
-        else:
+        elif "book" in tot:
             print("ratio: not both contenders reached the target within --max-epochs")
         if record["ratio_train_cpu_fused_composed"] is not None:
             print(f"ratio ours/ours-composed: training CPU time "
