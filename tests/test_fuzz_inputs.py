@@ -150,7 +150,7 @@ values = (st.sampled_from(["0", "-1", "-5", "1", "3", "nan", "inf", "-inf", "1e3
 def _options(command):
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
-    p = sub.choices[command]
+    p = sub.choices[command.replace("_", "-")]   # module import_book: command import-book
     opts = [a for a in p._actions if a.option_strings and a.dest != "help"]
     return p, opts
 
@@ -175,7 +175,7 @@ def _argv_strategy(command, extra=()):
         return values.map(lambda v: [flag, v])
 
     return st.lists(st.sampled_from(opts).flatmap(one), max_size=5).map(
-        lambda parts: [command, *extra, *[x for part in parts for x in part]])
+        lambda parts: [command.replace("_", "-"), *extra, *[x for part in parts for x in part]])
 
 
 @pytest.mark.parametrize("command", cli.COMMANDS)  # every command, present and future
@@ -193,7 +193,11 @@ def test_random_values_for_every_option_parse_or_refuse_in_one_line(command, mon
     extra = {"train": ["--out", str(tmp_path / "o")], "graph": ["--out", str(tmp_path / "g.dot")],
              "translate": ["--checkpoint", base[0]],
              "eval": ["--checkpoint", base[0], "--data", base[0]],
-             "gradcheck": ["op", "tanh"]}.get(command, [])
+             "gradcheck": ["op", "tanh"],
+             "import_book": [base[0], "--data", base[0], "--model", "attention",
+                             "--out", str(tmp_path / "i")],
+             "export": ["--checkpoint", base[0], "--format", "book",
+                        "--out", str(tmp_path / "b.pkl")]}.get(command, [])
 
     @FAST
     @given(argv=_argv_strategy(command, extra))

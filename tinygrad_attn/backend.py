@@ -197,7 +197,7 @@ def scatter_add(xp, a, indices, values):
     if xp is np or xp is strict:
         xp.add.at(a, indices, values)
     else:  # CuPy
-        import cupyx
+        import cupyx  # lazy: CuPy is the optional gpu extra
 
         cupyx.scatter_add(a, indices, values)
 

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import backend
+from .. import backend, seeding
 from .. import functions as F
 from ..backend import get_array_module
 from ..core import Variable
 from ..layers.base import Layer
-from ..seeding import get_rng
 from .report import (
     element_index,
     format_table,
@@ -498,7 +497,7 @@ def _check_module(who, module, call, inputs, max_elements, seed, eps, atol, rtol
                          f"and none of the inputs (dtypes "
                          f"{[getattr(x, 'dtype', type(x).__name__) for x in inputs]}) is floating")
     snap = _layer_state(module)
-    host_rng = get_rng()
+    host_rng = seeding.get_rng()
     rng_state = host_rng.bit_generator.state
 
     def fn(*vs):

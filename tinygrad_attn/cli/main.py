@@ -21,7 +21,8 @@ from .values import CLIError
 
 __all__ = ["main", "CLIError", "COMMANDS", "ArgumentParser", "DEBUG_ENV"]
 
-COMMANDS = ["train", "translate", "eval", "graph", "attention", "gradcheck", "memory"]
+COMMANDS = ["train", "translate", "eval", "graph", "attention", "explore", "gradcheck", "memory",
+            "import_book", "export"]
 DEBUG_ENV = "TINYGRAD_ATTN_DEBUG"
 """Environment variable: set to 1 to see tracebacks instead of one-line errors."""
 

@@ -169,6 +169,8 @@ def task_from_description(d, source: str = "task") -> Task:
     if not isinstance(d, dict):
         raise TaskError(f"{source}: the task must be a JSON object, got {type(d).__name__}")
     kind = d.get("kind")
+    if not isinstance(kind, str):
+        raise TaskError(f"{source}: the task kind must be a string, got {type(kind).__name__}")
     if kind not in _KINDS:
         _load_plugins()
     if kind not in _KINDS:
@@ -245,7 +247,7 @@ def _load_plugins():
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: read on the first unknown name
 
     for ep in entry_points(group=TASK_ENTRY_POINT_GROUP):
         try:

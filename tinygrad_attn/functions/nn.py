@@ -2,9 +2,9 @@
 MSE, dropout, embedding."""
 from __future__ import annotations
 
+from .. import seeding
 from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
-from ..seeding import get_rng
 from .fused import fused_ops
 from .linalg import linear, matmul
 from .math import exp, sigmoid, where
@@ -287,7 +287,7 @@ def dropout(x, p=0.5, rng=None):
     xp = get_array_module(x.data)
     if rng is None:
 
-        rng = get_rng(xp)
+        rng = seeding.get_rng(xp)
     mask = (rng.random(x.shape) >= p).astype(x.dtype) * (1.0 / (1.0 - p))
     return x * Variable(mask.astype(x.dtype))
 

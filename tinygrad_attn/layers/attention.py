@@ -21,7 +21,9 @@ class Attention(Layer):
     One layer serves one decoder step and all decoder steps at once (the book's Attention
     and TimeAttention): ``c = attn(hs, h, mask=None)`` with encoder states hs (N, T_enc, H) and
     decoder state(s) h (N, H) -> context (N, H), or h (N, T_dec, H) -> contexts (N, T_dec, H).
-    ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps.
+    ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps,
+    and ``self.score_values`` the scores of the same call before the softmax (and before any
+    mask), for explaining the weights (:func:`tinygrad_attn.viz.explore`).
 
     Args:
         score: how a decoder state h is compared with each encoder state hs[t]:
@@ -64,6 +66,7 @@ class Attention(Layer):
             self.W_key = I.scaled_normal((hidden_size, A), dtype, rng, name="W_key")
             self.v = I.scaled_normal((A,), dtype, rng, name="v")
         self.weights = None
+        self.score_values = None
 
     def scores(self, hs, h):
         """The scores before the softmax: (N, T_enc) or (N, T_dec, T_enc)."""
@@ -79,7 +82,9 @@ class Attention(Layer):
         return F.additive_score(hs, h, self.W_query, self.W_key, self.v)
 
     def forward(self, hs, h, mask=None):
-        a = F.masked_softmax(self.scores(hs, h), mask)
+        s = self.scores(hs, h)
+        a = F.masked_softmax(s, mask)
+        self.score_values = s.data
         self.weights = a.data
         return F.weight_sum(hs, a, form=self.form)
 

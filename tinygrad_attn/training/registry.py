@@ -149,6 +149,15 @@ class ModelSpec:
     def __hash__(self):
         return hash((self.name, self.task))
 
+    @property
+    def maps(self) -> tuple:
+        """The attention maps the model exposes through its ``trace`` method (the factory's
+        ``attention_maps``): ``"cross"`` (decoder over input, per step), ``"enc"``, ``"dec"``
+        (self-attention), ``"memory"`` (an NTM's read and write weightings); empty for a model
+        without attention. ``tinygrad-attn explore`` and
+        :func:`tinygrad_attn.viz.explore` use it to choose their views."""
+        return tuple(getattr(self.factory, "attention_maps", ()) or ())
+
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or not self.name.replace(
                 "-", "").replace("_", "").isalnum():
@@ -296,7 +305,7 @@ def load_plugins(force: bool = False) -> list[str]:
     if _plugins_loaded and not force:
         return list(_plugin_errors)
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: read on the first unknown name
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:

@@ -55,7 +55,7 @@ def limit_threads(threads):
     if threads is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # lazy: only when a limit is asked for
 
     with threadpool_limits(limits=threads):
         yield
@@ -68,7 +68,7 @@ def blas_threads():
         dict: ``{"openblas": 2, ...}`` (internal API name -> threads); empty when threadpoolctl
         finds no BLAS.
     """
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info  # lazy: inspects every loaded BLAS
 
     return {info["internal_api"]: info["num_threads"] for info in threadpool_info()
             if info.get("user_api") == "blas"}

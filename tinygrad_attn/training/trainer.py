@@ -107,7 +107,7 @@ class Trainer:
         if not self.progress:
             return None
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # optional (viz extra): a plain line without it
         except ImportError:
             return None
         return tqdm(total=total, desc=desc, unit="step", leave=True, dynamic_ncols=True,
