@@ -85,8 +85,9 @@ class LSTMSequence(Function):
 
     ``P`` is (T, N, 4H) and ``hs`` (T, N, H): every step's rows are contiguous, which NumPy's
     element-wise loops need to run at full speed (:func:`lstm_sequence` takes and returns
-    either layout). Saves for the backward pass the gate values of every step (T, N, 4H; the
-    g block holds ``tanh(a_g)``), the cells (T + 1, N, H; row 0 is ``c0`` or zeros),
+    either layout). Saves for the backward pass the gate values of every step, gate-major
+    (T, 4, N, H: each gate a contiguous (N, H) array, so the backward pass works on whole
+    arrays, not on column blocks of an (N, 4H) array; the g gate holds ``tanh(a_g)``), the cells (T + 1, N, H; row 0 is ``c0`` or zeros),
     ``tanh(c_t)`` (T, N, H) and the hidden states (T + 1, N, H; row 0 is ``h0`` or zeros),
     whose first T rows are the left operand of the single ``Wh`` gradient product; ``hs`` is
     a view of its last T rows.
@@ -102,7 +103,7 @@ class LSTMSequence(Function):
         T, N, G = P.shape
         H = G // 4
         dt = P.dtype
-        S = xp.empty((T, N, G), dtype=dt)          # gates
+        S = xp.empty((T, 4, N, H), dtype=dt)       # gates, gate-major: each gate contiguous
         C = xp.empty((T + 1, N, H), dtype=dt)      # C[t + 1] = c_t, C[0] = c0 (or zeros)
         TC = xp.empty((T, N, H), dtype=dt)         # tanh(c_t)
         Hs = xp.empty((T + 1, N, H), dtype=dt)     # Hs[t + 1] = h_t, Hs[0] = h0 (or zeros)
@@ -111,22 +112,25 @@ class LSTMSequence(Function):
         C[0] = 0 if c0 is None else c0
         Hs[0] = 0 if h0 is None else h0
         for t in range(T):
-            St = S[t]
+            f, g, i, o = St = S[t]
             if t == 0 and h0 is None:
                 A[...] = P[0]
             else:
                 xp.matmul(Hs[t], Wh, out=A)
                 A += P[t]
-            _sigmoid_into(A, St)                   # all four blocks at once (contiguous) ...
-            g = St[:, H:2 * H]
+            # all four blocks at once, read gate by gate into the gate-major buffer ...
+            xp.multiply(A.reshape(N, 4, H).transpose(1, 0, 2), 0.5, out=St)
+            xp.tanh(St, out=St)
+            St *= 0.5
+            St += 0.5                              # sigmoid(a) = 0.5 tanh(a / 2) + 0.5
             xp.tanh(A[:, H:2 * H], out=g)         # ... then the g block's tanh over it
             c = C[t + 1]
-            xp.multiply(g, St[:, 2 * H:3 * H], out=c)             # g * i
-            xp.multiply(St[:, :H], C[t], out=tmp)                 # f * c_{t-1}
-            c += tmp
+            xp.multiply(g, i, out=c)
+            xp.multiply(f, C[t], out=tmp)
+            c += tmp                               # c = f c_{t-1} + g i
             tc = TC[t]
             xp.tanh(c, out=tc)
-            xp.multiply(tc, St[:, 3 * H:], out=Hs[t + 1])         # h = o * tanh(c)
+            xp.multiply(tc, o, out=Hs[t + 1])     # h = o * tanh(c)
         self.S, self.C, self.TC, self.Hs = S, C, TC, Hs
         return Hs[1:], Hs[T].copy(), C[T].copy()
 
@@ -174,44 +178,43 @@ class LSTMSequenceGrad(Function):
         seq = self.seq
         S, C, TC, Hs = seq.S, seq.C, seq.TC, seq.Hs
         xp = get_array_module(P)
-        T, N, G = S.shape
-        H = G // 4
+        T, _, N, H = S.shape
+        G = 4 * H
         dt = S.dtype
         gP = xp.empty((T, N, G), dtype=dt)
         gh = xp.zeros((N, H), dtype=dt) if ghT is None else ghT.copy()
         gc = xp.zeros((N, H), dtype=dt) if gcT is None else gcT.copy()
-        sq = xp.empty((N, G), dtype=dt)
+        sq = xp.empty((4, N, H), dtype=dt)
+        D = xp.empty((4, N, H), dtype=dt)                # gA_t, gate-major (contiguous gates)
+        Df, Dg, Di, Do = D
         u = xp.empty((N, H), dtype=dt)
         WhT = Wh.T
         for t in range(T - 1, -1, -1):
             St, tc = S[t], TC[t]
-            f, g, i, o = St[:, :H], St[:, H:2 * H], St[:, 2 * H:3 * H], St[:, 3 * H:]
+            f, g, i, o = St
             if ghs is not None:
                 gh += ghs[t]
-            D = gP[t]                                     # the gate derivatives, then gA_t
             xp.multiply(St, St, out=sq)
-            xp.subtract(St, sq, out=D)                    # s (1 - s): f, i, o blocks
-            xp.subtract(1, sq[:, H:2 * H], out=D[:, H:2 * H])   # 1 - g**2
+            xp.subtract(St, sq, out=D)                    # s (1 - s): f, i, o
+            xp.subtract(1, sq[1], out=Dg)                 # 1 - g**2
             xp.multiply(tc, tc, out=u)
             xp.subtract(1, u, out=u)
             u *= o
             u *= gh
             u += gc                                       # u = gc + gh o (1 - tc**2)
-            Do = D[:, 3 * H:]
             Do *= gh
             Do *= tc
-            Df = D[:, :H]
             Df *= u
             Df *= C[t]
-            Dg = D[:, H:2 * H]
             Dg *= u
             Dg *= i
-            Di = D[:, 2 * H:3 * H]
             Di *= u
             Di *= g
             xp.multiply(u, f, out=gc)                     # gc_{t-1}
+            gA = gP[t]
+            gA.reshape(N, 4, H)[...] = D.transpose(1, 0, 2)   # back to the (N, 4H) layout
             if t > 0 or has_h:
-                xp.matmul(D, WhT, out=gh)                 # gh_{t-1} (the carry)
+                xp.matmul(gA, WhT, out=gh)                # gh_{t-1} (the carry)
         gWh = xp.matmul(Hs[:T].reshape(T * N, H).T, gP.reshape(T * N, G))  # one product
         out = [gP, gWh]
         if has_h:
