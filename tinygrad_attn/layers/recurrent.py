@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core import OpError, Variable, name_scope
+from ..functions.recurrent import gru_step_composed
 from . import init as I
 from .base import Layer
 from .basic import Linear
@@ -274,17 +275,9 @@ class GRUCell(Layer):
 
 
 def gru_update(a, h, Wh):
-    """The GRU update from the projected input ``a`` (N, 3H), previous ``h`` (or None) and ``Wh``."""
-    xr, xz, xn = F.split(a, 3, axis=-1)
-    if h is None:
-        z = F.sigmoid(xz)
-        n = F.tanh(xn)
-        return n - z * n
-    hr, hz, hn = F.split(F.matmul(h, Wh), 3, axis=-1)  # r gates only the hidden part of n
-    r = F.sigmoid(xr + hr)
-    z = F.sigmoid(xz + hz)
-    n = F.tanh(xn + r * hn)
-    return n + z * (h - n)
+    """The GRU update from the projected input ``a`` (N, 3H), previous ``h`` (or None) and ``Wh``
+    (composed of ops: :func:`tinygrad_attn.functions.recurrent.gru_step_composed`)."""
+    return gru_step_composed(a, h, Wh)
 
 
 class GRU(_RecurrentBase):
