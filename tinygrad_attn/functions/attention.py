@@ -271,7 +271,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, rng=None):
         raise OpError(f"scaled_dot_product_attention: expected q (..., T_q, d), k (..., T_k, d) "
                       f"and v (..., T_k, d_v) with the same leading axes, got q {q.shape}, "
                       f"k {k.shape}, v {v.shape}")
-    scores = matmul(q, swapaxes(k, -1, -2)) * (1.0 / math.sqrt(q.shape[-1]))   # step 1
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    if q.shape[-1] < k.shape[-2]:   # scale the smaller array: q (.., T_q, d) or the scores
+        scores = matmul(q * scale, swapaxes(k, -1, -2))                          # step 1
+    else:
+        scores = matmul(q, swapaxes(k, -1, -2)) * scale
     if mask is not None:
         if isinstance(mask, Variable):
             mask = mask.data

@@ -309,7 +309,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * Variable((x.data > 0).astype(gy.dtype))
+        return gy * Variable(x.data > 0)  # a boolean mask: the product casts it in its own pass
 
 
 def relu(x):
