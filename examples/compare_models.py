@@ -1,7 +1,7 @@
 """The chapter's comparison: baseline vs peeky vs attention seq2seq, plus the attention variants.
 
-    python examples/compare_models.py --task date                 # seq2seq, peeky, attention
-    python examples/compare_models.py --task date --variants      # + bidirectional, lstm feed, skip
+    python examples/compare_models.py --task date-book            # seq2seq, peeky, attention
+    python examples/compare_models.py --task date-book --variants # + bidirectional, lstm feed, skip
     python examples/compare_models.py --task addition --epochs 10
 
 For each configuration it trains with the same data, seed and budget, records the validation
@@ -40,7 +40,9 @@ VARIANTS = {
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--task", default="date", help="date, addition, or a file in the book's format")
+    p.add_argument("--task", default="date-book",
+                   help="date-book (the chapter's data, the default), date (dates as people type "
+                        "them), addition, or a file in the book's format")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--samples", type=int, default=50000)
     p.add_argument("--hidden", type=int, default=256)
@@ -70,7 +72,8 @@ def markdown_table(results, epochs):
 
 def main(argv=None):
     args = parse_args(argv)
-    out = args.out or os.path.join("runs", f"compare-{os.path.basename(args.task)}")
+    name = "date" if args.task == "date-book" else os.path.basename(args.task)  # the docs' folder
+    out = args.out or os.path.join("runs", f"compare-{name}")
     os.makedirs(out, exist_ok=True)
     data = load_dataset(args.task, samples=args.samples, seed=args.seed, reverse_input=args.reverse_input)
     configs = dict(BASE)

@@ -115,8 +115,9 @@ class BitsModelBase(L.Layer):
                 t = ts[i:i + batch_size]
                 y = self.logits(Variable(x))
                 k = int((t >= 0).sum())
-                loss += float(as_numpy(F.binary_cross_entropy_with_logits(
-                    y, as_device(t.astype(self.dtype), self.device)).data)) * k
+                if k:  # a batch with no scored bit adds nothing (its mean loss is undefined)
+                    loss += float(as_numpy(F.binary_cross_entropy_with_logits(
+                        y, as_device(t.astype(self.dtype), self.device)).data)) * k
                 n_bits += k
                 errs.append(bit_errors(as_numpy(y.data), t))
         e = np.concatenate(errs) if errs else np.zeros(0, np.int64)

@@ -462,11 +462,12 @@ class AttentionSeq2seq(Seq2seqBase):
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
 
-    def load_state_dict(self, arrays, source="state dict"):
-        """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
-        (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for ``decoder``)."""
-        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): v for k, v in arrays.items()}
-        return super().load_state_dict(arrays, source)
+    def load_state_dict(self, arrays, source="state dict", **options):
+        """As :meth:`Layer.load_state_dict` (same ``options``), also accepting the names of
+        older checkpoints (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for
+        ``decoder``). Stored arrays are renamed, not read."""
+        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): arrays[k] for k in arrays.keys()}
+        return super().load_state_dict(arrays, source, **options)
 
     # --- encoder
     def encode(self, xs):

@@ -35,7 +35,8 @@ class TransformerSeq2seq(Seq2seqBase):
             feed-forward hidden layer (training only).
         norm: ``"pre"`` or ``"post"``.
         positions: ``"sinusoidal"`` (fixed) or ``"learned"``.
-        max_len: the longest sequence (input or output) a learned position table covers.
+        max_len: the longest sequence (input or output) the position vectors cover, for
+            learned and sinusoidal positions alike.
         pad_id: id of the padding character, or None. When set, the padding run before the
             first and after the last other character of each input is masked out of every
             attention over the input (padding *inside* a text, e.g. the space in
@@ -312,7 +313,8 @@ SPEC = ModelSpec(
             choices=L.transformer.NORMS),
      Option("positions", str, "sinusoidal", "position vectors: fixed sinusoids or learned",
             choices=L.PositionalEncoding.KINDS),
-     Option("max-len", int, 256, "longest sequence a learned position table covers",
+     Option("max-len", int, 256, "longest input or answer the position vectors cover (learned "
+            "table or sinusoids alike; checked against the data before training)",
             config="max_len", low=1, high=100000)),
     "the Transformer encoder-decoder (attention only, no RNN)",
     tiny={"vocab_size": 13, "d_model": 8, "num_heads": 2, "num_layers": 1, "d_ff": 12, "dropout": 0.0},

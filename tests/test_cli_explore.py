@@ -65,8 +65,8 @@ def test_ntm_checkpoint_and_compare(ck, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["--checkpoint", "{seq2seq}", "may 4, 2021"], "(seq2seq) has no attention to explore; explore shows attention, ntm, transformer"),
-    (["--checkpoint", "{attention}", "may 4, 2021", "é"], "contains character(s) this model does not know: 'é'"),
-    (["--checkpoint", "{attention}", ""], "TEXT number 1 is empty"),
+    (["--checkpoint", "{attention}", "é"], "contains character(s) this model does not know: 'é'"),
+    (["--checkpoint", "{attention}", "", " "], "TEXT 1 refused: empty (only spaces); there is nothing to translate (and 1 more)"),
     (["--checkpoint", "{attention}"], "give at least one TEXT"),
     (["--checkpoint", "{attention}", *["1"] * 33], "at most 32 TEXTs"),
     (["--checkpoint", "{attention}", "x" * 40], "reads at most 29"),
@@ -85,6 +85,20 @@ def test_bad_input_one_line_nonzero_nothing_written(ck, tmp_path, capsys, argv, 
     assert code == 2 and message in err, err
     assert len(err.strip().split("\n")) == 1 and "Traceback" not in err
     assert os.listdir(out.parent) == []
+
+
+def test_a_refused_text_does_not_drop_the_others(ck, tmp_path, capsys):
+    out = tmp_path / "e.html"
+    code, stdout, err = _run(capsys, ["explore", "--checkpoint", ck["attention"], "--compare",
+                                      ck["transformer"], "--out", str(out), "may 4, 2021", "é",
+                                      "", "1/2/03"])
+    assert code == 2 and "2 inputs" in stdout and out.exists()
+    lines = err.strip().split("\n")
+    assert [ln.split(" refused: ")[0] for ln in lines] == ["tinygrad-attn: TEXT 2",
+                                                          "tinygrad-attn: TEXT 3"]
+    assert "'é'" in lines[0] and "empty" in lines[1]
+    assert [i["label"] for i in page_data(out.read_text(encoding="utf-8"))["inputs"]] == [
+        "may 4, 2021", "1/2/03"]
 
 
 def test_out_must_be_html_and_not_a_folder(ck, tmp_path, capsys):

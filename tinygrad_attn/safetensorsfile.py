@@ -17,15 +17,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 
 import numpy as np
 
 from .backend import as_numpy
 from .files import atomic_write
-from .npzfile import MAX_ARRAY_ELEMENTS, MAX_META_CHARS, CheckpointError
+from .npzfile import MAX_ARRAY_ELEMENTS, MAX_META_CHARS, CheckpointError, StoredArray
+from .validate import input_file
 
 __all__ = ["save_safetensors_file", "read_safetensors_meta", "load_safetensors_file",
+           "open_safetensors_arrays",
            "is_safetensors", "META_NAME", "MAX_HEADER_BYTES"]
 
 META_NAME = "tinygrad_attn"
@@ -46,8 +49,13 @@ def _safetensors_numpy():
 
 
 def is_safetensors(path) -> bool:
-    """True when ``path`` starts like a safetensors file (a plausible header length, then ``{``)."""
+    """True when ``path`` starts like a safetensors file (a plausible header length, then ``{``).
+
+    Only a regular file is opened (a FIFO or a device is not: False, and the loader then
+    refuses it with one line)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as f:
             head = f.read(9)
     except OSError:
@@ -84,11 +92,10 @@ def read_safetensors_meta(path) -> tuple[dict, dict]:
             dtype other than real numbers or booleans, too many elements.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    size = os.path.getsize(path)
+    try:  # before any open: a FIFO would block, a device never end
+        size = input_file(path, "checkpoint", error=CheckpointError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint not found: {path}") from None
     with open(path, "rb") as f:
         head = f.read(8)
         n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
@@ -136,6 +143,38 @@ def read_safetensors_meta(path) -> tuple[dict, dict]:
                                   "elements; refused as too large")
         headers[name] = (shape, dtype)
     return headers, meta
+
+
+class open_safetensors_arrays:
+    """``with open_safetensors_arrays(path, headers) as arrays:`` a dict of
+    :class:`~tinygrad_attn.npzfile.StoredArray`, each tensor read only when asked (as
+    :func:`~tinygrad_attn.npzfile.open_npz_arrays` does for ``.npz`` files).
+
+    Raises:
+        ImportError: the safetensors package is missing.
+        CheckpointError: the file cannot be opened.
+    """
+
+    def __init__(self, path, headers):
+        self.path, self.headers = os.fspath(path), dict(headers)
+        self._file = None
+
+    def __enter__(self):
+        _safetensors_numpy()
+        from safetensors import safe_open
+
+        try:
+            self._file = safe_open(self.path, framework="numpy")
+            f = self._file.__enter__()
+        except Exception as e:  # the library raises its own SafetensorError
+            raise CheckpointError(f"{self.path}: unreadable safetensors data: {e}") from None
+        return {k: StoredArray(self.path, f.get_tensor, k, shape, dtype)
+                for k, (shape, dtype) in self.headers.items()}
+
+    def __exit__(self, *exc):
+        if self._file is not None:
+            self._file.__exit__(*exc)
+        return False
 
 
 def load_safetensors_file(path, validate=None):

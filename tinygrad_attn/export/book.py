@@ -49,6 +49,7 @@ from ..files import atomic_write
 from ..npzfile import CheckpointError
 from ..training import save_checkpoint
 from ..training.registry import build_model
+from ..validate import input_file, open_input
 from .safe_pickle import load_arrays
 
 __all__ = ["BOOK_MODELS", "book_layout", "import_book", "BookFormatError", "read_book_params", "book_arrays",
@@ -263,16 +264,19 @@ def book_vocabulary(path, max_bytes=MAX_DATA_BYTES):
             space character (our checkpoints pad with it).
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data file not found: {path}")
-    if os.path.isdir(path):
-        raise BookFormatError(f"{path} is a folder, not a data file")
-    size = os.path.getsize(path)
+    try:  # regular files only, checked before any open (a FIFO would block)
+        size = input_file(path, "data file", error=BookFormatError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"data file not found: {path}") from None
     if size > max_bytes:
         raise BookFormatError(f"{path}: {size:,} bytes is larger than the {max_bytes:,} read")
     try:
-        with open(path, encoding="utf-8") as f:  # universal newlines, as the book's open()
-            lines = f.read().split("\n")
+        with open_input(path, "data file", error=BookFormatError) as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8") as f:  # universal newlines, as the book's open()
+            text = f.read(max_bytes + 1)
+        if len(text) > max_bytes:
+            raise BookFormatError(f"{path}: larger than the {max_bytes:,} bytes read")
+        lines = text.split("\n")
     except UnicodeDecodeError as e:
         raise BookFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
     if lines and lines[-1] == "":

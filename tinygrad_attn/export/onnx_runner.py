@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from ..validate import input_file
 from . import require
 
 __all__ = ["OnnxSeq2seq"]
@@ -31,7 +32,9 @@ class OnnxSeq2seq:
 
     def __init__(self, folder, threads=None):
         ort = require("onnxruntime")
-        with open(os.path.join(folder, "onnx_model.json")) as f:
+        desc = os.path.join(folder, "onnx_model.json")
+        input_file(desc, "ONNX description", 16 << 20)  # a regular file of bounded size
+        with open(desc, encoding="utf-8") as f:
             self.desc = json.load(f)
         opts = ort.SessionOptions()
         if threads:

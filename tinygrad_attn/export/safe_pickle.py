@@ -33,6 +33,8 @@ import pickle
 
 import numpy as np
 
+from ..validate import input_file, open_input
+
 __all__ = ["load_arrays", "loads_arrays", "UnsafePickleError", "MAX_PICKLE_BYTES", "ALLOWED_GLOBALS"]
 
 MAX_PICKLE_BYTES = 1 << 30
@@ -254,14 +256,15 @@ def load_arrays(path, max_bytes: int = MAX_PICKLE_BYTES):
         UnsafePickleError: as :func:`loads_arrays`, or the file is larger than ``max_bytes``.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"pickle file not found: {path}")
-    if os.path.isdir(path):
-        raise UnsafePickleError(f"{path} is a folder, not a pickle file")
-    size = os.path.getsize(path)
+    try:  # regular files only, checked before any open (a FIFO would block)
+        size = input_file(path, "pickle file", error=UnsafePickleError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"pickle file not found: {path}") from None
     if size > max_bytes:
         raise UnsafePickleError(f"{path}: {size:,} bytes is larger than the {max_bytes:,} bytes "
                                 "read; refused")
-    with open(path, "rb") as f:
+    with open_input(path, "pickle file", error=UnsafePickleError) as f:
         data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UnsafePickleError(f"{path}: larger than the {max_bytes:,} bytes read; refused")
     return loads_arrays(data, source=path)

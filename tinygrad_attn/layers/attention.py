@@ -70,7 +70,8 @@ class Attention(Layer):
 
     def scores(self, hs, h):
         """The scores before the softmax: (N, T_enc) or (N, T_dec, T_enc)."""
-        if self.score in ("general", "additive") and hs.shape[-1] != self.hidden_size:
+        if self.score in ("general", "additive") and (len(hs.shape) == 0
+                                                     or hs.shape[-1] != self.hidden_size):
             raise OpError(f"Attention({self.score!r}): hs {hs.shape} must have width "
                           f"hidden_size={self.hidden_size}")
         if self.score == "dot":

@@ -21,8 +21,9 @@ problem; nothing large is allocated before every check passed:
    and refusing a model of more than :data:`MAX_PARAMS` parameters;
 4. the file's arrays against that description
    (:func:`~tinygrad_attn.layers.base.weight_problem`, the one dtype and shape check);
-5. only then are the arrays read and the model built, once; loading the weights is all or
-   nothing (NaN/Inf refused).
+5. only then is the model built, once, and the arrays are read one at a time, each copied
+   into its fresh weight (NaN/Inf refused): the memory peak is the model plus its largest
+   stored array (plus that array's decompression buffer), however well the file compresses.
 
 Checkpoints of format 1 (version 0.1.0: vocabulary and widths as top-level fields) load the
 same way; they are read as format 2.
@@ -38,8 +39,8 @@ import numpy as np
 from ..data.task import Task, TaskError, task_from_description
 from ..layers.base import weight_problem
 from ..layers.init import ModelTooLarge, ShapeOnly
-from ..npzfile import CheckpointError, load_npz, read_npz_meta, save_npz
-from ..safetensorsfile import (is_safetensors, load_safetensors_file, read_safetensors_meta,
+from ..npzfile import CheckpointError, open_npz_arrays, read_npz_meta, save_npz
+from ..safetensorsfile import (is_safetensors, open_safetensors_arrays, read_safetensors_meta,
                                save_safetensors_file)
 from .registry import build_model, get_spec
 
@@ -144,23 +145,20 @@ def load_checkpoint(path, device="cpu"):
             wrong type or range, weights that do not fit the model or are not finite.
     """
     source = str(path)
-    checked = {}
-
-    def validate(headers, meta):
-        info = _check_meta(meta, source)
-        check_arrays(headers, describe_params(info.config, source), source)
-        checked["info"] = info
-
-    load = load_safetensors_file if is_safetensors(path) else load_npz   # both formats
-    arrays, _ = load(path, validate=validate)
-    info = checked["info"]
+    safetensors = is_safetensors(path)   # both formats, read the same way
+    headers, meta = (read_safetensors_meta if safetensors else read_npz_meta)(path)
+    info = _check_meta(meta, source)
+    check_arrays(headers, describe_params(info.config, source), source)
     try:
         model = build_model(info.config)
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{source}: bad checkpoint metadata: {e}") from e
     except MemoryError as e:
         raise CheckpointError(f"{source}: the model is too large for this machine's memory") from e
-    model.load_state_dict(arrays, source=source)
+    # one stored array at a time, straight into the fresh model (dropped if anything fails):
+    # the peak is the model plus its largest stored array, whatever the file's compression
+    with (open_safetensors_arrays if safetensors else open_npz_arrays)(path, headers) as arrays:
+        model.load_state_dict(arrays, source=source, atomic=False)
     if device != "cpu":
         model.to_device(device)
     return model, info

@@ -32,12 +32,12 @@ import base64
 import html
 import json
 import os
-import tempfile
 from importlib import resources
 
 import numpy as np
 
 from ..backend import as_numpy
+from ..files import atomic_write
 
 __all__ = ["explore", "Explorer", "decode_array", "MAX_INPUTS", "MAX_BYTES", "EXPLORABLE_MAPS"]
 
@@ -280,30 +280,10 @@ def _page(data, title):
 
 def _write_atomic(path, text):
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not os.path.islink(path):
         raise ValueError(f"explore: {path} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-explore-", suffix=".html", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
 
 
 class Explorer:

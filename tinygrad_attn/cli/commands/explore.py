@@ -10,7 +10,7 @@ from ... import viz
 from ...training import Translator, load_checkpoint, read_checkpoint_info, registry
 from ...viz.explore import EXPLORABLE_MAPS, MAX_INPUTS
 from .. import values as T
-from ..common import open_checkpoint
+from ..common import open_checkpoint, readable_texts
 from ..values import CLIError
 
 EXTENSIONS = ("html", "htm")
@@ -25,7 +25,9 @@ def add_parser(sub):
                     "decoder steps with scores, weights, context and probabilities, the full "
                     "heatmap, every Transformer layer and head, an NTM's read and write "
                     "weightings beside its memory. The file needs no network and no other file. "
-                    "Nothing is written when an input or checkpoint is refused.")
+                    "A TEXT a model cannot read is refused on stderr with its number (exit "
+                    "status 2) and the others are explored; nothing is written when every "
+                    "input, or a checkpoint, is refused.")
     p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
     p.add_argument("--compare", metavar="PATH", type=T.existing_file("checkpoint"), default=None,
                    help="a second checkpoint shown beside the first on the same inputs")
@@ -76,13 +78,10 @@ def _open(path):
 
 
 def run(args):
-    """Write the explorer; returns 0."""
+    """Write the explorer; returns 0, or 2 when a TEXT was refused (the others are shown)."""
     texts = list(args.texts)
     if len(texts) > MAX_INPUTS:
         raise CLIError(f"explore: at most {MAX_INPUTS} TEXTs per page, got {len(texts)}")
-    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
-    if empty:
-        raise CLIError(f"TEXT number {empty[0]} is empty; give the text to explore")
     T.check_writable_file(args.out)
     paths = [args.checkpoint] + ([args.compare] if args.compare else [])
     labels = args.label or []
@@ -102,7 +101,8 @@ def run(args):
             raise CLIError(f"{ntm_only[0]} is for NTM checkpoints; {args.checkpoint} takes TEXT inputs")
         if not texts:
             raise CLIError(f"give at least one TEXT to explore ({args.checkpoint} is a text model)")
-        models, inputs = [tr for _, tr in opened], texts
+        models = [tr for _, tr in opened]
+        inputs = readable_texts(models, texts, "explore")  # every model must read an input
     else:
         if texts:
             raise CLIError(f"{args.checkpoint} is an NTM checkpoint: it takes no TEXT; use "
@@ -123,4 +123,4 @@ def run(args):
     page.save(args.out)
     print(f"explorer: {args.out} ({page.size / 1024:.0f} KiB, {len(inputs)} input"
           f"{'s' * (len(inputs) != 1)})")
-    return 0
+    return 2 if kinds[0] == "text" and len(inputs) < len(texts) else 0
