@@ -298,3 +298,17 @@ def test_attention_model_loss_and_gradients_equal_the_composition(options):
     assert out[0][0] == pytest.approx(out[1][0], rel=1e-12)
     for k, g in out[0][1].items():
         np.testing.assert_allclose(g, out[1][1][k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_composed_sequences_keeps_the_cell_fused(rng):
+    from tinygrad_attn.functions.recurrent import composed_sequences
+
+    lstm = LAYERS["lstm"]()
+    xs = rng.standard_normal((2, 4, 3))
+    fused = lstm(xs)
+    with composed_sequences():
+        per_step = lstm(xs)
+    names = _creators(per_step)
+    assert "LSTMCell" in names and "LSTMSequence" not in names and "Sigmoid" not in names
+    assert "LSTMSequence" in _creators(lstm(xs))   # the block restored the default
+    np.testing.assert_allclose(per_step.data, fused.data, rtol=1e-12)

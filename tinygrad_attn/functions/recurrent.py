@@ -43,6 +43,25 @@ from .shape import concat, reshape, split, stack, transpose, unstack
 __all__ = ["lstm_sequence", "lstm_sequence_composed", "gru_sequence", "gru_sequence_composed"]
 
 
+class composed_sequences:
+    """Run :func:`lstm_sequence` and :func:`gru_sequence` as their per-step compositions inside
+    a ``with`` block, while the other fused ops (the LSTM cell, layer norm) stay fused.
+
+    For tools that read graphs node by node and know the per-step ops but not the sequence
+    node (e.g. the ONNX exporter). ``F.fused_ops(False)`` turns off every fused op instead.
+    """
+
+    active = 0
+
+    def __enter__(self):
+        composed_sequences.active += 1
+        return self
+
+    def __exit__(self, *exc):
+        composed_sequences.active -= 1
+        return False
+
+
 def _zeros_like_var(like, shape):
     xp = get_array_module(like.data)
     return Variable(xp.zeros(shape, dtype=like.dtype))
@@ -325,7 +344,7 @@ def lstm_sequence(P, Wh, h0=None, c0=None, time_major=False):
     h0 = None if h0 is None else as_variable(h0, P)
     c0 = None if c0 is None else as_variable(c0, P)
     _check_sequence("lstm_sequence", P, Wh, 4, (("h0", h0), ("c0", c0)), time_major)
-    if not fused_ops.enabled or not _same_dtype(P, Wh, h0, c0):
+    if not fused_ops.enabled or composed_sequences.active or not _same_dtype(P, Wh, h0, c0):
         return lstm_sequence_composed(P, Wh, h0, c0, time_major)
     Pt = P if time_major else transpose(P, _SWAP)
     ins = [x for x in (Pt, Wh, h0, c0) if x is not None]
@@ -567,7 +586,7 @@ def gru_sequence(P, Wh, h0=None, time_major=False):
     Wh = as_variable(Wh, P)
     h0 = None if h0 is None else as_variable(h0, P)
     _check_sequence("gru_sequence", P, Wh, 3, (("h0", h0),), time_major)
-    if not fused_ops.enabled or not _same_dtype(P, Wh, h0):
+    if not fused_ops.enabled or composed_sequences.active or not _same_dtype(P, Wh, h0):
         return gru_sequence_composed(P, Wh, h0, time_major)
     Pt = P if time_major else transpose(P, _SWAP)
     ins = [x for x in (Pt, Wh, h0) if x is not None]
