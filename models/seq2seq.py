@@ -11,7 +11,11 @@ from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_modu
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
 from tinygrad_attn.registry import ModelSpec, Option, register_model
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
+__all__ = ["INITS", "Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
+
+
+INITS = ("default", "book")
+"""Initialisation presets of the seq2seq models (the ``init`` argument)."""
 
 
 class Seq2seqBase(L.Layer):
@@ -19,15 +23,29 @@ class Seq2seqBase(L.Layer):
 
     ``xs`` (N, T_in) are input ids; ``ts`` (N, 1 + T_out) are the start id followed by the
     answer ids: the decoder reads ``ts[:, :-1]`` and is trained to predict ``ts[:, 1:]``.
+
+    Initialisation (``init``, ``embed_std``): the LSTM weights are always the book's
+    (normal, std ``1/sqrt(fan_in)``; zero biases). ``init="default"`` draws the embeddings
+    with std 1.0 (PyTorch's) and the output Affine layer Xavier-normal (std
+    ``sqrt(2 / (fan_in + fan_out))``); ``init="book"`` draws every weight as the book's
+    chapter code does: embeddings std 0.01 and the output Affine layer std ``1/sqrt(fan_in)``.
+    ``embed_std`` (default: 1.0, or 0.01 with ``init="book"``) overrides the embeddings' std.
     """
 
     kind = ""
 
-    def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=1.0):
+    def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=None, init="default"):
         super().__init__()
-        if not embed_std > 0:
-            raise ValueError(f"{type(self).__name__}: embed_std must be positive, got {embed_std!r}")
+        if init not in INITS:
+            raise ValueError(f"{type(self).__name__}: init must be one of {INITS}, got {init!r}")
+        self.init = init
+        if embed_std is None:
+            embed_std = 0.01 if init == "book" else 1.0
+        if isinstance(embed_std, bool) or not isinstance(embed_std, (int, float, np.integer, np.floating)) \
+                or not 0 < embed_std < np.inf:
+            raise ValueError(f"{type(self).__name__}: embed_std must be a positive number, got {embed_std!r}")
         self.embed_std = float(embed_std)
+        self.out_init = "scaled" if init == "book" else "xavier"
         for name, v in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
                         ("hidden_size", hidden_size)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
@@ -41,7 +59,7 @@ class Seq2seqBase(L.Layer):
         """JSON-serialisable architecture description (see :func:`build_model`)."""
         return {"model": self.kind, "vocab_size": int(self.vocab_size),
                 "wordvec_size": int(self.wordvec_size), "hidden_size": int(self.hidden_size),
-                "embed_std": self.embed_std}
+                "embed_std": self.embed_std, "init": self.init}
 
     def _ids(self, a, name):
         """Integer ids on the model's device, checked against the vocabulary."""
@@ -179,20 +197,23 @@ class Seq2seq(Seq2seqBase):
 
     Args:
         vocab_size: V. wordvec_size: embedding width D. hidden_size: H.
-        embed_std: standard deviation of the embeddings' initialisation (the book: 0.01).
+        embed_std: standard deviation of the embeddings' initialisation (default 1.0, or the
+            book's 0.01 with ``init="book"``).
+        init: ``"default"`` or ``"book"`` (every weight drawn as the book does; see
+            :class:`Seq2seqBase`).
     """
 
     kind = "seq2seq"
 
-    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, embed_std=1.0,
-                 dtype=np.float32, rng=None):
-        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, embed_std=None,
+                 init="default", dtype=np.float32, rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std, init)
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.enc_embed = L.Embedding(V, D, std=self.embed_std, dtype=dtype, rng=rng)
         self.encoder = L.LSTM(D, H, dtype=dtype, rng=rng)
         self.dec_embed = L.Embedding(V, D, std=self.embed_std, dtype=dtype, rng=rng)
         self.decoder = L.LSTM(self._dec_in(D, H), H, dtype=dtype, rng=rng)
-        self.out = L.Linear(self._out_in(H), V, dtype=dtype, rng=rng)
+        self.out = L.Linear(self._out_in(H), V, init=self.out_init, dtype=dtype, rng=rng)
 
     def _dec_in(self, D, H):
         return D
@@ -302,10 +323,11 @@ class AttentionSeq2seq(Seq2seqBase):
         num_layers: LSTM layers in encoder and decoder; from the second layer on each layer's
             input is added to its output (skip connections, as in GNMT).
         dropout: dropout between stacked layers (0 = none).
-        embed_std: standard deviation of the embeddings' normal initialisation. The book uses
-            0.01; the default 1.0 (PyTorch's) makes the encoder states depend on the input from
-            the first step, and on the date task it changes validation accuracy after one
-            epoch from 0 % to about 99 % (docs/results.md).
+        embed_std: standard deviation of the embeddings' normal initialisation: default 1.0
+            (PyTorch's), or 0.01 (the book's) with ``init="book"``; given, it overrides either.
+        init: ``"default"`` or ``"book"``: every weight drawn as the book's chapter code draws
+            it (embeddings std 0.01, output Affine std ``1/sqrt(fan_in)``; the LSTM weights are
+            the book's in both). See docs/results.md for what each changes on the date task.
         score: the attention score (:class:`~tinygrad_attn.layers.Attention`): ``"dot"`` (the
             chapter), ``"scaled"``, ``"general"`` (bilinear) or ``"additive"`` (Bahdanau).
         mask_padding: give the input's padding positions attention weight 0. Off by default,
@@ -332,10 +354,11 @@ class AttentionSeq2seq(Seq2seqBase):
     kind = "attention"
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
-                 attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
+                 attention_feed="affine", num_layers=1, dropout=0.0, embed_std=None,
                  score="dot", mask_padding=False, pad_id=0, attention_form="matmul",
-                 embed_projection=False, mask_scope="ids", dtype=np.float32, rng=None):
-        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
+                 embed_projection=False, mask_scope="ids", init="default", dtype=np.float32,
+                 rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std, init)
         if attention_feed not in ATTENTION_FEEDS:
             raise ValueError(f"AttentionSeq2seq: attention_feed must be one of {ATTENTION_FEEDS}, "
                              f"got {attention_feed!r}")
@@ -370,7 +393,7 @@ class AttentionSeq2seq(Seq2seqBase):
         self.decoder = L.StackedLSTM(D + (H if self._feed_lstm else 0), H, num_layers, residual=True,
                                      dropout=self.dropout, **kw)
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
-        self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
+        self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, init=self.out_init, **kw)
 
     @property
     def config(self):
@@ -473,8 +496,12 @@ def _common_options(hidden=128):
     """Command-line options every seq2seq model of the chapter takes."""
     return (Option("wordvec", int, 16, "embedding width D", config="wordvec_size", low=1, high=4096),
             Option("hidden", int, hidden, "hidden width H", config="hidden_size", low=1, high=8192),
-            Option("embed-std", float, 1.0, "std of the embeddings' initialisation (the book: "
-                   "0.01; 1.0 converges much faster)", config="embed_std", low=1e-8, high=100.0))
+            Option("init", str, "default", "initialisation preset: default (embeddings std "
+                   "1.0, output Affine Xavier) or book (every weight as the book: embeddings std "
+                   "0.01, output Affine std 1/sqrt(fan_in)); the LSTM weights are the book's in "
+                   "both", choices=INITS),
+            Option("embed-std", float, None, "std of the embeddings' initialisation; default "
+                   "1.0, or 0.01 with --init book", config="embed_std", low=1e-8, high=100.0))
 
 
 _TINY = {"wordvec_size": 4, "hidden_size": 6}

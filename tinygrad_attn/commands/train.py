@@ -32,7 +32,8 @@ def add_model_options(p):
     group = p.add_argument_group("model options (each applies to the models named in brackets)")
     for dest, owners in registry.all_options().items():
         opt = owners[0][1]
-        who = ", ".join(f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
+        who = ", ".join(m if o.default is None else  # a default that depends on other options
+                        f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
                         for m, o in owners)
         helptext = f"{opt.help} [{who}]"
         if opt.type is bool:
