@@ -9,6 +9,7 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
+from tinygrad_attn.functions.attention import ATTENTION_FORMS
 from tinygrad_attn.registry import ModelSpec, Option, register_model
 
 __all__ = ["INITS", "Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
@@ -178,6 +179,40 @@ class Seq2seqBase(L.Layer):
             return (as_numpy(hist[pick]).astype(np.int64),
                     as_numpy(xp.take_along_axis(score, win.reshape(N, 1), axis=1)).reshape(N))
 
+    def decoder_step_loss(self, xs, ts, step=1):
+        """The loss of one decoder step alone, with everything it reads as leaves.
+
+        The picture the book draws of the decoder: the encoder runs, then decoder steps
+        ``0 .. step-1`` run without a graph (teacher forcing: step t reads ``ts[:, t]``); step
+        ``step`` then runs from leaves — the encoder's states (``hs`` for the attention model)
+        and the previous step's state, detached, names kept — reads ``ts[:, step]`` and is
+        scored against ``ts[:, step + 1]``. Drawing the returned loss
+        (:func:`~tinygrad_attn.viz.plot_graph`) shows that step's layers and nothing of the
+        encoder.
+
+        Args:
+            xs: (N, T_in) input ids. ts: (N, 1 + T_out) start id + answer ids.
+            step: which decoder step, 0 to T_out - 1 (0 starts from the encoder's state).
+
+        Returns:
+            The scalar loss Variable of that step.
+        """
+        xs = self._ids(xs, "xs")
+        ts = self._ids(ts, "ts")
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) \
+                or not 0 <= step < ts.shape[1] - 1:
+            raise ValueError(f"{type(self).__name__}.decoder_step_loss: step must be an integer "
+                             f"in [0, {ts.shape[1] - 2}] for ts of shape {ts.shape}, got {step!r}")
+        with no_grad():
+            state = self._decode_start(xs)
+            for t in range(int(step)):
+                _, state, _ = self._decode_step(ts[:, t], state)
+        state = _detached(state)
+        with name_scope(type(self).__name__):
+            score, _, _ = self._decode_step(ts[:, step], state)
+            with name_scope("loss"):
+                return F.softmax_cross_entropy(score, ts[:, step + 1])
+
     def _decode_start(self, xs):
         """Encoder pass for decoding: returns the decoder's starting state (a nest of Variables)."""
         raise NotImplementedError
@@ -222,9 +257,9 @@ class Seq2seq(Seq2seqBase):
         return H
 
     def encode(self, xs):
-        """Run the encoder; returns its final hidden state h (N, H)."""
+        """Run the encoder; returns its final hidden state h (N, H), named ``h_enc``."""
         self.encoder(self.enc_embed(xs))
-        return self.encoder.h
+        return _named(self.encoder.h, "h_enc")
 
     def logits(self, xs, dec_in):
         h = self.encode(xs)
@@ -247,7 +282,8 @@ class Seq2seq(Seq2seqBase):
         N = ids.shape[0]
         emb = self.dec_embed(ids.reshape(N, 1))                  # (N, 1, D)
         x = self._peek_in(emb, h_enc)[:, 0, :]
-        h, c = self.decoder.step_input(x, h, c)
+        with self.decoder.scope():
+            h, c = _name_states([self.decoder.step_input(x, h, c)])[0]
         score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
         return F.reshape(score, (N, -1)), (h_enc, h, c), None
 
@@ -418,7 +454,7 @@ class AttentionSeq2seq(Seq2seqBase):
             hs = self.encoder(None, projected=self.encoder.project_embedding(self.enc_embed, xs))
         else:
             hs = self.encoder(self.enc_embed(xs))
-        return hs, [h for h, _ in self.encoder.states]
+        return _named(hs, "hs"), [_named(h, "h_enc") for h, _ in self.encoder.states]
 
     def key_mask(self, xs):
         """The attention mask for input ids ``xs`` (True = attend): not a padding position
@@ -436,6 +472,7 @@ class AttentionSeq2seq(Seq2seqBase):
                                   projected=self.decoder.project_embedding(self.dec_embed, dec_in))
             else:
                 hs = self.decoder(self.dec_embed(dec_in), states)
+            hs = _named(hs, "h")                           # the decoder's h of every step
             ctx = self.attention(hs_enc, hs, mask)          # all decoder steps at once
             self._attn = self.attention.weights
             return self.out(F.concat([ctx, hs], axis=-1))
@@ -458,6 +495,7 @@ class AttentionSeq2seq(Seq2seqBase):
         if ctx is not None:
             a = proj_ctx(ctx, add=a)
         x, states = self.decoder.step(None, states, projected=a)
+        x, states = _named(x, "h"), _name_states(states)
         ctx = self.attention(hs_enc, x, mask)
         out = x if self.attention_feed == "lstm" else F.concat([ctx, x], axis=-1)
         return out, ctx, states
@@ -474,9 +512,34 @@ class AttentionSeq2seq(Seq2seqBase):
             out, ctx, states = self._feed_step(proj_emb(emb), ctx, proj_ctx, states, hs_enc, mask)
         else:
             x, states = self.decoder.step(emb, states)
+            x, states = _named(x, "h"), _name_states(states)
             ctx = self.attention(hs_enc, x, mask)
             out = F.concat([ctx, x], axis=-1)
         return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
+
+
+def _detached(state):
+    """A copy of a nested decoder state whose Variables are leaves (names kept)."""
+    if isinstance(state, Variable):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(_detached(v) for v in state)
+    return state
+
+
+def _named(v, name):
+    """Name the Variable ``v`` (the chapter's names, for drawings) unless it has a name."""
+    if isinstance(v, Variable) and v.name is None:
+        v.name = name
+    return v
+
+
+def _name_states(states):
+    """Name each LSTM layer's new state: ``h`` and ``cell`` (the memory cell)."""
+    for h, c in states:
+        _named(h, "h")
+        _named(c, "cell")
+    return states
 
 
 def _take_rows(state, n, rows):
@@ -523,6 +586,9 @@ SPECS = (
                choices=ATTENTION_SCORES),
         Option("mask-padding", bool, False, "give the input's padding positions zero attention "
                "weight (the book attends to them)"),
+        Option("attention-form", str, "matmul", "how attention is computed: matmul (batched "
+               "matrix products) or book (the book's Repeat -> x -> Sum graphs; same values, "
+               "slower; for drawing)", choices=ATTENTION_FORMS),
         Option("embed-projection", bool, False, "embedding + input projection as a lookup in "
                "the projected table E @ Wx (same values; see docs/performance.md)"),
         Option("mask-scope", str, "ids", "which positions --mask-padding hides: ids (every pad "

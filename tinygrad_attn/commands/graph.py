@@ -1,7 +1,9 @@
 """``tinygrad-attn graph``: draw the computational graph of one training step.
 
-Builds a small model with random weights, runs one forward pass on a random batch
-(and a backward pass for ``--show-grad``), and draws the graph behind the loss with
+Builds a small model with random weights (its tiny widths, then the model options given,
+as ``train`` takes them), runs one forward pass on a random batch — or one decoder step
+alone with ``--decoder-step`` — (and a backward pass for ``--show-grad``), and draws the
+graph behind the loss with
 :func:`tinygrad_attn.viz.plot_graph`. The format follows the extension of ``--out``
 (``.svg``, ``.png``, ``.pdf``; ``.dot``/``.gv`` need no Graphviz program).
 """
@@ -29,13 +31,21 @@ def add_parser(subparsers):
         "graph", help="draw the computational graph of one training step",
         description="Draw the computational graph of one training step of a small model "
                     "(random weights and data). Needs Graphviz for .svg/.png/.pdf.")
-    from .. import registry
+    from .train import add_model_options
 
-    names = registry.model_names()
-    p.add_argument("--model", choices=names + ["example"],
-                   default="attention" if "attention" in names else "example",
-                   help="which registered model to draw, small and with random weights "
-                        "(default: attention), or 'example': a hand-written LSTM loop")
+    add_model_options(p, extra_models=("example",),
+                      model_help="which registered model to draw, small (the model's tiny "
+                                 "widths unless its options below say otherwise) and with random "
+                                 "weights (default: attention), or 'example': a hand-written "
+                                 "LSTM loop")
+    p.add_argument("--decoder-step", nargs="?", type=T.integer(0, T.MAX_SEQ_LEN), const=1,
+                   default=None, metavar="T",
+                   help="draw one decoder step alone, as the book draws the decoder: the "
+                        "encoder's states (hs) and the previous step's state are leaves; T is "
+                        "which step (default when given without a value: 1, a step that has a "
+                        "previous state; 0 starts from the encoder's state)")
+    p.add_argument("--legend", action=argparse.BooleanOptionalAction, default=True,
+                   help="add a note explaining the node shapes and the merged steps (default: on)")
     p.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=True,
                    help="merge the time steps of recurrent layers into one (default: on)")
     p.add_argument("--show-grad", action="store_true",
@@ -55,6 +65,9 @@ def add_parser(subparsers):
     p.add_argument("--seq-len", type=T.integer(1, T.MAX_SEQ_LEN), default=5,
                    help=f"input sequence length of the random batch, 1 to {T.MAX_SEQ_LEN} "
                         "(default: 5)")
+    p.add_argument("--answer-len", type=T.integer(1, T.MAX_SEQ_LEN), default=None,
+                   help="decoder steps of the random batch (text models), 1 to "
+                        f"{T.MAX_SEQ_LEN} (default: half of --seq-len, at least 1)")
     p.add_argument("--out", required=True, metavar="FILE",
                    type=T.output_file(("svg", "png", "pdf", "dot", "gv")),
                    help="output file: .svg, .png, .pdf, .dot or .gv. For .svg/.png/.pdf the DOT "
@@ -109,12 +122,13 @@ def example_loss(seq_len=5, batch=2, in_size=3, hidden=4, classes=5, seed=0):
     return F.softmax_cross_entropy(logits, rng.integers(0, classes, size=batch))
 
 
-def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
+def model_example(name, seq_len=5, batch=2, seed=0, variant=None, options=None, answer_len=None):
     """A small instance of the registered model ``name`` and a random batch for it.
 
-    The model takes its spec's ``tiny`` config (text models: a vocabulary of 13 ids); the
-    batch comes from the model's ``example_batch(rng, batch, seq_len)`` if it has one,
-    else it is ``seq_len`` random input ids and ``max(seq_len // 2, 2)`` answer ids after a
+    The model takes its spec's ``tiny`` config (text models: a vocabulary of 13 ids), then
+    ``options`` (config key -> value, checked like the command line's); the batch comes from
+    the model's ``example_batch(rng, batch, seq_len)`` if it has one, else it is ``seq_len``
+    random input ids and ``answer_len`` answer ids (default ``max(seq_len // 2, 2)``) after a
     start id.
 
     Returns:
@@ -127,13 +141,20 @@ def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
     spec = registry.get_spec(name)
     vocab = 13
     fields = {"vocab_size": vocab} if spec.task == "text" else {}
+    config = spec.tiny_config(variant, **fields)
+    by_key = {o.key: o for o in spec.options}
+    for key, value in (options or {}).items():
+        if key not in by_key:
+            raise ValueError(f"model {name!r} has no option {key!r}")
+        config[key] = by_key[key].check(value, name)
     ta.seed(seed)
-    model = spec.build(spec.tiny_config(variant, **fields), dtype=np.float64)
+    model = spec.build(config, dtype=np.float64)
     rng = np.random.default_rng(seed)
     if hasattr(model, "example_batch"):
         return model, model.example_batch(rng, batch, seq_len)
     xs = rng.integers(0, vocab, size=(batch, seq_len))
-    ts = rng.integers(0, vocab, size=(batch, max(seq_len // 2, 2) + 1))
+    steps = max(seq_len // 2, 2) if answer_len is None else int(answer_len)
+    ts = rng.integers(0, vocab, size=(batch, steps + 1))
     return model, (xs, ts)
 
 
@@ -141,8 +162,9 @@ def run(args) -> int:
     """Draw the graph; return 0.
 
     Args:
-        args: the parsed namespace (``model``, ``collapse``, ``show_grad``, ``cluster``,
-            ``rankdir``, ``depth``, ``seq_len``, ``out``).
+        args: the parsed namespace (``model`` and its options, ``decoder_step``, ``collapse``,
+            ``show_grad``, ``cluster``, ``rankdir``, ``depth``, ``seq_len``, ``answer_len``,
+            ``legend``, ``out``).
 
     Returns:
         The exit status (0).
@@ -158,26 +180,66 @@ def run(args) -> int:
 
     root, ext = os.path.splitext(args.out)
     beside = [] if ext.lower() in (".dot", ".gv") else [root + ".dot"]
+    from .. import registry
+    from .train import check_model_options
+
+    if args.model == "example":
+        check_model_options(args)
+        for flag, given in (("--decoder-step", args.decoder_step is not None),
+                            ("--answer-len", args.answer_len is not None)):
+            if given:
+                raise CLIError(f"{flag} needs a registered model, not --model example")
+    else:
+        spec = registry.get_spec(args.model)
+        check_model_options(args, {o.dest for o in spec.options})
+        options = {o.key: getattr(args, o.dest) for o in spec.options
+                   if getattr(args, o.dest, None) is not None}
+        if args.answer_len is not None and spec.task != "text":
+            raise CLIError(f"--answer-len applies to text models; --model {args.model} reads "
+                           "binary vectors (use --seq-len)")
     T.check_writable_file(args.out, beside=beside, overwrite=args.overwrite)
     if args.model == "example":
         loss, what = example_loss(seq_len=args.seq_len), "built-in LSTM example"
         if args.show_grad:
             loss.backward()
     else:
+        answer_len = args.answer_len
+        if args.decoder_step is not None and answer_len is None:
+            answer_len = max(args.seq_len // 2, args.decoder_step + 1)
+        elif answer_len is None:
+            answer_len = max(args.seq_len // 2, 1)
         try:
-            model, batch = model_example(args.model, seq_len=args.seq_len)
+            model, batch = model_example(args.model, seq_len=args.seq_len, options=options,
+                                         answer_len=answer_len)
         except ValueError as e:
             raise CLIError(str(e)) from e
         from .. import functions as F
 
+        if args.decoder_step is not None:
+            if not hasattr(model, "decoder_step_loss"):
+                having = [n for n in registry.model_names()
+                          if hasattr(registry.get_spec(n).factory, "decoder_step_loss")]
+                raise CLIError(f"--decoder-step: model {args.model!r} has no decoder steps to "
+                               f"draw (models with one: {', '.join(having) or 'none'})")
+            if args.decoder_step >= answer_len:
+                raise CLIError(f"--decoder-step {args.decoder_step} is beyond the answer's "
+                               f"{answer_len} decoder steps (0 to {answer_len - 1}); raise "
+                               "--answer-len")
         with F.fused_ops(args.fused):  # the compositions teach more than one fused node
-            loss = model(*batch)
+            try:
+                loss = (model(*batch) if args.decoder_step is None else
+                        model.decoder_step_loss(*batch, step=args.decoder_step))
+            except ValueError as e:
+                raise CLIError(str(e)) from e
             if args.show_grad:
                 loss.backward()
         what = f"model {args.model} ({type(model).__name__})"
+        if args.decoder_step is not None:
+            what += f", decoder step {args.decoder_step} alone"
     try:
         plot_graph(loss, args.out, show_grad=args.show_grad, cluster=args.cluster,
-                   collapse_steps=args.collapse, rankdir=args.rankdir, depth=args.depth)
+                   collapse_steps=args.collapse, rankdir=args.rankdir, depth=args.depth,
+                   **({} if args.depth else {"legend": args.legend}))
     except (GraphvizNotFoundError, ImportError, ValueError) as e:
         raise CLIError(str(e)) from e
     also = f" and its DOT source {beside[0]}" if beside else ""

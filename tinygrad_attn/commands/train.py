@@ -24,11 +24,16 @@ RUN_FILES = ("model.npz", "history.json")
 """The files a run writes into its ``--out`` folder."""
 
 
-def add_model_options(p):
-    """Add ``--model`` and every registered model's options to parser ``p``."""
+def add_model_options(p, extra_models=(), model_help=None):
+    """Add ``--model`` and every registered model's options to parser ``p``.
+
+    ``extra_models``: further ``--model`` choices (e.g. ``graph``'s ``example``);
+    ``model_help``: the help of ``--model``."""
     names = registry.model_names()
-    p.add_argument("--model", choices=names, default="attention" if "attention" in names else None,
-                   help="which model (default: attention); each model's own options follow")
+    p.add_argument("--model", choices=names + list(extra_models),
+                   default="attention" if "attention" in names else None,
+                   help=model_help or "which model (default: attention); each model's own "
+                                      "options follow")
     group = p.add_argument_group("model options (each applies to the models named in brackets)")
     for dest, owners in registry.all_options().items():
         opt = owners[0][1]
@@ -48,18 +53,23 @@ def add_model_options(p):
                                metavar=None if opt.choices else opt.dest.upper())
 
 
+def check_model_options(args, own=()):
+    """CLIError when an option of another model than ``args.model`` was given (``own``: the
+    dests of the chosen model's options)."""
+    for dest, owners in registry.all_options().items():
+        if dest not in own and getattr(args, dest, None) is not None:
+            flag = owners[0][1].flag
+            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
+                           f"not of --model {args.model}")
+
+
 def model_config(args, **data_fields):
     """The model config from the parsed options; CLIError for options of another model."""
     try:
         spec = registry.get_spec(args.model)
     except ValueError as e:
         raise CLIError(str(e)) from e
-    own = {o.dest for o in spec.options}
-    for dest, owners in registry.all_options().items():
-        if dest not in own and getattr(args, dest, None) is not None:
-            flag = owners[0][1].flag
-            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
-                           f"not of --model {args.model}")
+    check_model_options(args, {o.dest for o in spec.options})
     try:
         return spec, spec.config_from(vars(args), **data_fields)
     except ValueError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from ..core import OpError
+from ..core import OpError, name_scope
 from ..functions.attention import ATTENTION_FORMS
 from . import init as I
 from .base import Layer
@@ -22,6 +22,12 @@ class Attention(Layer):
     and TimeAttention): ``c = attn(hs, h, mask=None)`` with encoder states hs (N, T_enc, H) and
     decoder state(s) h (N, H) -> context (N, H), or h (N, T_dec, H) -> contexts (N, T_dec, H).
     ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps.
+
+    The forward pass runs the scores and the softmax in a name scope ``AttentionWeight`` and the
+    weighted sum in ``WeightSum`` (the book's two layers, drawn as two clusters by
+    :func:`~tinygrad_attn.viz.plot_graph`), and names the Variables as the chapter does:
+    ``hs`` and ``h`` (the inputs, when they have no name yet), ``s`` (scores), ``a`` (weights)
+    and ``c`` (context).
 
     Args:
         score: how a decoder state h is compared with each encoder state hs[t]:
@@ -79,15 +85,24 @@ class Attention(Layer):
         return F.additive_score(hs, h, self.W_query, self.W_key, self.v)
 
     def forward(self, hs, h, mask=None):
-        a = F.masked_softmax(self.scores(hs, h), mask)
+        with name_scope("AttentionWeight"):          # the book's two layers, as two scopes
+            s = _named(self.scores(hs, h), "s")
+            a = _named(F.masked_softmax(s, mask), "a")
         self.weights = a.data
-        return F.weight_sum(hs, a, form=self.form)
+        return F.weight_sum(hs, a, form=self.form)   # in its own scope WeightSum, named "c"
 
     def extra_repr(self):
         parts = [] if self.score == "dot" else [f"score={self.score!r}"]
         if self.form != "matmul":
             parts.append(f"form={self.form!r}")
         return ", ".join(parts)
+
+
+def _named(v, name):
+    """Give the fresh output ``v`` the chapter's name (for drawings and gradient-check reports)."""
+    if v.name is None:
+        v.name = name
+    return v
 
 
 TimeAttention = Attention
