@@ -45,7 +45,33 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
     save_text(path, make_dates(50, seed=9))
     assert main(["eval", "--checkpoint", str(tiny_run / "model.npz"), "--data", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("exact match: ") and "/50 = " in out
+    assert out.startswith(f"exact match on {path}: ") and "/50 = " in out
+
+
+def test_eval_on_generated_dates_is_seeded_and_equals_the_same_pairs_in_a_file(tiny_run, tmp_path,
+                                                                            capsys):
+    ck = str(tiny_run / "model.npz")
+    assert main(["eval", "--checkpoint", ck, "--data", "date", "--samples", "60", "--seed", "9"]) == 0
+    gen = capsys.readouterr().out
+    assert gen.startswith("exact match on 60 generated date pairs (seed 9): ")
+    path = tmp_path / "same.txt"
+    save_text(path, make_dates(60, seed=9))
+    assert main(["eval", "--checkpoint", ck, "--data", str(path)]) == 0
+    assert capsys.readouterr().out.split(": ", 1)[1] == gen.split(": ", 1)[1]
+    assert main(["eval", "--checkpoint", ck, "--data", "date"]) == 0
+    assert "1000 generated date pairs (seed 1)" in capsys.readouterr().out
+    assert main(["eval", "--checkpoint", ck]) == 2
+    assert "'date' or 'addition' (generated)" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_has_help():
+    from tinygrad_attn.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    missing = [(name, a.option_strings) for name, sub in [("", parser), *commands.items()]
+               for a in sub._actions if a.option_strings and not a.help]
+    assert not missing, missing
 
 
 def test_threads_option_reaches_the_trainer_and_eval(tiny_run, tmp_path, monkeypatch, capsys):

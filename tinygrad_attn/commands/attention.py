@@ -27,7 +27,8 @@ def add_parser(sub):
                                    f"file (format by its extension: {exts}; no other file is "
                                    "written), plus a text rendering on stdout. For a Transformer, "
                                    "choose the attention with --kind, --layer and --head.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint of an attention model (model.npz written by train)")
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(T.IMAGE_EXTENSIONS),
                    help=f"the picture to write ({exts}); replaced if it exists")
     p.add_argument("--ncols", type=T.integer(1, MAX_TEXTS), default=None,
@@ -62,6 +63,14 @@ def _index(value, n, what):
         raise CLIError(f"--{what} {i} is out of range: the model has {n} {what}s "
                        f"(valid: 0 .. {n - 1}, or negative from the end)")
     return i % n
+
+
+AXIS_LABELS = {
+    "enc": ("input (keys)", "input (queries)"),
+    "dec": ("answer so far (start + answer[:-1], keys)", "output (queries)"),
+    "cross": ("input", "output"),
+}
+"""(x label, y label) of the maps of each ``--kind``."""
 
 
 def _maps(tr, args, texts, answers):
@@ -127,10 +136,12 @@ def run(args):
     if several and args.show_padding:
         raise CLIError("--show-padding draws the chapter's one map per input; for a Transformer "
                        "choose maps with --kind, --layer and --head")
+    labels = None
     if several:
         found, ncols = _maps(tr, args, args.texts, answers)
         items = [(w, cols, rows) for w, cols, rows, _ in found]
         titles = [t for *_, t in found]
+        labels = AXIS_LABELS[args.kind or "cross"]
     else:
         items = [(w[:len(ans), :len(text)], text, ans)
                  for text, ans, w in zip(args.texts, answers, weights)]
@@ -140,7 +151,7 @@ def run(args):
         drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(args.texts, answers, weights)]
     try:
         viz.plot_attention_grid(drawn, args.out, ncols=args.ncols or ncols, titles=titles,
-                                show_padding=args.show_padding)
+                                show_padding=args.show_padding, axis_labels=labels)
     except ImportError as e:
         raise CLIError(f"{e}; install with: pip install \"tinygrad-attn[viz]\"") from e
     except ValueError as e:

@@ -1,6 +1,8 @@
 """``tinygrad-attn eval``: accuracy of a checkpoint.
 
-Text checkpoints: the exact-match accuracy on a file in the book's question_answer format.
+Text checkpoints: the exact-match accuracy on freshly generated pairs (``--data date`` or
+``addition``, ``--samples`` of them from ``--seed``) or on a file in the book's
+question_answer format.
 Binary-vector checkpoints (copy, repeat copy): bit errors per sequence at given lengths.
 """
 from __future__ import annotations
@@ -16,23 +18,30 @@ from .translate import load_translator
 def add_parser(sub):
     """Register the ``eval`` sub-command."""
     p = sub.add_parser("eval", help="accuracy of a checkpoint (exact match, or bit errors)",
-                       description="Text checkpoints: print the exact-match accuracy on --data, a "
-                                   "file in the book's question_answer format. Checkpoints of a "
-                                   "binary-vector task (copy, repeat-copy): print the bit errors "
-                                   "per sequence on --samples fresh sequences of each --lengths.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
-    p.add_argument("--data", metavar="PATH", type=T.existing_file("data file"),
-                   help="the file to evaluate on (text checkpoints; required for them)")
+                       description="Text checkpoints: print the exact-match accuracy on --data: "
+                                   "'date' or 'addition' (--samples pairs generated from --seed) "
+                                   "or a file in the book's question_answer format. Checkpoints "
+                                   "of a binary-vector task (copy, repeat-copy): print the bit "
+                                   "errors per sequence on --samples fresh sequences of each "
+                                   "--lengths.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint to evaluate (model.npz written by train)")
+    p.add_argument("--data", metavar="DATA", type=T.data_source(("date", "addition")),
+                   help="text checkpoints (required for them): 'date' or 'addition' to generate "
+                        "--samples pairs from --seed, or a file in the book's format")
     p.add_argument("--batch-size", type=T.integer(1, T.MAX_BATCH), default=512,
                    help=f"examples decoded at once, 1 to {T.MAX_BATCH} (default 512)")
     p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
                    help=THREADS_HELP)
     p.add_argument("--lengths", default=None, metavar="L1,L2,...",
                    help="sequence lengths (bits checkpoints; default: the training maximum)")
-    p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=256,
-                   help="sequences per length (bits checkpoints; default 256)")
+    p.add_argument("--samples", type=T.integer(1, T.MAX_SAMPLES), default=None,
+                   help="generated pairs (--data date/addition; default 1000) or sequences per "
+                        "length (bits checkpoints; default 256)")
     p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=1,
-                   help="seed of the test sequences (bits), 0 to 2**32-1 (default 1)")
+                   help="seed of the generated pairs or test sequences, 0 to 2**32-1 (default 1; "
+                        "train draws its data from seed 0 by default, so these are other draws — "
+                        "a few generated dates may still repeat training ones)")
     return p
 
 
@@ -49,6 +58,7 @@ def run_bits(args):
     from .memory import load_bits_checkpoint, task_params
 
     model, data = load_bits_checkpoint(args.checkpoint)
+    samples = 256 if args.samples is None else args.samples
     try:
         lengths = [int(v) for v in (args.lengths or str(data.get("max_len", 10))).split(",") if v]
     except ValueError as e:
@@ -58,11 +68,11 @@ def run_bits(args):
     params = task_params(data, 1)
     del params["length"]
     try:
-        res = evaluate_bits(model, data["task"], lengths, samples=args.samples, seed=args.seed,
+        res = evaluate_bits(model, data["task"], lengths, samples=samples, seed=args.seed,
                             **params)
     except ValueError as e:
         raise CLIError(str(e)) from e
-    print(f"{data['task']} ({model.config['model']}), {args.samples} sequences per length")
+    print(f"{data['task']} ({model.config['model']}), {samples} sequences per length")
     for L, m in res.items():
         print(f"length {L}: {m['bit_errors']:.3f} bit errors per sequence, "
               f"{100 * m['acc']:.1f}% sequences perfect")
@@ -76,13 +86,22 @@ def run(args):
     if _is_bits_checkpoint(args.checkpoint):
         return run_bits(args)
     if args.data is None:
-        raise CLIError("--data is needed for a text checkpoint (a file in the book's format)")
-    try:
-        pairs = load_text(args.data)
-    except FileNotFoundError as e:
-        raise CLIError(f"data file not found: {args.data}") from e
-    except ValueError as e:
-        raise CLIError(str(e)) from e
+        raise CLIError("--data is needed for a text checkpoint: 'date' or 'addition' (generated) "
+                       "or a file in the book's format")
+    if args.data in ("date", "addition"):
+        from ..data import make_addition, make_dates
+
+        n = 1000 if args.samples is None else args.samples
+        pairs = (make_dates if args.data == "date" else make_addition)(n, seed=args.seed)
+        source = f"{n} generated {args.data} pairs (seed {args.seed})"
+    else:
+        try:
+            pairs = load_text(args.data)
+        except FileNotFoundError as e:
+            raise CLIError(f"data file not found: {args.data}") from e
+        except ValueError as e:
+            raise CLIError(str(e)) from e
+        source = args.data
     tr = load_translator(args.checkpoint)
     questions = [q.rstrip(" ") for q, _ in pairs]
     answers = [a.strip(" ") for _, a in pairs]
@@ -95,5 +114,5 @@ def run(args):
     except ValueError as e:
         raise CLIError(f"{args.data}: {e}") from e
     n = len(questions)
-    print(f"exact match: {correct}/{n} = {100.0 * correct / n:.2f}%")
+    print(f"exact match on {source}: {correct}/{n} = {100.0 * correct / n:.2f}%")
     return 0

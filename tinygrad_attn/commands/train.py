@@ -20,7 +20,7 @@ THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the l
                 "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
                 "steadier on a machine other jobs keep busy)")
 
-RUN_FILES = ("model.npz", "history.json")
+RUN_FILES = ("model.npz", "history.json", "model-last.npz")
 """The files a run writes into its ``--out`` folder."""
 
 
@@ -117,13 +117,23 @@ def add_parser(sub):
                                      "(0 = plain cross entropy)")
     p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
                    help="seed of the data, weights and shuffling, 0 to 2**32-1 (default 0)")
-    p.add_argument("--reverse-input", action="store_true")
+    p.add_argument("--reverse-input", action="store_true",
+                   help="feed each question reversed, as the book does for the date task "
+                        "(text data; default: as written)")
+    p.add_argument("--keep", choices=("last", "best"), default="last",
+                   help="which epoch model.npz holds: last (default) or best (the best "
+                        "validation exact match so far, ties to fewer bit errors, then the "
+                        "earlier epoch; the last epoch is then also written to "
+                        "model-last.npz, and history.json records kept_epoch)")
     p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
                    help="validate on at most N examples, N >= 1 (default: all)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where to train: cpu (NumPy, default) or cuda (CuPy; needs the gpu "
+                        "extra and an NVIDIA GPU)")
     p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
                    help=THREADS_HELP)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per epoch only")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the run folder (created): model.npz and history.json are written there")
     p.add_argument("--overwrite", action="store_true",
@@ -187,14 +197,17 @@ def run(args):
         trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=args.max_grad,
                           lr=args.lr, seed=args.seed, val_samples=args.val_samples,
                           checkpoint=ckpt, progress=not args.no_progress, threads=args.threads,
-                          schedule=schedule, label_smoothing=args.label_smoothing)
+                          schedule=schedule, label_smoothing=args.label_smoothing,
+                          keep=args.keep)
     except ValueError as e:
         raise CLIError(str(e)) from e
     os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
 
     def write_history(tr, entry):
-        with open(os.path.join(args.out, "history.json"), "w") as f:
-            json.dump({"config": config, "history": tr.history}, f, indent=1)
+        record = {"config": config, "history": tr.history}
+        if args.keep == "best":
+            record["kept_epoch"] = tr.best_epoch
+        _write_json_atomically(os.path.join(args.out, "history.json"), record)
         acc = entry["val_acc"]
         bits = entry.get("val_bit_errors")
         extra = "" if bits is None else f"  bit errors/seq {bits:.3f}"
@@ -206,6 +219,23 @@ def run(args):
         trainer.fit(args.epochs, callback=write_history)
     except TrainingDiverged as e:
         raise CLIError(str(e)) from e
-    print(f"checkpoint: {ckpt}")
+    if args.keep == "best":
+        best = trainer.history[trainer.best_epoch - 1] if trainer.best_epoch else None
+        acc = best and best["val_acc"]
+        print(f"checkpoint: {ckpt} (epoch {trainer.best_epoch}, the best on validation"
+              + ("" if acc is None else f": {acc * 100:.2f}%") + f"); last epoch: "
+              f"{trainer.last_checkpoint}")
+    else:
+        print(f"checkpoint: {ckpt}")
     print(f"history: {os.path.join(args.out, 'history.json')}")
     return 0
+
+
+def _write_json_atomically(path, obj):
+    """Write ``obj`` as JSON to ``path`` through a temporary file, fsync and rename."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -14,7 +14,8 @@ def add_parser(sub):
                        description="Translate each TEXT (or each line of stdin) with a checkpoint; "
                                    "exactly one output line per input (a blank input line gives "
                                    "a blank output line). Windows line endings are accepted.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the text checkpoint to translate with (model.npz written by train)")
     p.add_argument("--beam", type=T.integer(1, T.MAX_BEAM), default=1, metavar="N",
                    help=f"beam width, 1 to {T.MAX_BEAM} (1 = greedy decoding)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
