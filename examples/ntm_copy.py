@@ -96,6 +96,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of data and weights (default: 0)")
     p.add_argument("--out", required=True, help="output folder (model.npz, history.json, "
                    "results.json)")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="which epoch model.npz holds and the test measures: best (on "
+                        "validation; default — a run can collapse late) or last; the last epoch "
+                        "is also written to model-last.npz")
     add_threads(p)
     args = p.parse_args(argv)
 
@@ -119,7 +123,7 @@ def main(argv=None):
     trainer = Trainer(model, data_for(0), optimizer=Adam(model, lr=args.lr),
                       batch_size=args.batch_size, max_grad=args.max_grad, seed=args.seed,
                       checkpoint=os.path.join(args.out, "model.npz"), progress=False,
-                      threads=args.threads)
+                      threads=args.threads, keep=args.keep)
     log = []
     t_start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -137,9 +141,12 @@ def main(argv=None):
             cur_max += 1
         if wall > args.minutes * 60:
             break
+    if args.keep == "best":
+        print(f"testing epoch {trainer.restore_best()}, the best on validation", flush=True)
     lengths = [int(s) for s in args.test_lengths.split(",") if s]
     res = {"model": args.model, "params": model.num_params(), "steps": log[-1]["steps"],
-           "wall_s": log[-1]["wall_s"], "test": test_errors(model, lengths, W)}
+           "wall_s": log[-1]["wall_s"], "kept_epoch": trainer.best_epoch,
+           "test": test_errors(model, lengths, W)}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps(res), flush=True)
