@@ -312,8 +312,7 @@ def _probe_step(objective, v, analytic, numeric, indices, eps, atol, rtol, hint)
                 f"the error falls as the step shrinks ({trail}) and they pass from eps={ok:g}; "
                 "the central difference's own error grows like eps^2 — rerun with a smaller eps")
     if errs[-1] >= errs[0] / 3:
-        return (f"{hint}; a smaller step does not help ({trail}): the error is not the central "
-                "difference's, the backward is wrong")
+        return (f"{hint}; a smaller step does not help ({trail}): not the step size")
     return f"{hint}; a smaller step changes the error ({trail}): try a smaller eps"
 
 
