@@ -37,11 +37,11 @@ MASKS = ("none", "ids", "run")
 def padding_attention(ckpt, samples, seed, limit):
     """Mean attention weight on the padding run over the validation inputs (greedy decoding)."""
     from tinygrad_attn.data import load_dataset
-    from tinygrad_attn.train import load_checkpoint
+    from tinygrad_attn.training import load_checkpoint
     from tinygrad_attn_models import padding_positions
 
-    model, meta = load_checkpoint(ckpt)
-    data = load_dataset("date", samples=samples, seed=seed, reverse_input=True, vocab=meta["vocab"])
+    model, info = load_checkpoint(ckpt)
+    data = load_dataset("date", samples=samples, seed=seed, reverse_input=True, vocab=info.task.vocab)
     x = data.x_val[:limit]
     model.generate(x, data.vocab.start_id, data.out_width)
     a = model.attention_weights                                     # (N, T_out, T_in)

@@ -94,7 +94,7 @@ def weight_stds(model):
 def train(name, data, hidden, batches, seed, log_every):
     """Train contender ``name`` on ``batches``; return its record."""
     from tinygrad_attn.optim import Adam, clip_grads
-    from tinygrad_attn.train import evaluate
+    from tinygrad_attn.training import evaluate
 
     record = {"contender": name, "seed": seed, "losses": [], "val_acc": [], "epoch_loss": []}
     if name == "book-engine":

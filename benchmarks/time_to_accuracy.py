@@ -91,7 +91,7 @@ def make_ours(data, hidden, batch, seed):
     """Our AttentionSeq2seq, trained with the engine; batched evaluation."""
     import tinygrad_attn as ta
     from tinygrad_attn.optim import Adam, clip_grads
-    from tinygrad_attn.train import evaluate
+    from tinygrad_attn.training import evaluate
     from tinygrad_attn_models import AttentionSeq2seq
 
     ta.seed(seed)

@@ -474,7 +474,7 @@ def time_phase(steps, args, limit, torch_default):
     Returns:
         dict with ``times`` (name -> Timings), ``ms`` and ``cpu_ms`` (medians), ``ratios``.
     """
-    from tinygrad_attn.threads import limit_threads
+    from tinygrad_attn.training.threads import limit_threads
 
     if torch_default is not None:
         import torch

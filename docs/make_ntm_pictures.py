@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from tinygrad_attn import viz  # noqa: E402
 from tinygrad_attn.data.bits import bit_errors, make_copy  # noqa: E402
-from tinygrad_attn.train import load_checkpoint  # noqa: E402
+from tinygrad_attn.training import load_checkpoint  # noqa: E402
 
 
 def main(argv=None):
@@ -52,8 +52,8 @@ def main(argv=None):
             print(f"| {name} | {r['params']:,} | {r['steps']:,} | {r['wall_s'] / 60:.0f} min | "
                   + " | ".join(cells) + " |")
     if args.memory:
-        model, meta = load_checkpoint(os.path.join(args.memory, "model.npz"))
-        width = meta["extra"]["data"]["width"]
+        model, info = load_checkpoint(os.path.join(args.memory, "model.npz"))
+        width = info.task.params["width"]
         x, t = make_copy(1, length=args.length, width=width, seed=args.seed)
         y = model.predict(x)
         errors = int(bit_errors(y, t, threshold=0.5)[0])

@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 from tinygrad_attn import viz  # noqa: E402
-from tinygrad_attn.train import Translator, load_checkpoint  # noqa: E402
+from tinygrad_attn.training import Translator, read_checkpoint_info  # noqa: E402
 
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
 
@@ -136,9 +136,9 @@ def main(argv=None):
     answers, weights = tr.translate(EXAMPLES, return_attention=True)
     items = [(w[:len(a), :len(q)], q, a) for q, a, w in zip(EXAMPLES, answers, weights)]
     viz.plot_attention_grid(items, os.path.join(args.out, "attention.png"))
-    _, meta = load_checkpoint(args.checkpoint)
-    if meta.get("history"):
-        viz.plot_history(meta["history"], os.path.join(args.out, "history.png"),
+    info = read_checkpoint_info(args.checkpoint)
+    if info.history:
+        viz.plot_history(info.history, os.path.join(args.out, "history.png"),
                          title="attention seq2seq on dates")
 
     ta.seed(0)

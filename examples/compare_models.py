@@ -24,9 +24,9 @@ sys.path.insert(0, HERE)
 from _args import add_threads, check_out, positive_int  # noqa: E402
 
 import tinygrad_attn as ta  # noqa: E402
-from tinygrad_attn.registry import build_model  # noqa: E402
+from tinygrad_attn.training.registry import build_model  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
-from tinygrad_attn.train import Trainer  # noqa: E402
+from tinygrad_attn.training import Trainer  # noqa: E402
 
 BASE = {
     "seq2seq": dict(model="seq2seq"),

@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn import functions as F  # noqa: E402
 from tinygrad_attn import layers as L  # noqa: E402
-from tinygrad_attn.gradcheck import check_layer  # noqa: E402
-from tinygrad_attn.gradflow import grad_flow_table, group_norms  # noqa: E402
-from tinygrad_attn.lessons.skip_connections import compare_skip_connections  # noqa: E402
-from tinygrad_attn.lessons.hand_derived import compare_attention, compare_lstm_step  # noqa: E402
+from tinygrad_attn.checks.gradcheck import check_layer  # noqa: E402
+from tinygrad_attn.checks.gradflow import grad_flow_table, group_norms  # noqa: E402
+from tinygrad_attn.checks.lessons.skip_connections import compare_skip_connections  # noqa: E402
+from tinygrad_attn.checks.lessons.hand_derived import compare_attention, compare_lstm_step  # noqa: E402
 
 
 def header(n, text):

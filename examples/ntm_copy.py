@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn.data.bits import BitsData, make_copy  # noqa: E402
 from tinygrad_attn.optim import Adam  # noqa: E402
-from tinygrad_attn.train import Trainer  # noqa: E402
+from tinygrad_attn.training import Trainer  # noqa: E402
 
 from tinygrad_attn_models.ntm import LSTMBitsModel, NTMModel  # noqa: E402
 
@@ -117,7 +117,7 @@ def main(argv=None):
         x, t = make_copy(n, args.min_len, cur_max, W, seed=[args.seed, epoch])
         if args.curriculum:  # validate on the lengths trained so far
             xv, tv = make_copy(args.val_samples, args.min_len, cur_max, W, seed=[args.seed, 99])
-        return BitsData(x, t, xv, tv, task="copy",
+        return BitsData(x, t, xv, tv, name="copy",
                         params={"min_len": args.min_len, "max_len": args.max_len, "width": W})
 
     trainer = Trainer(model, data_for(0), optimizer=Adam(model, lr=args.lr),

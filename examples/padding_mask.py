@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn import viz  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
-from tinygrad_attn.train import Trainer, Translator  # noqa: E402
+from tinygrad_attn.training import Trainer, Translator  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013"]
@@ -71,7 +71,7 @@ def run(data, name, args):
     t0 = time.perf_counter()
     history = trainer.fit(args.epochs)
     seconds = time.perf_counter() - t0
-    tr = Translator(model, data.vocab, data.in_width, data.out_width, reversed_input=True)
+    tr = Translator(model, data.task)
     questions = [data.vocab.decode(x[::-1]).rstrip(" ") for x in data.x_val]
     answers, weights = tr.translate(questions, return_attention=True)
     truth = [data.vocab.decode(t[1:]) for t in data.t_val]

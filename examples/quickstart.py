@@ -34,7 +34,7 @@ from _args import add_threads, check_out, positive_int  # noqa: E402
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
 from tinygrad_attn.data import load_dataset  # noqa: E402
-from tinygrad_attn.train import Trainer, Translator  # noqa: E402
+from tinygrad_attn.training import Trainer, Translator  # noqa: E402
 
 EXAMPLES = ["september 27, 1994", "TUESDAY, SEPTEMBER 25, 1984", "10/31/90", "Jun 17, 2013",
             "saturday, july 18, 1981", "2/10/93"]
@@ -136,7 +136,7 @@ def main(argv=None):
         print(f"note: only {final:.1%} of the validation answers are right: the model has not "
               "learned much yet, so the answers and heatmaps below are mostly noise. Train "
               "longer: --epochs 1 --samples 20000 reaches about 70 %, the defaults >= 99.9 %.")
-    translator = Translator(model, data.vocab, data.in_width, data.out_width, data.reversed_input)
+    translator = Translator(model, data.task)
     for q, a in zip(EXAMPLES, translator.translate(EXAMPLES)):
         print(f"  {q:<30} -> {a}")
     if not args.no_pictures:

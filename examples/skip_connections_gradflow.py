@@ -20,8 +20,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
 
-from tinygrad_attn.gradflow import grad_flow_table, group_norms, plot_grad_flow  # noqa: E402
-from tinygrad_attn.lessons.skip_connections import compare_skip_connections  # noqa: E402
+from tinygrad_attn.checks.gradflow import grad_flow_table, group_norms  # noqa: E402
+from tinygrad_attn.viz import plot_grad_flow  # noqa: E402
+from tinygrad_attn.checks.lessons.skip_connections import compare_skip_connections  # noqa: E402
 
 
 def main(argv=None):

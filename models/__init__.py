@@ -2,7 +2,7 @@
 
 Installed as the package ``tinygrad_attn_models`` (the repository folder is ``models/``), so
 a ``models.py`` of your own never shadows it. Importing it registers every model with
-:mod:`tinygrad_attn.registry`; the framework finds it through the ``tinygrad_attn.models``
+:mod:`tinygrad_attn.training.registry`; the framework finds it through the ``tinygrad_attn.models``
 entry-point group and never imports it by name.
 
 The chapter's seq2seq models:
@@ -19,7 +19,7 @@ Beyond the chapter:
   feed-forward layers, positions, residual connections (``--model transformer``).
 
 All share ``loss = model(xs, ts)``, ``model.generate(xs, start_id, max_len)`` and a
-``config`` dict from which :func:`tinygrad_attn.registry.build_model` rebuilds the same
+``config`` dict from which :func:`tinygrad_attn.training.registry.build_model` rebuilds the same
 architecture.
 
 The binary-vector tasks' models (copy, repeat copy; :mod:`.ntm`):
@@ -27,7 +27,7 @@ The binary-vector tasks' models (copy, repeat copy; :mod:`.ntm`):
 * :class:`NTMModel` (``ntm``) — a Neural Turing Machine with a sigmoid output layer.
 * :class:`LSTMBitsModel` (``lstm-bits``) — its baseline, an LSTM with the same output layer.
 """
-from tinygrad_attn.registry import build_model
+from tinygrad_attn.training.registry import build_model
 
 from .ntm import BitsModelBase, LSTMBitsModel, NTMModel
 from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq, Seq2seqBase, padding_positions

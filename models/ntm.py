@@ -19,7 +19,7 @@ from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
 from tinygrad_attn.data.bits import bit_errors, make_copy
-from tinygrad_attn.registry import ModelSpec, Option, register_model
+from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 __all__ = ["BitsModelBase", "NTMModel", "LSTMBitsModel", "SPECS"]
 
@@ -37,12 +37,6 @@ class BitsModelBase(L.Layer):
                                  f"got {v!r}")
         self.input_width, self.output_width = int(input_width), int(output_width)
         self.dtype = np.dtype(dtype)
-
-    @property
-    def config(self) -> dict:
-        """JSON-serialisable architecture description (rebuilt by the registry)."""
-        return {"model": self.kind, "input_width": self.input_width,
-                "output_width": self.output_width}
 
     def _array(self, a, name, width, kinds="f"):
         """A float array (N, T, width) on the model's device (from one of dtype ``kinds``)."""
@@ -62,6 +56,10 @@ class BitsModelBase(L.Layer):
     def logits(self, xs):
         """Output logits (N, T, output_width) for inputs ``xs`` (N, T, input_width)."""
         raise NotImplementedError
+
+    def memory_weights(self):
+        """``(write_weights, read_weights)`` of the last forward pass, or None: no memory."""
+        return None
 
     def example_batch(self, rng, batch, seq_len):
         """A random copy-task batch ``(xs, ts)`` for this model's widths (for ``graph`` and
@@ -150,17 +148,13 @@ class NTMModel(BitsModelBase):
                          shift_range=shift_range, dtype=dtype, rng=rng)
         self.out = L.Linear(self.ntm.output_size, self.output_width, dtype=dtype, rng=rng)
 
-    @property
-    def config(self) -> dict:
-        """The architecture: widths, memory size, controller."""
-        n = self.ntm
-        return dict(super().config, memory_rows=n.memory_rows, memory_width=n.memory_width,
-                    controller=n.controller_kind, hidden_size=n.hidden_size,
-                    read_heads=n.read_heads, shift_range=n.shift_range)
-
     def logits(self, xs):
         """Logits (N, T, output_width): the output layer on ``[h_t, r_t]`` of every step."""
         return self.out(self.ntm(xs))
+
+    def memory_weights(self):
+        """``(write_weights, read_weights)``, each (N, T, R), of the last forward pass."""
+        return self.write_weights, self.read_weights
 
     @property
     def read_weights(self):
@@ -195,11 +189,6 @@ class LSTMBitsModel(BitsModelBase):
         self.rnn = L.StackedLSTM(self.input_width, hidden_size, num_layers=num_layers,
                                  residual=True, dtype=dtype, rng=rng)
         self.out = L.Linear(hidden_size, self.output_width, dtype=dtype, rng=rng)
-
-    @property
-    def config(self) -> dict:
-        """The architecture: widths, hidden size, layers."""
-        return dict(super().config, hidden_size=self.hidden_size, num_layers=self.num_layers)
 
     def logits(self, xs):
         """Logits (N, T, output_width)."""

@@ -10,7 +10,7 @@ from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
 from tinygrad_attn.functions.attention import ATTENTION_FORMS
-from tinygrad_attn.registry import ModelSpec, Option, register_model
+from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 __all__ = ["INITS", "Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
 
@@ -55,12 +55,13 @@ class Seq2seqBase(L.Layer):
         self.dtype = np.dtype(dtype)
         self._attn = None
 
-    @property
-    def config(self) -> dict:
-        """JSON-serialisable architecture description (see :func:`build_model`)."""
-        return {"model": self.kind, "vocab_size": int(self.vocab_size),
-                "wordvec_size": int(self.wordvec_size), "hidden_size": int(self.hidden_size),
-                "embed_std": self.embed_std, "init": self.init}
+    def example_batch(self, rng, batch, seq_len, answer_len=None):
+        """A random batch ``(xs, ts)`` for pictures and gradient checks: ``seq_len`` input ids
+        and ``answer_len`` (default ``max(seq_len // 2, 2)``) answer ids after a start id."""
+        steps = max(seq_len // 2, 2) if answer_len is None else int(answer_len)
+        xs = rng.integers(0, self.vocab_size, size=(batch, seq_len))
+        ts = rng.integers(0, self.vocab_size, size=(batch, steps + 1))
+        return xs, ts
 
     def _ids(self, a, name):
         """Integer ids on the model's device, checked against the vocabulary."""
@@ -220,6 +221,13 @@ class Seq2seqBase(L.Layer):
     def _decode_step(self, ids, state):
         """One decoder step from the previous ids (N,): returns (scores (N, V), state, weights or None)."""
         raise NotImplementedError
+
+    @property
+    def all_attention_weights(self):
+        """Every attention map by kind and layer (models with several, e.g. the
+        Transformer); None here: a seq2seq model has at most one map,
+        :attr:`attention_weights`."""
+        return None
 
     @property
     def attention_weights(self):
@@ -431,16 +439,6 @@ class AttentionSeq2seq(Seq2seqBase):
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, init=self.out_init, **kw)
 
-    @property
-    def config(self):
-        c = super().config
-        c.update(bidirectional=self.bidirectional, attention_feed=self.attention_feed,
-                 num_layers=self.num_layers, dropout=self.dropout, score=self.score,
-                 mask_padding=self.mask_padding, pad_id=self.pad_id,
-                 attention_form=self.attention.form, embed_projection=self.embed_projection,
-                 mask_scope=self.mask_scope)
-        return c
-
     def load_state_dict(self, arrays, source="state dict"):
         """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
         (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for ``decoder``)."""
@@ -567,7 +565,7 @@ def _common_options(hidden=128):
                    "1.0, or 0.01 with --init book", config="embed_std", low=1e-8, high=100.0))
 
 
-_TINY = {"wordvec_size": 4, "hidden_size": 6}
+_TINY = {"vocab_size": 13, "wordvec_size": 4, "hidden_size": 6}
 
 SPECS = (
     ModelSpec(Seq2seq.kind, Seq2seq, "text", _common_options(256),

@@ -8,7 +8,7 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_numpy, get_array_module
 from tinygrad_attn.core import OpError, name_scope
-from tinygrad_attn.registry import ModelSpec, Option, register_model
+from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 from .seq2seq import Seq2seqBase
 
@@ -94,14 +94,6 @@ class TransformerSeq2seq(Seq2seqBase):
         self.out = L.Linear(d_model, vocab_size, **kw)
         self._all = None
         self._log = None
-
-    @property
-    def config(self) -> dict:
-        """JSON-serialisable architecture description (rebuilds the same model)."""
-        return {"model": self.kind, "vocab_size": int(self.vocab_size), "d_model": self.d_model,
-                "num_heads": self.num_heads, "num_layers": self.num_layers, "d_ff": self.d_ff,
-                "dropout": self.dropout, "norm": self.norm, "positions": self.positions,
-                "max_len": self.max_len, "pad_id": self.pad_id}
 
     # --- masks (data, on the inputs' device)
     def source_mask(self, xs):
@@ -228,7 +220,7 @@ SPEC = ModelSpec(
      Option("max-len", int, 256, "longest sequence a learned position table covers",
             config="max_len", low=1, high=100000)),
     "the Transformer encoder-decoder (attention only, no RNN)",
-    tiny={"d_model": 8, "num_heads": 2, "num_layers": 1, "d_ff": 12, "dropout": 0.0},
+    tiny={"vocab_size": 13, "d_model": 8, "num_heads": 2, "num_layers": 1, "d_ff": 12, "dropout": 0.0},
     variants={"post": {"norm": "post", "positions": "learned", "num_layers": 2, "dropout": 0.1,
                        "max_len": 16}},
 )

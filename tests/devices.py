@@ -14,7 +14,7 @@ host NumPy array mixed into device code, so a test that passes on it proves the
 code would not mix host and GPU arrays on CuPy. ``"cuda"`` is in :data:`DEVICES`
 only when CuPy and a CUDA device are present.
 
-The second half of the file runs the op cases of :mod:`tinygrad_attn.opcases`
+The second half of the file runs the op cases of :mod:`tinygrad_attn.checks.opcases`
 (:data:`OP_CASES`, re-exported here) on a device with :func:`run_case`, for
 ``tests/functions/test_ops_strict.py`` (stand-in vs NumPy) and ``tests/test_gpu.py``
 (CuPy vs NumPy). The same table feeds ``tinygrad-attn gradcheck op``.
@@ -29,7 +29,7 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn import backend
 from tinygrad_attn import functions as F
-from tinygrad_attn.opcases import OP_CASES, OpCase
+from tinygrad_attn.checks.opcases import OP_CASES, OpCase
 
 __all__ = ["DEVICES", "HOST_AND_STRICT", "device", "any_device", "to_dev", "to_host",
            "array_type", "assert_on_device", "requires_gpu", "OpCase", "OP_CASES", "run_case",
@@ -118,7 +118,7 @@ def _r(seed, *shape):
 
 
 def run_case(case: OpCase, device: str) -> CaseResult:
-    """Run ``case`` (from :data:`tinygrad_attn.opcases.OP_CASES`) on ``device``: forward,
+    """Run ``case`` (from :data:`tinygrad_attn.checks.opcases.OP_CASES`) on ``device``: forward,
     backward, and optionally double backward.
 
     Outputs are reduced to a scalar with fixed random weights (on the device) so every

@@ -15,13 +15,13 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.cli import main
 from tinygrad_attn.data import load_dataset, load_text, make_dates, save_text
-from tinygrad_attn.io import CheckpointError, clean_stale_temps, load_npz, save_npz
-from tinygrad_attn.train import CHECKPOINT_FORMAT, Trainer, Translator, load_checkpoint, save_checkpoint
+from tinygrad_attn.npzfile import CheckpointError, clean_stale_temps, load_npz, save_npz
+from tinygrad_attn.training import CHECKPOINT_FORMAT, Trainer, Translator, load_checkpoint, save_checkpoint
 
 
 def build(config):
     try:
-        from tinygrad_attn.registry import build_model
+        from tinygrad_attn.training.registry import build_model
     except ImportError:
         from models import build_model
     return build_model(config)
@@ -47,8 +47,7 @@ def ckpt(tmp_path_factory):
     model = build({"model": "attention", "vocab_size": len(data.vocab), "wordvec_size": 4,
                    "hidden_size": 6})
     path = tmp_path_factory.mktemp("ck") / "model.npz"
-    save_checkpoint(path, model, data.vocab, reversed_input=True, in_width=data.in_width,
-                    out_width=data.out_width)
+    save_checkpoint(path, model, data.task)
     arrays, meta = load_npz(path)
     return str(path), arrays, meta
 
@@ -111,7 +110,7 @@ def test_help_lists_ranges_and_files_written_beside(capsys):
 
 
 def test_last_resort_handler_one_line_and_debug_shows_traceback(monkeypatch, capsys):
-    from tinygrad_attn.commands import gradcheck as cmd
+    from tinygrad_attn.cli.commands import gradcheck as cmd
 
     def boom(*a, **k):
         raise KeyError("surprise")
@@ -128,7 +127,7 @@ def test_last_resort_handler_one_line_and_debug_shows_traceback(monkeypatch, cap
 
 
 def test_memory_error_is_one_line(monkeypatch, capsys):
-    from tinygrad_attn.commands import gradcheck as cmd
+    from tinygrad_attn.cli.commands import gradcheck as cmd
 
     monkeypatch.setattr(cmd, "run_case", lambda *a, **k: (_ for _ in ()).throw(MemoryError()))
     code = main(["gradcheck", "op", "tanh"])
@@ -285,13 +284,13 @@ def _meta_case(meta, case):
     elif case == "params_huge":  # each width allowed, the whole far too large: described only
         c.update(hidden_size=8192, wordvec_size=4096, num_layers=64)
     elif case == "in_width_huge":
-        m["in_width"] = 10 ** 9
+        m["task"]["in_width"] = 10 ** 9
     elif case == "in_width_str":
-        m["in_width"] = "29"
+        m["task"]["in_width"] = "29"
     elif case == "out_width_zero":
-        m["out_width"] = 0
+        m["task"]["out_width"] = 0
     elif case == "reversed_no":
-        m["reversed_input"] = "no"
+        m["task"]["reversed_input"] = "no"
     elif case == "config_list":
         m["config"] = ["attention"]
     elif case == "unknown_model":
@@ -301,13 +300,13 @@ def _meta_case(meta, case):
     elif case == "bidirectional_str":
         c["bidirectional"] = "yes"
     elif case == "vocab_dupes":
-        m["vocab"]["chars"] = ["a", "a"]
+        m["task"]["vocab"]["chars"] = ["a", "a"]
     elif case == "vocab_not_chars":
-        m["vocab"]["chars"] = [1, 2]
+        m["task"]["vocab"]["chars"] = [1, 2]
     elif case == "vocab_missing_pad":
-        m["vocab"]["pad_char"] = "\u2603"
+        m["task"]["vocab"]["pad_char"] = "\u2603"
     elif case == "vocab_size_mismatch":
-        m["vocab"]["chars"] = m["vocab"]["chars"][:-1]
+        m["task"]["vocab"]["chars"] = m["task"]["vocab"]["chars"][:-1]
     elif case == "history_str":
         m["history"] = "lots"
     elif case == "format":
@@ -335,7 +334,7 @@ META_CASES = {
     "vocab_dupes": "bad vocabulary",
     "vocab_not_chars": "bad vocabulary",
     "vocab_missing_pad": "bad vocabulary",
-    "vocab_size_mismatch": "does not match the vocabulary",
+    "vocab_size_mismatch": "config vocab_size 59 does not match the task's 58",
     "history_str": "history must be a list",
     "format": "not a tinygrad-attn checkpoint",
 }
@@ -431,8 +430,8 @@ def test_load_weights_is_all_or_nothing(tmp_path, bad):
 
 
 def test_good_checkpoint_still_round_trips(ckpt):
-    model, meta = load_checkpoint(ckpt[0])
-    assert meta["reversed_input"] is True and meta["in_width"] == 29
+    model, info = load_checkpoint(ckpt[0])
+    assert info.task.reversed_input is True and info.task.in_width == 29
     tr = Translator.from_checkpoint(ckpt[0])
     assert len(tr.translate(["1/2/03", "may 4, 2021"])) == 2
 
@@ -498,7 +497,7 @@ def test_trainer_and_evaluate_refuse_bad_sizes():
                      ({"lr": -0.1}, "lr"), ({"lr": float("inf")}, "lr")]:
         with pytest.raises(ValueError, match=frag):
             Trainer(model, data, **kw)
-    from tinygrad_attn.train import evaluate
+    from tinygrad_attn.training import evaluate
 
     with pytest.raises(ValueError, match="batch_size"):
         evaluate(model, data.x_val, data.t_val, batch_size=0)
@@ -538,25 +537,25 @@ def test_console_script_one_line_for_bad_value():
     assert len(r.stderr.strip().split("\n")) == 1 and "--eps" in r.stderr
 
 
-def test_describe_only_gives_exact_shapes_without_allocating():
-    from tinygrad_attn.layers.init import ModelTooLarge, describe_only
+def test_shape_only_rng_gives_exact_shapes_without_allocating():
+    from tinygrad_attn.layers.init import ModelTooLarge, ShapeOnly
+    from tinygrad_attn.training.registry import build_model
 
     config = {"model": "attention", "vocab_size": 11, "wordvec_size": 5, "hidden_size": 8,
               "bidirectional": True, "num_layers": 2}
-    with describe_only() as d:
-        described = build(config)
+    d = ShapeOnly()
+    described = build_model(config, rng=d)
     real = build(config)
     assert {k: p.shape for k, p in described.named_params()} == \
         {k: p.shape for k, p in real.named_params()}
-    assert d.count == real.num_params()
-    with describe_only() as d:  # 8192 x 32768 float32 matrices: described in no time, no memory
-        big = build(dict(config, hidden_size=8192, wordvec_size=4096))
+    assert d.count <= real.num_params() == sum(p.size for p in described.params())
+    d = ShapeOnly()  # 8192 x 32768 float32 matrices: described in no time, no memory
+    big = build_model(dict(config, hidden_size=8192, wordvec_size=4096), rng=d)
     assert d.count > 10**9
     assert all(p.data.strides == (0,) * p.ndim for p in big.params() if p.size > 1 << 16)
     assert sum(p.data.nbytes for p in big.params() if p.data.strides != (0,) * p.ndim) < 10**7
     with pytest.raises(ModelTooLarge, match="more than 100 parameters"):
-        with describe_only(max_params=100):
-            build(config)
+        build_model(config, rng=ShapeOnly(max_params=100))
 
 
 def test_temp_file_of_a_killed_writer_is_removed_by_the_next_save(tmp_path):
@@ -568,7 +567,7 @@ def test_temp_file_of_a_killed_writer_is_removed_by_the_next_save(tmp_path):
     save_npz(target, {"W": np.zeros(3)}, {"v": 1})
     code = textwrap.dedent(f"""
         import time, numpy as np
-        import tinygrad_attn.io as io
+        import tinygrad_attn.npzfile as io
         real = np.savez
         def slow(f, **kw):
             real(f, **kw); f.flush(); print("writing", flush=True); time.sleep(60)

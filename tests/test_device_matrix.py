@@ -12,9 +12,9 @@ from tinygrad_attn import backend
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.data import load_dataset
-from tinygrad_attn.layercases import LAYER_CASES
+from tinygrad_attn.checks.layercases import LAYER_CASES
 from tinygrad_attn.optim import SGD, AdaGrad, Adam, Momentum, clip_grads
-from tinygrad_attn.train import Trainer, Translator, load_checkpoint, save_checkpoint
+from tinygrad_attn.training import Trainer, Translator, load_checkpoint, save_checkpoint
 
 from .devices import any_device as device  # noqa: F401  (cpu, strict, and cuda when present)
 
@@ -121,8 +121,7 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
 
     # checkpoint written from this device loads on the host and back, identical outputs
     path = tmp_path / "m.npz"
-    save_checkpoint(path, model, data.vocab, reversed_input=True, in_width=data.in_width,
-                    out_width=data.out_width)
+    save_checkpoint(path, model, data.task)
     host_model, meta = load_checkpoint(path)
     assert host_model.device == "cpu"
     np.testing.assert_array_equal(host_model.generate(data.x_val, data.vocab.start_id, data.out_width), out)

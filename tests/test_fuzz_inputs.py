@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 import tinygrad_attn as ta
 from tinygrad_attn import cli
 from tinygrad_attn import layers as L
-from tinygrad_attn.data import load_dataset
-from tinygrad_attn.io import CheckpointError, load_npz, save_npz
-from tinygrad_attn.train import Translator, load_checkpoint, save_checkpoint
+from tinygrad_attn.data import BitsTask, load_dataset
+from tinygrad_attn.npzfile import CheckpointError, load_npz, save_npz
+from tinygrad_attn.training import Translator, load_checkpoint, save_checkpoint
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -31,7 +31,7 @@ nasty_numbers = st.sampled_from([0, -1, 1, 2, 10**6, 10**9, 2**63, -2**63, 0.5, 
 
 def build(config):
     try:
-        from tinygrad_attn.registry import build_model
+        from tinygrad_attn.training.registry import build_model
     except ImportError:
         from models import build_model
     return build_model(config)
@@ -44,7 +44,7 @@ def base(tmp_path_factory):
     model = build({"model": "attention", "vocab_size": len(data.vocab), "wordvec_size": 3,
                    "hidden_size": 4})
     path = tmp_path_factory.mktemp("fz") / "base.npz"
-    save_checkpoint(path, model, data.vocab, in_width=data.in_width, out_width=data.out_width)
+    save_checkpoint(path, model, data.task)
     arrays, meta = load_npz(path)
     return str(path), arrays, meta, tmp_path_factory.mktemp("fz2")
 
@@ -71,11 +71,12 @@ def _translates_or_refuses(tr):
 
 
 @FAST
-@given(field=st.sampled_from(["format", "config", "vocab", "reversed_input", "in_width",
-                              "out_width", "history", "extra", "config.model",
-                              "config.hidden_size", "config.wordvec_size", "config.vocab_size",
-                              "config.bidirectional", "config.attention_feed", "config.num_layers",
-                              "config.embed_std", "vocab.chars", "vocab.pad_char", "drop"]),
+@given(field=st.sampled_from(["format", "config", "task", "task.vocab", "task.reversed_input",
+                              "task.in_width", "task.out_width", "task.kind", "history", "extra",
+                              "config.model", "config.hidden_size", "config.wordvec_size",
+                              "config.vocab_size", "config.bidirectional", "config.attention_feed",
+                              "config.num_layers", "config.embed_std", "task.vocab.chars",
+                              "task.vocab.pad_char", "drop"]),
        value=json_values | nasty_numbers)
 def test_random_metadata_loads_or_gives_one_checkpoint_error(base, field, value):
     _, arrays, meta, tmp = base
@@ -83,8 +84,11 @@ def test_random_metadata_loads_or_gives_one_checkpoint_error(base, field, value)
     if field == "drop":
         m.pop(value if isinstance(value, str) and value in m else "config")
     elif "." in field:
-        top, key = field.split(".")
-        m[top][key] = value
+        *path, key = field.split(".")
+        target = m
+        for k in path:
+            target = target[k]
+        target[key] = value
     else:
         m[field] = value
     path = tmp / "m.npz"
@@ -178,11 +182,11 @@ def _argv_strategy(command, extra=()):
 def test_random_values_for_every_option_parse_or_refuse_in_one_line(command, monkeypatch, capsys,
                                                                       base, tmp_path):
     """Every option of every command: parsing (with the run stubbed) is clean or one line."""
-    from tinygrad_attn import commands  # noqa: F401
+    from tinygrad_attn.cli import commands  # noqa: F401
     import importlib
 
     try:
-        mod = importlib.import_module(f"tinygrad_attn.commands.{command}")
+        mod = importlib.import_module(f"tinygrad_attn.cli.commands.{command}")
     except ModuleNotFoundError:
         pytest.skip(f"no command module {command!r}")
     monkeypatch.setattr(mod, "run", lambda args: 0)
@@ -265,30 +269,30 @@ def _each_random_config_value(base, out, check_file):
     check()
 
 
-@pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("text"))
+@pytest.mark.parametrize("name", __import__("tinygrad_attn.training.registry", fromlist=["x"]).model_names("text"))
 def test_random_config_values_for_every_registered_model(name, tmp_path):
     """Every config field of every registered text model: a checkpoint whose field holds a
     random value loads and translates, or is refused with one CheckpointError."""
-    from tinygrad_attn.registry import get_spec
+    from tinygrad_attn.training.registry import get_spec
 
     data = load_dataset("addition", samples=20, seed=0)
     ta.seed(0)
     model = build(get_spec(name).tiny_config(vocab_size=len(data.vocab)))
     path = tmp_path / "base.npz"
-    save_checkpoint(path, model, data.vocab, in_width=data.in_width, out_width=data.out_width)
+    save_checkpoint(path, model, data.task)
     _each_random_config_value(path, tmp_path / "m.npz",
                               lambda p: _translates_or_refuses(_loads_cleanly_or_refuses(p)))
 
 
-@pytest.mark.parametrize("name", __import__("tinygrad_attn.registry", fromlist=["x"]).model_names("bits"))
+@pytest.mark.parametrize("name", __import__("tinygrad_attn.training.registry", fromlist=["x"]).model_names("bits"))
 def test_random_config_values_for_every_registered_bits_model(name, tmp_path):
     """The same for the binary-vector models (no vocabulary): load cleanly or refuse."""
-    from tinygrad_attn.registry import get_spec
+    from tinygrad_attn.training.registry import get_spec
 
     ta.seed(0)
     model = build(get_spec(name).tiny_config(input_width=4, output_width=3))
     path = tmp_path / "base.npz"
-    save_checkpoint(path, model, None, extra={"data": {"task": "copy", "max_len": 3, "width": 3}})
+    save_checkpoint(path, model, BitsTask("copy", {"max_len": 3, "width": 2}))
 
     def loads_or_refuses(p):
         try:

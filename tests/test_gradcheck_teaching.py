@@ -12,8 +12,8 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.cli import main
 from tinygrad_attn.functions import math as fmath
-from tinygrad_attn.gradcheck import check_layer, check_model
-from tinygrad_attn.lessons.hand_derived import (attention_weight_manual, attention_weight_manual_backward,
+from tinygrad_attn.checks.gradcheck import check_layer, check_model
+from tinygrad_attn.checks.lessons.hand_derived import (attention_weight_manual, attention_weight_manual_backward,
                                  compare_attention, compare_lstm_step, lstm_step_manual,
                                  lstm_step_manual_backward, weight_sum_manual,
                                  weight_sum_manual_backward)
@@ -176,12 +176,12 @@ def test_check_layer_integer_inputs_and_dropout_with_fixed_rng():
     assert res.entry("W").checked == 18
     stack = L.StackedLSTM(3, 4, num_layers=2, dropout=0.5)
     ta.seed(5)
-    expected = ta.random.get_rng().random(3)
+    expected = ta.seeding.get_rng().random(3)
     ta.seed(5)
     res = check_layer(stack, R.standard_normal((2, 4, 3)))
     assert res.passed, res.report()
     # the library RNG is where it was: the check consumed no random numbers for good
-    np.testing.assert_array_equal(ta.random.get_rng().random(3), expected)
+    np.testing.assert_array_equal(ta.seeding.get_rng().random(3), expected)
 
 
 def test_check_layer_bad_arguments():
@@ -374,7 +374,7 @@ def test_cli_unknown_name_lists_valid_names(capsys):
 
 
 def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
-    from tinygrad_attn.commands import gradcheck as cmd
+    from tinygrad_attn.cli.commands import gradcheck as cmd
 
     assert set(F.__all__) <= set(cmd.OP_CASES), sorted(set(F.__all__) - set(cmd.OP_CASES))
     assert set(cmd.LAYER_CASES) == {"linear", "embedding", "lstmcell", "lstm", "gru",
@@ -392,7 +392,7 @@ def test_cli_cases_cover_every_op_and_the_named_layers_and_models():
 def test_cli_all_ops_and_all_layers_pass(capsys):
     assert main(["gradcheck", "op", "all"]) == 0
     out = capsys.readouterr().out
-    n = len(__import__("tinygrad_attn.commands.gradcheck", fromlist=["x"]).OP_CASES)
+    n = len(__import__("tinygrad_attn.cli.commands.gradcheck", fromlist=["x"]).OP_CASES)
     assert out.strip().endswith(f"{n} of {n} passed") and out.count("\nok    op ") == n - 1
     assert main(["gradcheck", "layer", "all", "--max-elements", "30"]) == 0
 
@@ -451,7 +451,7 @@ def test_report_rows_carry_variable_names():
         a, ta.functions.attention_weight(a, b)).sum() * (u.sum() + w.sum()),
         hs, h, ta.Variable(np.ones(2), name="hs"), np.ones(3))
     assert [e.name for e in res.entries] == ["hs", "h", "hs (input 2)", "input 3"]
-    from tinygrad_attn.layercases import check_layer_case
+    from tinygrad_attn.checks.layercases import check_layer_case
 
     rep = check_layer_case("attention-general").report()
     assert rep.splitlines()[3].startswith("hs ") and rep.splitlines()[4].startswith("h ")

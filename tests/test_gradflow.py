@@ -9,11 +9,12 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
-from tinygrad_attn.gradflow import (FlowRow, grad_flow,
-                                    grad_flow_table, group_norms, plot_grad_flow,
+from tinygrad_attn.viz import plot_grad_flow
+from tinygrad_attn.checks.gradflow import (FlowRow, grad_flow,
+                                    grad_flow_table, group_norms,
                                     record_update_ratios, snapshot_params, update_ratio_table,
                                     update_ratios)
-from tinygrad_attn.lessons.skip_connections import compare_skip_connections
+from tinygrad_attn.checks.lessons.skip_connections import compare_skip_connections
 from tinygrad_attn.optim import SGD, Adam
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

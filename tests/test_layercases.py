@@ -1,13 +1,13 @@
-"""The layer-case table (tinygrad_attn.layercases) shared by the gradcheck command and the
+"""The layer-case table (tinygrad_attn.checks.layercases) shared by the gradcheck command and the
 device tests."""
 import numpy as np
 import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import layers as L
-from tinygrad_attn.layercases import (LAYER_CASES, LayerCase, check_layer_case, layer_case,
+from tinygrad_attn.checks.layercases import (LAYER_CASES, LayerCase, check_layer_case, layer_case,
                                       layer_case_ids)
-from tinygrad_attn.opcases import normal
+from tinygrad_attn.checks.opcases import normal
 
 
 def test_ids_are_unique_and_lookup_lists_the_valid_names():

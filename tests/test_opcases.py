@@ -1,10 +1,10 @@
-"""The op-case table (tinygrad_attn.opcases): its invariants, and every case checked in float64."""
+"""The op-case table (tinygrad_attn.checks.opcases): its invariants, and every case checked in float64."""
 import numpy as np
 import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
-from tinygrad_attn.opcases import (OP_CASES, Draw, away, case, check_op_case, normal, op_case,
+from tinygrad_attn.checks.opcases import (OP_CASES, Draw, away, case, check_op_case, normal, op_case,
                                    op_case_ids, positive)
 
 NUMERIC = [c for c in OP_CASES if c.numeric]

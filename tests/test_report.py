@@ -1,4 +1,4 @@
-"""The helpers every diagnostic shares (tinygrad_attn.report) and the lazy lesson imports."""
+"""The helpers every diagnostic shares (tinygrad_attn.checks.report) and the lazy lesson imports."""
 import re
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import layers as L
-from tinygrad_attn.report import (array_diff, element_index, format_number, format_table,
+from tinygrad_attn.checks.report import (array_diff, element_index, format_number, format_table,
                                   named_variables, worst_element)
 
 
@@ -69,8 +69,8 @@ def test_array_diff_finds_the_largest_difference():
 
 def test_gradcheck_gradflow_and_lessons_print_the_same_table():
     """One table format for every diagnostic: the head, then a rule of dashes per column."""
-    from tinygrad_attn.gradflow import grad_flow_table
-    from tinygrad_attn.lessons.hand_derived import compare_lstm_step
+    from tinygrad_attn.checks.gradflow import grad_flow_table
+    from tinygrad_attn.checks.lessons.hand_derived import compare_lstm_step
 
     lin = L.Linear(2, 2)
     ta.functions.sum(lin(np.ones((1, 2), np.float32))).backward()
@@ -86,31 +86,26 @@ def test_gradcheck_gradflow_and_lessons_print_the_same_table():
         assert len(starts) >= 3 and set(cells) <= set(starts), (head, rule)
 
 
-LESSON_MODULES = ("tinygrad_attn.lessons", "tinygrad_attn.lessons.hand_derived",
-                  "tinygrad_attn.lessons.skip_connections", "tinygrad_attn.teach")
+LESSON_MODULES = ("tinygrad_attn.checks.lessons", "tinygrad_attn.checks.lessons.hand_derived",
+                  "tinygrad_attn.checks.lessons.skip_connections", "tinygrad_attn.checks.lessons.hand_derived")
 
 
 def test_import_tinygrad_attn_does_not_import_the_lessons():
-    code = ("import sys, tinygrad_attn, tinygrad_attn.gradflow, tinygrad_attn.viz; "
+    code = ("import sys, tinygrad_attn, tinygrad_attn.checks.gradflow, tinygrad_attn.viz; "
             f"print(sorted(m for m in {LESSON_MODULES!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 
 
-def test_lessons_load_on_first_use_through_the_old_names():
+def test_lessons_load_on_first_use_and_the_old_names_are_gone():
     code = ("import sys, tinygrad_attn as ta; "
-            "f = ta.teach.compare_attention; "
-            "from tinygrad_attn.gradflow import compare_skip_connections as g; "
-            "from tinygrad_attn.lessons import hand_derived, skip_connections; "
-            "assert f is hand_derived.compare_attention and g is skip_connections."
-            "compare_skip_connections; "
+            "from tinygrad_attn.checks.lessons import hand_derived; "
             "assert ta.lessons.compare_lstm_step is hand_derived.compare_lstm_step; "
-            "print('tinygrad_attn.lessons.hand_derived' in sys.modules)")
+            "assert not hasattr(ta, 'teach'); "
+            "import tinygrad_attn.checks.gradflow as gf; "
+            "assert not hasattr(gf, 'compare_skip_connections'); "
+            "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "True"
-    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        ta.nope  # noqa: B018
-    import tinygrad_attn.gradflow as gf
-    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        gf.nope  # noqa: B018
+    assert out.stdout.strip() == "ok"
+

@@ -6,8 +6,8 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn_models import AttentionSeq2seq
 from tinygrad_attn.data import load_dataset
-from tinygrad_attn.threads import blas_threads, check_threads, limit_threads
-from tinygrad_attn.train import Trainer
+from tinygrad_attn.training.threads import blas_threads, check_threads, limit_threads
+from tinygrad_attn.training import Trainer
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

@@ -5,8 +5,8 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn_models import AttentionSeq2seq
 from tinygrad_attn.data import load_dataset
-from tinygrad_attn.io import CheckpointError, save_npz
-from tinygrad_attn.train import Trainer, TrainingDiverged, Translator, evaluate, load_checkpoint
+from tinygrad_attn.npzfile import CheckpointError, save_npz
+from tinygrad_attn.training import Trainer, TrainingDiverged, Translator, evaluate, load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_seeded_runs_are_identical_and_seeds_differ(data):
 
 
 def test_loss_curve_splits_the_epoch_into_parts(data, monkeypatch):
-    import tinygrad_attn.train as train_mod
+    import tinygrad_attn.training.trainer as train_mod
 
     # 90 training pairs, batch 32: 3 steps; with 2 parts the steps split 2 + 1
     monkeypatch.setattr(train_mod, "_CURVE_PARTS", 2)
@@ -87,13 +87,13 @@ def test_ctrl_c_saves_checkpoint_then_reraises(data, tmp_path):
 def test_checkpoint_alone_translates_like_the_model(data, tmp_path):
     model, tr, _ = run(data, epochs=1, checkpoint=tmp_path / "m.npz")
     texts = ["may 4, 2021", "10/31/90"]
-    direct = Translator(model, data.vocab, data.in_width, data.out_width, True).translate(texts)
+    direct = Translator(model, data.task).translate(texts)
     from_file = Translator.from_checkpoint(tmp_path / "m.npz").translate(texts)
     assert direct == from_file
     acc, pred = evaluate(model, data.x_val, data.t_val, batch_size=7, return_predictions=True)
     greedy = model.generate(data.x_val, data.vocab.start_id, data.out_width)
     np.testing.assert_array_equal(pred, greedy)  # batching does not change the answers
-    answers = Translator(model, data.vocab, data.in_width, data.out_width, True).translate(
+    answers = Translator(model, data.task).translate(
         [data.vocab.decode(row[::-1]).strip() for row in data.x_val])
     truth = [data.vocab.decode(row[1:]).strip() for row in data.t_val]
     assert acc == sum(a == b for a, b in zip(answers, truth)) / len(truth)

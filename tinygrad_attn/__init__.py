@@ -6,16 +6,17 @@ Typical imports::
     from tinygrad_attn import functions as F, layers as L
 
 The lessons (hand-derived backward passes, the skip-connection demo) are not imported
-here: ``ta.lessons`` (and its old name ``ta.teach``) load them on first use.
+here: ``ta.lessons`` loads them on first use (they are teaching code the framework never runs).
 """
 from . import backend
 from .backend import as_numpy, gpu_available, get_array_module
 from .core import (Config, Function, OpError, Parameter, Variable, as_variable, detect_anomaly,
                    enable_grad, is_grad_enabled, name_scope, no_grad, test_mode, train_mode)
 from . import functions
-from .gradcheck import check_layer, check_model, gradcheck, gradgradcheck, numerical_grad
-from .random import seed
-from . import layers, optim, gradflow  # noqa: E402  (after functions: they use F)
+from .checks.gradcheck import check_layer, check_model, gradcheck, gradgradcheck, numerical_grad
+from .seeding import seed
+from . import layers, optim  # noqa: E402  (after functions: they use F)
+from .checks import gradflow  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -26,11 +27,12 @@ __all__ = [
     "name_scope", "no_grad", "numerical_grad", "seed", "test_mode", "train_mode",
 ]
 
-_LAZY_MODULES = {"lessons": "tinygrad_attn.lessons", "teach": "tinygrad_attn.teach"}
+# lazy: the lessons are teaching code; importing the framework must not load them
+_LAZY_MODULES = {"lessons": "tinygrad_attn.checks.lessons"}
 
 
 def __getattr__(name):
-    """Load the lesson modules on first use (``ta.lessons``, ``ta.teach``)."""
+    """Load the lesson modules on first use (``ta.lessons``)."""
     if name in _LAZY_MODULES:
         import importlib
 

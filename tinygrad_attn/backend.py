@@ -7,7 +7,7 @@ stand-in* arrays used by the test suite. Devices are named ``"cpu"``,
 :func:`as_numpy` are the only ways across.
 
 The strict stand-in itself (:class:`StrictArray` and its module :data:`strict`)
-lives in :mod:`tinygrad_attn.strict` and is re-exported here.
+lives in :mod:`tinygrad_attn.testing.strict` and is re-exported here.
 
 CuPy is optional: it is imported the first time a GPU is asked for
 (:func:`gpu_available`, :func:`as_device` with ``"cuda"``) or a CuPy array is
@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from .strict import StrictArray, strict
+from .testing.strict import StrictArray, strict
 
 __all__ = [
     "get_array_module", "as_numpy", "as_device", "device_of", "gpu_available",
@@ -197,7 +197,7 @@ def scatter_add(xp, a, indices, values):
     if xp is np or xp is strict:
         xp.add.at(a, indices, values)
     else:  # CuPy
-        import cupyx
+        import cupyx  # lazy: CuPy is the optional gpu extra
 
         cupyx.scatter_add(a, indices, values)
 

@@ -56,8 +56,8 @@ def test_bit_errors_and_dataset():
     np.testing.assert_array_equal(bit_errors(1 / (1 + np.exp(-logits)), t, threshold=0.5), [0, 2])
     d = load_bits_dataset("copy", samples=40, seed=2, max_len=3, width=5)
     assert isinstance(d, BitsData) and len(d.x_val) == 4 and len(d.x_train) == 36
-    assert d.model_fields() == {"input_width": 6, "output_width": 5}
-    assert d.describe() == {"task": "copy", "max_len": 3, "width": 5}
+    assert d.task.model_fields() == {"input_width": 6, "output_width": 5}
+    assert d.task.describe() == {"kind": "bits", "task": "copy", "max_len": 3, "width": 5}
     assert getattr(d, "vocab", None) is None
     with pytest.raises(ValueError, match="unknown bits task"):
         load_bits_dataset("sort")

@@ -1,6 +1,6 @@
 """Every op of F, forward, backward and double backward, on the strict stand-in device.
 
-Each case of ``tinygrad_attn.opcases.OP_CASES`` (the table ``tinygrad-attn gradcheck op``
+Each case of ``tinygrad_attn.checks.opcases.OP_CASES`` (the table ``tinygrad-attn gradcheck op``
 checks too) runs on NumPy and on the stand-in; the numbers
 must agree and every array the stand-in produces must be a StrictArray (so no op
 silently fell back to the host). The stand-in raises TypeError on any host NumPy

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-import tinygrad_attn.random as tr
+import tinygrad_attn.seeding as tr
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.core import OpError

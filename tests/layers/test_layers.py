@@ -5,7 +5,7 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
-from tinygrad_attn.io import CheckpointError
+from tinygrad_attn.npzfile import CheckpointError
 
 R = np.random.default_rng(7)
 f64 = dict(dtype=np.float64)

@@ -53,13 +53,13 @@ def main():
         out[f"{name}/beam_logp"] = logp
         meta[name] = m.config
     # a whole checkpoint file as the CLI writes it (float32, a real vocabulary)
-    from tinygrad_attn.data import Vocabulary
-    from tinygrad_attn.train import save_checkpoint
+    from tinygrad_attn.data import TextTask, Vocabulary
+    from tinygrad_attn.training import save_checkpoint
     vocab = Vocabulary.from_texts(["0123456789-"])
     ta.seed(3)
     m = AttentionSeq2seq(len(vocab), D, H, attention_feed="both", bidirectional=True, num_layers=2)
     ckpt = os.path.join(os.path.dirname(__file__), "fixtures", "attention_legacy_checkpoint.npz")
-    save_checkpoint(ckpt, m, vocab, reversed_input=True, in_width=5, out_width=3)
+    save_checkpoint(ckpt, m, TextTask(vocab, 5, 3, reversed_input=True))
     print(ckpt, os.path.getsize(ckpt), "bytes")
     cx = np.random.default_rng(1).integers(0, len(vocab), (4, 5))
     out["checkpoint/xs"] = cx

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_attn_models import AttentionSeq2seq, build_model, padding_positions
-from tinygrad_attn.data import Vocabulary
-from tinygrad_attn.train import load_checkpoint, save_checkpoint
+from tinygrad_attn.data import TextTask, Vocabulary
+from tinygrad_attn.training import load_checkpoint, save_checkpoint
 
 V, PAD = 13, 0
 SCORES = ("dot", "scaled", "general", "additive")
@@ -108,7 +108,7 @@ def test_config_round_trips_through_a_checkpoint(tmp_path):
     assert c["mask_scope"] == "ids"
     vocab = Vocabulary.from_texts(["abcdefghijk"])
     assert len(vocab) == V
-    save_checkpoint(tmp_path / "m.npz", m, vocab)
+    save_checkpoint(tmp_path / "m.npz", m, TextTask(vocab, 5, 3))
     back, meta = load_checkpoint(tmp_path / "m.npz")
     assert back.config == c
     for (n, p), (n2, q) in zip(m.named_params(), back.named_params()):
@@ -186,8 +186,9 @@ def test_book_initialisation_preset_draws_every_weight_as_the_book(kind, tmp_pat
     ta.seed(0)
     ours = build_model({"model": kind, "vocab_size": V_, "wordvec_size": D, "hidden_size": H})
     fan_in = book.out.W.shape[0]
-    assert book.config["init"] == "book" and book.config["embed_std"] == 0.01
-    assert ours.config["init"] == "default" and ours.config["embed_std"] == 1.0
+    assert book.config["init"] == "book" and book.embed_std == 0.01
+    assert ours.config["init"] == "default" and ours.embed_std == 1.0
+    assert book.config["embed_std"] is None          # recorded as given: the preset's value
     assert np.std(book.enc_embed.W.data) == pytest.approx(0.01, rel=0.1)
     assert np.std(ours.enc_embed.W.data) == pytest.approx(1.0, rel=0.1)
     assert np.std(book.out.W.data) == pytest.approx(1 / np.sqrt(fan_in), rel=0.1)
@@ -200,11 +201,11 @@ def test_book_initialisation_preset_draws_every_weight_as_the_book(kind, tmp_pat
             assert np.std(a[k].data) == pytest.approx(np.std(b[k].data), rel=0.15), (name, k)
     over = build_model({"model": kind, "vocab_size": V_, "wordvec_size": D, "hidden_size": H,
                         "init": "book", "embed_std": 0.5})
-    assert over.config["embed_std"] == 0.5 and np.std(over.dec_embed.W.data) == pytest.approx(0.5, rel=0.1)
+    assert over.config["embed_std"] == 0.5 and over.embed_std == 0.5 and np.std(over.dec_embed.W.data) == pytest.approx(0.5, rel=0.1)
     path = tmp_path / "m.npz"
     vocab = Vocabulary.from_texts(["abcdefghijklmnopqrstuvwxyz0123456789"[:V_ - 2]])
     assert len(vocab) == V_
-    save_checkpoint(path, book, vocab)
+    save_checkpoint(path, book, TextTask(vocab, 5, 3))
     assert load_checkpoint(path)[0].config == book.config
     with pytest.raises(ValueError, match="init must be one of"):
         build_model({"model": kind, "vocab_size": V_, "init": "pytorch"})

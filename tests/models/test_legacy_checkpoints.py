@@ -5,11 +5,13 @@ import json
 import os
 
 import numpy as np
+
+from tinygrad_attn.npzfile import load_npz
 import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn_models import AttentionSeq2seq, build_model
-from tinygrad_attn.train import load_checkpoint
+from tinygrad_attn.training import load_checkpoint
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
 FIX = np.load(os.path.join(HERE, "attention_legacy.npz"))
@@ -63,10 +65,11 @@ def test_seeded_initialisation_is_unchanged(name):
 
 
 def test_old_checkpoint_file_loads_with_defaults_for_new_options():
-    model, meta = load_checkpoint(os.path.join(HERE, "attention_legacy_checkpoint.npz"))
-    assert "score" not in meta["config"]                         # written before the option
+    path = os.path.join(HERE, "attention_legacy_checkpoint.npz")
+    model, info = load_checkpoint(path)
+    assert "score" not in load_npz(path)[1]["config"]            # written before the option
     assert model.config["score"] == "dot" and model.config["mask_padding"] is False
-    out = model.generate(FIX["checkpoint/xs"], meta["vocab"].start_id, 3)
+    out = model.generate(FIX["checkpoint/xs"], info.task.vocab.start_id, 3)
     np.testing.assert_array_equal(out, FIX["checkpoint/generate"])
     np.testing.assert_allclose(model.attention_weights, FIX["checkpoint/generate_attention"], rtol=1e-5)
 
@@ -77,5 +80,5 @@ def test_new_names_load_and_unknown_names_still_fail():
     assert "decoder.layers.0.Wx" in state
     m.load_state_dict(state)                                     # today's names
     bad = dict(state, **{"decoder.7.Wx": state["decoder.layers.0.Wx"]})
-    with pytest.raises(ta.io.CheckpointError, match="unexpected keys"):
+    with pytest.raises(ta.npzfile.CheckpointError, match="unexpected keys"):
         m.load_state_dict(bad)

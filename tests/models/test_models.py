@@ -102,7 +102,7 @@ def test_tiny_attention_model_memorises_small_set():
     ta.seed(0)
     m = AttentionSeq2seq(len(data.vocab), 16, 64)
     opt = Adam(m, lr=0.02)
-    from tinygrad_attn.train import evaluate
+    from tinygrad_attn.training import evaluate
 
     start = evaluate(m, x, t)
     for step in range(300):

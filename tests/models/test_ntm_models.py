@@ -5,8 +5,8 @@ import pytest
 import tinygrad_attn as ta
 from tinygrad_attn import backend
 from tinygrad_attn.data.bits import load_bits_dataset, make_copy
-from tinygrad_attn.io import CheckpointError
-from tinygrad_attn.train import Trainer, load_checkpoint, save_checkpoint
+from tinygrad_attn.npzfile import CheckpointError
+from tinygrad_attn.training import Trainer, load_checkpoint, save_checkpoint
 
 from tests.devices import device  # noqa: F401  (cpu and strict)
 from tinygrad_attn_models.ntm import LSTMBitsModel, NTMModel
@@ -60,11 +60,11 @@ def test_train_checkpoint_round_trip_on_device(kind, device, tmp_path):
     assert type(p0) is np.ndarray
     back = tiny(kind)  # weights from the checkpoint written by the Trainer
     meta = back.load_weights(path)
-    assert meta["vocab"] is None and meta["config"] == model.config
-    assert meta["extra"]["data"] == {"task": "copy", "max_len": 3, "width": 3}
+    assert meta["config"] == model.config
+    assert meta["task"] == {"kind": "bits", "task": "copy", "max_len": 3, "width": 3}
     np.testing.assert_allclose(back.predict(data.x_val), p0, rtol=1e-5, atol=1e-6)
     save_checkpoint(tmp_path / "b.npz", model, None)
-    assert back.load_weights(tmp_path / "b.npz")["vocab"] is None
+    assert back.load_weights(tmp_path / "b.npz")["task"] is None
     if kind == "ntm":
         other = NTMModel(4, 3, memory_rows=6, memory_width=4, hidden_size=5)
         with pytest.raises(CheckpointError, match="shape"):
@@ -84,7 +84,7 @@ def test_config_and_parameter_match():
 
 @pytest.mark.parametrize("name", ["ntm", "ntm-ff", "lstm-bits"])
 def test_registered_tiny_models_pass_check_model(name):
-    from tinygrad_attn.commands.gradcheck import run_case
+    from tinygrad_attn.cli.commands.gradcheck import run_case
 
     res = run_case("model", name, max_elements=20)
     assert res.passed, res.report()

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import tinygrad_attn as ta
-from tinygrad_attn import registry
+from tinygrad_attn.training import registry
 from tinygrad_attn.data import load_dataset
 from tinygrad_attn.optim import Adam, WarmupInverseSqrt
-from tinygrad_attn.train import Trainer, load_checkpoint, save_checkpoint
+from tinygrad_attn.training import Trainer, load_checkpoint, save_checkpoint
 from tinygrad_attn_models import TransformerSeq2seq, build_model
 
 V = 13
@@ -154,7 +154,7 @@ def test_checkpoint_round_trip(tmp_path):
     m = TransformerSeq2seq(len(data.vocab), d_model=8, num_heads=2, num_layers=1, d_ff=8,
                            positions="learned", max_len=32)
     path = tmp_path / "t.npz"
-    save_checkpoint(path, m, data.vocab, in_width=data.in_width, out_width=data.out_width)
+    save_checkpoint(path, m, data.task)
     back, meta = load_checkpoint(path)
     assert type(back) is TransformerSeq2seq and back.config == m.config
     np.testing.assert_array_equal(back.generate(data.x_val, 1, 10), m.generate(data.x_val, 1, 10))

@@ -280,7 +280,7 @@ def test_missing_dot_program_gives_install_hint(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- CLI
 def test_example_loss_collapses_to_a_fixed_size():
-    from tinygrad_attn.commands.graph import example_loss
+    from tinygrad_attn.cli.commands.graph import example_loss
 
     small, big = example_loss(seq_len=3), example_loss(seq_len=7)
     assert counts(to_dot(small, collapse_steps=True)) == counts(to_dot(big, collapse_steps=True))
@@ -400,7 +400,7 @@ def test_whole_model_names_and_marks_the_first_step(tmp_path):
 
 
 def test_cli_graph_takes_every_model_option_and_refuses_others(tmp_path, capsys):
-    from tinygrad_attn import registry
+    from tinygrad_attn.training import registry
     from tinygrad_attn.cli import main
 
     out = tmp_path / "g.dot"

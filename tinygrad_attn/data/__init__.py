@@ -1,11 +1,18 @@
-"""Host-side data: vocabularies, generators, text files, and the binary-vector tasks of the NTM.
+"""Host-side data: tasks, vocabularies, generators, text files, and the NTM's binary-vector tasks.
+
+Every kind of data implements one interface, :class:`Task` (:mod:`.task`): text with a
+vocabulary (:class:`TextTask`) and binary vectors (:class:`BitsTask`); named sources
+(``"date"``, ``"copy"``, a file path) are looked up with :func:`load_data`.
 
 Only NumPy is needed; nothing here touches the autograd engine.
 """
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
-from .bits import BIT_TASKS, BitsData, bit_errors, load_bits_dataset, make_copy, make_repeat_copy
-from .dataset import Seq2seqData, decode_answers, encode_questions, load_dataset
+from .bits import (BIT_TASKS, BitsData, BitsTask, bit_errors, load_bits_dataset, make_copy,
+                   make_repeat_copy)
+from .dataset import Seq2seqData, TextTask, decode_answers, encode_questions, load_dataset
+from .task import (DataSource, Task, TaskData, TaskError, data_source, data_sources, load_data,
+                   register_data_source, register_task_kind, task_from_description, task_kinds)
 from .dates import (
     DATE_ALPHABET,
     DATE_ANSWER_LEN,
@@ -20,6 +27,9 @@ from .textfile import load_text, save_text
 from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = [
+    "Task", "TaskData", "TaskError", "TextTask", "BitsTask", "DataSource", "data_source",
+    "data_sources", "load_data", "register_data_source", "register_task_kind",
+    "task_from_description", "task_kinds",
     "ADDITION_ALPHABET",
     "BIT_TASKS",
     "BitsData",

@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BIT_TASKS", "BitsData", "make_copy", "make_repeat_copy", "make_bits",
+from .task import (MAX_SEQ_WIDTH, DataSource, Task, TaskError, int_field, is_int,
+                   register_data_source, register_task_kind)
+
+__all__ = ["BitsTask", "BIT_TASKS", "BitsData", "make_copy", "make_repeat_copy", "make_bits",
            "load_bits_dataset", "bit_errors"]
 
 BIT_TASKS = ("copy", "repeat-copy")
@@ -140,22 +143,23 @@ def bit_errors(logits_or_probs, t, threshold=0.0):
 
 @dataclass
 class BitsData:
-    """Train/validation split of a binary-vector task (the :class:`~tinygrad_attn.train.Trainer`
+    """Train/validation split of a binary-vector task (the :class:`~tinygrad_attn.training.Trainer`
     reads the same attribute names as for :class:`~tinygrad_attn.data.Seq2seqData`).
 
     Attributes:
         x_train, t_train: float32 (N_train, T, input_width) and (N_train, T, output_width).
         x_val, t_val: the validation arrays (same T).
-        task: ``"copy"`` or ``"repeat-copy"``.
+        name: ``"copy"`` or ``"repeat-copy"``.
         params: the generator's keyword arguments (``min_len``, ``max_len``, ``width``, ...),
             enough to generate test data of other lengths.
+        task: the :class:`~tinygrad_attn.data.task.BitsTask` (name and params).
     """
 
     x_train: np.ndarray = field(repr=False)
     t_train: np.ndarray = field(repr=False)
     x_val: np.ndarray = field(repr=False)
     t_val: np.ndarray = field(repr=False)
-    task: str
+    name: str
     params: dict
 
     def __post_init__(self):
@@ -166,22 +170,9 @@ class BitsData:
                                  "(N, T, C) with the same N and T")
 
     @property
-    def input_width(self) -> int:
-        """Channels of the input vectors."""
-        return int(self.x_train.shape[2])
-
-    @property
-    def output_width(self) -> int:
-        """Channels of the target vectors."""
-        return int(self.t_train.shape[2])
-
-    def model_fields(self) -> dict:
-        """What the data decides in a model's config: ``input_width`` and ``output_width``."""
-        return {"input_width": self.input_width, "output_width": self.output_width}
-
-    def describe(self) -> dict:
-        """JSON description stored in checkpoints: the task and its generator parameters."""
-        return {"task": self.task, **self.params}
+    def task(self):
+        """The :class:`~tinygrad_attn.data.task.BitsTask` these examples come from."""
+        return BitsTask(self.name, self.params)
 
 
 def load_bits_dataset(task="copy", samples=10000, seed=0, val_fraction=0.1, **params):
@@ -202,4 +193,130 @@ def load_bits_dataset(task="copy", samples=10000, seed=0, val_fraction=0.1, **pa
         raise ValueError(f"samples={samples} with val_fraction {val_fraction} leaves no training data")
     x, t = make_bits(task, samples, seed=seed, **params)
     return BitsData(x_train=x[n_val:], t_train=t[n_val:], x_val=x[:n_val], t_val=t[:n_val],
-                    task=task, params=dict(params))
+                    name=task, params=dict(params))
+
+
+@register_task_kind
+class BitsTask(Task):
+    """Sequences of binary vectors from a generator (copy, repeat copy), as the NTM learns.
+
+    Args:
+        name: ``"copy"`` or ``"repeat-copy"``.
+        params: the generator's options (``min_len``, ``max_len``, ``width``, and
+            ``max_repeats`` for repeat copy); enough to make test data of other lengths.
+    """
+
+    kind = "bits"
+    title = "binary-vector task"
+    model_kind = "bits"
+    commands = frozenset({"train", "eval", "memory", "explore"})
+    _FIELDS = {"copy": ("min_len", "max_len", "width"),
+               "repeat-copy": ("min_len", "max_len", "width", "max_repeats")}
+    _HIGH = {"min_len": 10_000, "max_len": 10_000, "width": 4096, "max_repeats": 1000}
+
+    def __init__(self, name: str, params: dict):
+        if name not in self._FIELDS:
+            raise TaskError(f"BitsTask: unknown task {name!r}; known: {', '.join(self._FIELDS)}")
+        self.name, self.params = name, dict(params)
+
+    def model_fields(self) -> dict:
+        """``input_width`` and ``output_width``: the channels of the generator's vectors."""
+        x, t = self.generate(1, 1)
+        return {"input_width": int(x.shape[2]), "output_width": int(t.shape[2])}
+
+    def describe(self) -> dict:
+        """Kind, generator name and its options."""
+        return {"kind": self.kind, "task": self.name, **self.params}
+
+    @classmethod
+    def from_description(cls, d: dict, source: str = "task") -> "BitsTask":
+        """Rebuild from :meth:`describe`'s dict; every option in range, the steps bounded."""
+        name = d.get("task")
+        if name not in cls._FIELDS:
+            raise TaskError(f"{source}: the bits task must be one of {', '.join(cls._FIELDS)}, "
+                            f"got {name!r}")
+        params = {}
+        for k in cls._FIELDS[name]:
+            if k in d:
+                params[k] = int_field(d, k, 1, cls._HIGH[k], source)
+        unknown = sorted(set(d) - {"kind", "task", *cls._FIELDS[name]})
+        if unknown:
+            raise TaskError(f"{source}: the {name} task has no field(s) {', '.join(unknown)}")
+        task = cls(name, params)
+        if task.steps() > MAX_SEQ_WIDTH * 10:
+            raise TaskError(f"{source}: the task describes sequences of {task.steps():,} steps; "
+                            f"at most {MAX_SEQ_WIDTH * 10:,} are accepted")
+        return task
+
+    def steps(self, length: int | None = None, repeats: int | None = None) -> int:
+        """Time steps of one sequence of ``length`` (default: the longest trained)."""
+        L = int(self.params.get("max_len", 10) if length is None else length)
+        if self.name == "repeat-copy":
+            K = int(self.params.get("max_repeats", 10) if repeats is None else repeats)
+            return L + 2 + L * K + 1
+        return 2 * L + 2
+
+    def generate(self, n: int, length: int, seed=0, repeats: int | None = None):
+        """``(x, t)``: ``n`` fresh examples of one ``length`` (for evaluation and pictures)."""
+        params = {"width": int(self.params.get("width", 8)), "length": int(length)}
+        if self.name == "repeat-copy":
+            params["max_repeats"] = int(self.params.get("max_repeats", 10))
+            if repeats is not None:
+                params["repeats"] = int(repeats)
+        return make_bits(self.name, n, seed=seed, **params)
+
+    eval_options = ("lengths", "samples", "seed")
+
+    def eval_sets(self, lengths=None, samples=256, seed=1):
+        """``[(label, x, t)]``: ``samples`` fresh sequences of each length (default: the longest
+        trained); the data of length L comes from seed ``[seed, L]``.
+
+        Raises:
+            ValueError: a length outside [1, 10000] or sequences longer than the bound.
+        """
+        if lengths is None:
+            lengths = [int(self.params.get("max_len", 10))]
+        out = []
+        for L in lengths:
+            if not is_int(L) or not 1 <= L <= 10_000:
+                raise ValueError(f"--lengths must be integers in [1, 10000], got {L!r}")
+            if self.steps(L) * samples > 50_000_000:
+                raise ValueError(f"length {L}: {samples} sequences of {self.steps(L):,} steps "
+                                 "are too many; use fewer --samples or shorter --lengths")
+            x, t = self.generate(samples, int(L), seed=[seed, int(L)])
+            out.append((f"length {L}", x, t))
+        return out
+
+    def heading(self, model_name: str, samples=256, **options) -> str:
+        """``repeat-copy (ntm), 256 sequences per length``."""
+        return f"{self.name} ({model_name}), {samples} sequences per length"
+
+    def summary(self, label, figures, n) -> str:
+        """One line for people: bit errors per sequence and the share of perfect sequences."""
+        return (f"{label}: {figures['bit_errors']:.3f} bit errors per sequence, "
+                f"{100 * figures['acc']:.1f}% sequences perfect")
+
+    def decode(self, outputs) -> list:
+        """0/1 arrays from the model's output probabilities (threshold 0.5)."""
+        return [(np.asarray(o) > 0.5).astype(np.int8) for o in outputs]
+
+    def score(self, model, x, t, batch_size: int = 512) -> dict:
+        """The model's own figures, ``model.metrics(x, t)``: ``acc``, ``bit_errors``, ``loss``."""
+        return dict(model.metrics(x, t))
+
+
+def _bits_source(name):
+    def load(samples=10000, seed=0, min_length=1, max_length=10, bit_width=8, max_repeats=10):
+        params = dict(min_len=min_length, max_len=max_length, width=bit_width)
+        if name == "repeat-copy":
+            params["max_repeats"] = max_repeats
+        return load_bits_dataset(name, samples=samples, seed=seed, **params)
+    return load
+
+
+register_data_source(DataSource("copy", "bits", _bits_source("copy"),
+                                ("min_length", "max_length", "bit_width"),
+                                "copy a sequence of bit vectors"))
+register_data_source(DataSource("repeat-copy", "bits", _bits_source("repeat-copy"),
+                                ("min_length", "max_length", "bit_width", "max_repeats"),
+                                "copy a sequence of bit vectors K times"))

@@ -10,10 +10,12 @@ import numpy as np
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
 from .dates import DATE_ALPHABET, DATE_ANSWER_LEN, MAX_DATE_QUESTION_LEN, make_dates
+from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_source, int_field,
+                   is_int, register_data_source, register_task_kind)
 from .textfile import load_text
 from .vocab import Vocabulary
 
-__all__ = ["Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
+__all__ = ["TextTask", "Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
 
 
 @dataclass
@@ -57,6 +59,11 @@ class Seq2seqData:
                 raise ValueError(f"{name} must have shape (N, {width}), got {arr.shape}")
         if len(self.x_train) != len(self.t_train) or len(self.x_val) != len(self.t_val):
             raise ValueError("x and t must have the same number of rows")
+
+    @property
+    def task(self):
+        """The :class:`~tinygrad_attn.data.task.TextTask` (vocabulary, widths, reversal)."""
+        return TextTask(self.vocab, self.in_width, self.out_width, self.reversed_input)
 
     @property
     def train_size(self) -> int:
@@ -199,3 +206,165 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
                        x_val=x[val_idx], t_val=t[val_idx], vocab=vocab,
                        reversed_input=bool(reverse_input), in_width=in_width,
                        out_width=out_width)
+
+
+@register_task_kind
+class TextTask(Task):
+    """Character sequences with a vocabulary: questions in, answers out.
+
+    Args:
+        vocab: the :class:`~tinygrad_attn.data.Vocabulary` of questions and answers.
+        in_width: characters the model reads (questions are padded to it).
+        out_width: ids the model generates (answers are padded to it).
+        reversed_input: the model reads its input reversed (the book's trick).
+    """
+
+    kind = "text"
+    title = "text task"
+    model_kind = "text"
+    commands = frozenset({"train", "eval", "translate", "attention", "explore"})
+
+    def __init__(self, vocab, in_width: int, out_width: int, reversed_input: bool = False):
+        for name, v in (("in_width", in_width), ("out_width", out_width)):
+            if not is_int(v) or not 1 <= v <= MAX_SEQ_WIDTH:
+                raise TaskError(f"TextTask: {name} must be an integer in [1, {MAX_SEQ_WIDTH}], "
+                                f"got {v!r}")
+        self.vocab, self.in_width, self.out_width = vocab, int(in_width), int(out_width)
+        self.reversed_input = bool(reversed_input)
+
+    def model_fields(self) -> dict:
+        """``{"vocab_size": len(vocab)}``."""
+        return {"vocab_size": len(self.vocab)}
+
+    def describe(self) -> dict:
+        """Kind, vocabulary, widths and reversal."""
+        return {"kind": self.kind, "vocab": self.vocab.to_dict(), "in_width": self.in_width,
+                "out_width": self.out_width, "reversed_input": self.reversed_input}
+
+    @classmethod
+    def from_description(cls, d: dict, source: str = "task") -> "TextTask":
+        """Rebuild from :meth:`describe`'s dict (vocabulary checked character by character)."""
+        vocab = d.get("vocab")
+        if not isinstance(vocab, dict):
+            raise TaskError(f"{source}: the task's vocab must be a JSON object, got "
+                            f"{type(vocab).__name__}")
+        chars = vocab.get("chars")
+        if not isinstance(chars, (list, str)) or len(chars) > MAX_VOCAB:
+            raise TaskError(f"{source}: vocab chars must be a list of at most {MAX_VOCAB:,} "
+                            f"characters, got {type(chars).__name__}")
+        for k in ("pad_char", "start_char"):
+            if k in vocab and not (isinstance(vocab[k], str) and len(vocab[k]) == 1):
+                raise TaskError(f"{source}: vocab {k} must be one character, got {vocab[k]!r}")
+        try:
+            v = Vocabulary.from_dict(vocab)
+            v.pad_id, v.start_id  # both must be in the vocabulary
+        except (TypeError, ValueError) as e:
+            raise TaskError(f"{source}: bad vocabulary: {e}") from e
+        rev = d.get("reversed_input", False)
+        if not isinstance(rev, bool):
+            raise TaskError(f"{source}: reversed_input must be true or false, got {rev!r}")
+        return cls(v, int_field(d, "in_width", 1, MAX_SEQ_WIDTH, source),
+                   int_field(d, "out_width", 1, MAX_SEQ_WIDTH, source), rev)
+
+    @classmethod
+    def example_fields(cls) -> dict:
+        """A vocabulary of 13 ids for small example models."""
+        return {"vocab_size": 13}
+
+    def steps(self) -> int:
+        """Encoder plus decoder steps."""
+        return self.in_width + self.out_width
+
+    def encode(self, texts) -> np.ndarray:
+        """Ids ``(N, in_width)`` of ``texts`` as the model reads them (padded, maybe reversed).
+
+        Raises:
+            ValueError: a text longer than ``in_width`` or with characters the vocabulary
+                lacks (naming the text).
+        """
+        return encode_questions(list(texts), self.vocab, self.in_width, reverse=self.reversed_input)
+
+    def decode(self, outputs) -> list[str]:
+        """Answer strings from generated ids ``(N, T)`` (start symbol and padding removed)."""
+        return decode_answers(outputs, self.vocab)
+
+    eval_options = ("data", "samples", "seed")
+
+    def eval_sets(self, data=None, samples=1000, seed=1):
+        """``[(label, x, t)]`` to evaluate on: a file in the book's format, or generated data.
+
+        Args:
+            data: a path, or the name of a generator (``"date"``, ...), encoded with this
+                task's vocabulary and widths.
+            samples, seed: for a generator.
+
+        Raises:
+            ValueError: no data given, unknown characters, or lines longer than the model reads.
+        """
+        if data is None:
+            raise ValueError("--data is needed for a text checkpoint (a file in the book's "
+                             "format, or a generator such as 'date')")
+        src = data_source(data)
+        if src.kind != self.model_kind or src.pairs is None:
+            raise ValueError(f"--data {data} ({src.help or src.kind}) gives no question/answer "
+                             "text to evaluate a text checkpoint on")
+        pairs = src.pairs(data, samples=samples, seed=seed)
+        questions = [q.rstrip(" ") for q, _ in pairs]
+        answers = [a.strip(" ") for _, a in pairs]
+        for i, a in enumerate(answers):
+            if len(a) > self.out_width:
+                raise ValueError(f"{data}: answer {i + 1} {a!r} is {len(a)} characters; this "
+                                 f"model writes at most {self.out_width}")
+            unknown = self.vocab.unknown_chars(a)
+            if unknown:
+                raise ValueError(f"{data}: answer {i + 1} {a!r} contains character(s) this model "
+                                 f"does not know: {', '.join(repr(c) for c in unknown)}")
+        x = self.encode(questions)
+        t = self.vocab.encode_batch([self.vocab.start_char + a for a in answers],
+                                    width=self.out_width + 1)
+        return [(str(data), x, t)]
+
+    def summary(self, label, figures, n) -> str:
+        """One line for people: ``exact match: 998/1000 = 99.80%``."""
+        acc = figures["acc"]
+        return f"exact match: {round(acc * n)}/{n} = {100.0 * acc:.2f}%"
+
+    def decode_questions(self, x) -> list[str]:
+        """The questions ``x`` (N, in_width) as text (un-reversed, padding removed)."""
+        x = np.asarray(x)
+        if self.reversed_input:
+            x = x[:, ::-1]
+        return [s.strip(self.vocab.pad_char) for s in self.vocab.decode_batch(x)]
+
+    def score(self, model, x, t, batch_size: int = 512) -> dict:
+        """``{"acc": exact-match accuracy of greedy decoding}`` (``model.generate``)."""
+        n = len(x)
+        if n == 0:
+            return {"acc": 0.0}
+        start_id = int(t[0, 0])
+        preds = [model.generate(x[i:i + batch_size], start_id, t.shape[1] - 1)
+                 for i in range(0, n, batch_size)]
+        pred = np.concatenate(preds, axis=0)
+        return {"acc": float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())}
+
+
+def _generated(name):
+    def load(samples=50000, seed=0, reverse_input=False):
+        return load_dataset(name, samples=samples, seed=seed, reverse_input=reverse_input)
+    return load
+
+
+def _from_file(path, samples=None, seed=0, reverse_input=False):
+    """A file in the book's format (every line is used; ``samples`` does not apply)."""
+    return load_dataset(path, seed=seed, reverse_input=reverse_input)
+
+
+register_data_source(DataSource("date", "text", _generated("date"), ("reverse_input",),
+                                "dates written in many ways -> ISO dates",
+                                pairs=lambda name, samples, seed: make_dates(samples, seed=seed)))
+register_data_source(DataSource("addition", "text", _generated("addition"), ("reverse_input",),
+                                "3-digit additions",
+                                pairs=lambda name, samples, seed: make_addition(samples, seed=seed)))
+register_data_source(DataSource("file", "text", _from_file, ("reverse_input",),
+                                "a file in the book's question_answer format",
+                                pairs=lambda path, samples, seed: load_text(path)), files=True)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from collections.abc import Iterable
 
-from ..io import _file_mode
+from ..files import atomic_write
 
 __all__ = ["load_text", "save_text", "SEPARATOR"]
 
@@ -111,18 +110,5 @@ def save_text(path: PathLike, pairs: Iterable[tuple[str, str]]) -> None:
     a_width = max(len(a) for _, a in pairs)
     body = "".join(f"{q.ljust(q_width)}{SEPARATOR}{a.ljust(a_width)}\n" for q, a in pairs)
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(body)

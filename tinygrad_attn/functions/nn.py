@@ -2,6 +2,7 @@
 MSE, dropout, embedding."""
 from __future__ import annotations
 
+from .. import seeding
 from ..backend import as_numpy, get_array_module
 from ..core import Config, Function, OpError, Variable, as_variable
 from .fused import fused_ops
@@ -285,9 +286,8 @@ def dropout(x, p=0.5, rng=None):
         return x
     xp = get_array_module(x.data)
     if rng is None:
-        from ..random import get_rng
 
-        rng = get_rng(xp)
+        rng = seeding.get_rng(xp)
     mask = (rng.random(x.shape) >= p).astype(x.dtype) * (1.0 / (1.0 - p))
     return x * Variable(mask.astype(x.dtype))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numbers
 
 from ..core import Function, OpError, Variable, as_variable
+from .math import exp, log
 from .shape import broadcast_to, reshape
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp"]
@@ -118,7 +119,6 @@ def logsumexp(x, axis=-1, keepdims=False):
     Args:
         x: input Variable. axis: an int, a tuple of ints, or None (all axes).
     """
-    from .math import exp, log
 
     x = as_variable(x)
     axes = _norm_axis(axis, x.ndim, "LogSumExp")

@@ -5,9 +5,24 @@ import numpy as np
 
 from ..backend import as_device, as_numpy, device_of
 from ..core import Parameter, name_scope
-from ..io import CheckpointError, load_npz, save_npz
+from ..npzfile import CheckpointError, load_npz, save_npz
 
-__all__ = ["Layer", "LayerList"]
+__all__ = ["Layer", "LayerList", "weight_problem"]
+
+
+def weight_problem(name, shape, dtype, want_shape, source="state dict"):
+    """What is wrong with an array of ``shape``/``dtype`` as the weight ``name``, or None.
+
+    The one check of a stored weight's dtype and shape: checkpoint loading asks it with the
+    file's array headers (before reading any data), :meth:`Layer.load_state_dict` with the
+    arrays themselves. Weights must be real floating-point numbers of the parameter's shape.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or dtype.fields is not None:
+        return f"{name}: dtype {dtype} in {source}; weights must be real floating-point numbers"
+    if tuple(shape) != tuple(want_shape):
+        return f"{name}: shape {tuple(shape)} in {source}, {tuple(want_shape)} in the model"
+    return None
 
 
 class Layer:
@@ -163,15 +178,12 @@ class Layer:
             if name not in arrays:
                 continue
             a = arrays[name]
-            dtype = getattr(a, "dtype", None)
-            if dtype is None or not hasattr(a, "shape"):
+            if getattr(a, "dtype", None) is None or not hasattr(a, "shape"):
                 problems.append(f"{name}: not an array ({type(a).__name__})")
-            elif dtype.kind != "f" or dtype.fields is not None:
-                problems.append(f"{name}: dtype {dtype} in {source}; weights must be real "
-                                "floating-point numbers")
-            elif tuple(a.shape) != p.shape:
-                problems.append(f"{name}: shape {tuple(a.shape)} in {source}, "
-                                f"{p.shape} in the model")
+                continue
+            problem = weight_problem(name, a.shape, a.dtype, p.shape, source)
+            if problem:
+                problems.append(problem)
         if problems:
             raise CheckpointError(f"cannot load {source} into {type(self).__name__}: "
                                   + "; ".join(problems))

@@ -5,6 +5,7 @@
   heatmaps (matplotlib, ``show_padding=True`` to draw the padding columns too) and a
   terminal rendering; :func:`padding_share`: how much attention each row spends on padding.
 * :func:`plot_history`, :func:`plot_histories`: loss and validation-accuracy curves.
+* :func:`plot_grad_flow`: gradient norms per parameter (from ``ta.gradflow.grad_flow``).
 * :func:`plot_memory`, :func:`plot_bit_error_curves`: a Neural Turing Machine's write and
   read weightings over time beside its input/target/output bits; bit errors during training.
 
@@ -15,10 +16,11 @@ neither.
 from .attention import PAD_LABEL, attention_to_text, padding_share, plot_attention, plot_attention_grid
 from .curves import plot_histories, plot_history
 from .graph import GraphvizNotFoundError, plot_graph, to_dot
+from .gradflow import plot_grad_flow
 from .memory import plot_bit_error_curves, plot_memory
 
 __all__ = [
     "to_dot", "plot_graph", "GraphvizNotFoundError", "plot_attention", "plot_attention_grid",
     "attention_to_text", "padding_share", "PAD_LABEL", "plot_history", "plot_histories",
-    "plot_memory", "plot_bit_error_curves",
+    "plot_memory", "plot_bit_error_curves", "plot_grad_flow",
 ]

@@ -75,7 +75,7 @@ def _parse(history, fn, name="history"):
 
 def _epoch_axis(ax, epochs, curve_x):
     """Integer epoch ticks when the epochs are integers; a readable range for one epoch."""
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # lazy: matplotlib is the optional viz extra
 
     if all(float(e).is_integer() for e in epochs):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -89,7 +89,7 @@ def _epoch_axis(ax, epochs, curve_x):
 
 
 def _style_axes(ax_loss, ax_acc):
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import PercentFormatter  # lazy: optional viz extra
 
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
