@@ -169,6 +169,9 @@ def task_from_description(d, source: str = "task") -> Task:
     if not isinstance(d, dict):
         raise TaskError(f"{source}: the task must be a JSON object, got {type(d).__name__}")
     kind = d.get("kind")
+    if not isinstance(kind, str):
+        raise TaskError(f"{source}: the task kind must be a string, got {type(kind).__name__} "
+                        f"{kind!r}")
     if kind not in _KINDS:
         _load_plugins()
     if kind not in _KINDS:
