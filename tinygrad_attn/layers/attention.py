@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core import OpError, name_scope
-from ..functions.attention import ATTENTION_FORMS
+from ..functions.attention import ATTENTION_FORMS, _named
 from . import init as I
 from .base import Layer
 
@@ -96,13 +96,6 @@ class Attention(Layer):
         if self.form != "matmul":
             parts.append(f"form={self.form!r}")
         return ", ".join(parts)
-
-
-def _named(v, name):
-    """Give the fresh output ``v`` the chapter's name (for drawings and gradient-check reports)."""
-    if v.name is None:
-        v.name = name
-    return v
 
 
 TimeAttention = Attention
