@@ -41,7 +41,8 @@ def padding_attention(ckpt, samples, seed, limit):
     from tinygrad_attn_models import padding_positions
 
     model, info = load_checkpoint(ckpt)
-    data = load_dataset("date", samples=samples, seed=seed, reverse_input=True, vocab=info.task.vocab)
+    data = load_dataset("date-book", samples=samples, seed=seed, reverse_input=True,
+                        vocab=info.task.vocab)
     x = data.x_val[:limit]
     model.generate(x, data.vocab.start_id, data.out_width)
     a = model.attention_weights                                     # (N, T_out, T_in)
@@ -54,7 +55,7 @@ def run_one(score, mask, seed, args):
     from tinygrad_attn.cli import main
 
     out = os.path.join(args.out, f"{score}-{mask}-seed{seed}")
-    argv = ["train", "--model", "attention", "--data", "date", "--samples", str(args.samples),
+    argv = ["train", "--model", "attention", "--data", "date-book", "--samples", str(args.samples),
             "--epochs", str(args.epochs), "--seed", str(seed), "--reverse-input", "--no-progress",
             "--hidden", str(args.hidden), "--score", score, "--out", out,
             "--overwrite"]  # a rerun of the benchmark replaces its own runs

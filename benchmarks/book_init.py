@@ -1,7 +1,8 @@
 """What makes the book-style model train differently from ours: initialisation, one weight at a time.
 
 Trains the chapter's attention seq2seq (embedding 16, hidden 256, batch 128, Adam 0.001,
-clipping 5.0, reversed input) on the same generated dates with **the same batches** for
+clipping 5.0, reversed input) on the same generated dates in the book's 13 formats
+(``date-book``) with **the same batches** for
 every contender, and reports the loss along the way and the validation exact match at the
 end of each epoch. The contenders differ only in their initial weights (or, for
 ``book-engine``, in the engine):
@@ -156,7 +157,7 @@ def run(args):
     """Train every contender for every seed; print a table and the JSON line."""
     from tinygrad_attn.data import load_dataset
 
-    data = load_dataset("date", samples=args.samples, seed=args.data_seed, reverse_input=True)
+    data = load_dataset("date-book", samples=args.samples, seed=args.data_seed, reverse_input=True)
     load_before = load_average()
     records = []
     for seed in args.seeds:

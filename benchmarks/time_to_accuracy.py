@@ -154,7 +154,7 @@ def run(args):
     """Race both contenders; print a table and the JSON line; return the exit status."""
     from tinygrad_attn.data import load_dataset
 
-    data = load_dataset("date", samples=args.samples, seed=args.seed, reverse_input=True)
+    data = load_dataset("date-book", samples=args.samples, seed=args.seed, reverse_input=True)
     load_before = load_average()
     racers = [make_ours(data, args.hidden, args.batch, args.seed)]
     if not args.no_book:

@@ -1,7 +1,7 @@
 """The chapter's comparison: baseline vs peeky vs attention seq2seq, plus the attention variants.
 
-    python examples/compare_models.py --task date                 # seq2seq, peeky, attention
-    python examples/compare_models.py --task date --variants      # + bidirectional, lstm feed, skip
+    python examples/compare_models.py --task date-book            # seq2seq, peeky, attention
+    python examples/compare_models.py --task date-book --variants # + bidirectional, lstm feed, skip
     python examples/compare_models.py --task addition --epochs 10
 
 For each configuration it trains with the same data, seed and budget, records the validation
@@ -43,7 +43,9 @@ VARIANTS = {
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--task", default="date", help="date, addition, or a file in the book's format")
+    p.add_argument("--task", default="date-book",
+                   help="date-book (the chapter's data, the default), date (dates as people type "
+                        "them), addition, or a file in the book's format")
     p.add_argument("--epochs", type=positive_int, default=3, help="epochs per model (default: 3)")
     p.add_argument("--samples", type=positive_int, default=50000,
                    help="generated pairs for date/addition, 10 %% held out (default: 50000)")
@@ -64,7 +66,8 @@ def parse_args(argv=None):
                    help="replace the results already in the output folder")
     add_threads(p)
     args = p.parse_args(argv)
-    args.out = args.out or os.path.join("runs", f"compare-{os.path.basename(args.task)}")
+    name = "date" if args.task == "date-book" else os.path.basename(args.task)  # the docs' folder
+    args.out = args.out or os.path.join("runs", f"compare-{name}")
     check_out(p, args.out, ("results.md", "results.json"), args.overwrite)
     return args
 

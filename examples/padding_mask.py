@@ -89,7 +89,7 @@ def run(data, name, args):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    data = load_dataset("date", samples=args.samples, seed=args.seed, reverse_input=True)
+    data = load_dataset("date-book", samples=args.samples, seed=args.seed, reverse_input=True)
     print(f"{data.train_size} training / {data.val_size} validation pairs, {args.epochs} epoch(s)")
     header = "  ".join(f"{c:>4}" for c in "YYYY-MM-DD")
     for name in args.only:

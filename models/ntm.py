@@ -28,6 +28,9 @@ class BitsModelBase(L.Layer):
     """Shared interface of the bits models (loss, predict, metrics, config, device moves)."""
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns: ``("memory",)`` for a model with an addressed
+    memory (read and write weightings), none otherwise."""
 
     def __init__(self, input_width, output_width, dtype):
         super().__init__()
@@ -112,8 +115,9 @@ class BitsModelBase(L.Layer):
                 t = ts[i:i + batch_size]
                 y = self.logits(Variable(x))
                 k = int((t >= 0).sum())
-                loss += float(as_numpy(F.binary_cross_entropy_with_logits(
-                    y, as_device(t.astype(self.dtype), self.device)).data)) * k
+                if k:  # a batch with no scored bit adds nothing (its mean loss is undefined)
+                    loss += float(as_numpy(F.binary_cross_entropy_with_logits(
+                        y, as_device(t.astype(self.dtype), self.device)).data)) * k
                 n_bits += k
                 errs.append(bit_errors(as_numpy(y.data), t))
         e = np.concatenate(errs) if errs else np.zeros(0, np.int64)
@@ -138,6 +142,7 @@ class NTMModel(BitsModelBase):
     """
 
     kind = "ntm"
+    attention_maps = ("memory",)
 
     def __init__(self, input_width, output_width, memory_rows=128, memory_width=20,
                  controller="lstm", hidden_size=100, read_heads=1, shift_range=1,
@@ -151,6 +156,36 @@ class NTMModel(BitsModelBase):
     def logits(self, xs):
         """Logits (N, T, output_width): the output layer on ``[h_t, r_t]`` of every step."""
         return self.out(self.ntm(xs))
+
+    def trace(self, xs):
+        """Run ``xs`` (N, T, input_width) and return what every step computed (host arrays).
+
+        Nothing is computed twice: the arrays are the ones the forward pass made (the NTM
+        layer's ``record``, see :meth:`tinygrad_attn.layers.NTM.step`).
+
+        Returns:
+            A dict: ``"outputs"`` (N, T, output_width) output probabilities; ``"write"``
+            (N, T, R) and ``"read"`` (N, T, read_heads, R) the weightings; ``"memory"``
+            (N, T, R, W) the memory after each step's write; per head (write head first, then
+            the read heads, axis 2): ``"content"``, ``"interpolated"``, ``"shifted"``,
+            ``"sharpened"`` (N, T, 1 + read_heads, R) the weighting after each addressing
+            stage, ``"shift"`` (N, T, 1 + read_heads, 2S+1) the shift distribution over
+            -S..S, ``"gamma"``, ``"gate"``, ``"beta"`` (N, T, 1 + read_heads); ``"erase"``,
+            ``"add"`` (N, T, W) and ``"reads"`` (N, T, read_heads, W).
+        """
+        xs = self._array(xs, "xs", self.input_width)
+        with no_grad(), test_mode():
+            logits = self.out(self.ntm(Variable(xs), record=True))
+            out = {"outputs": as_numpy(F.sigmoid(logits).data)}
+        steps = self.ntm.steps
+        out["write"] = as_numpy(self.ntm.write_weights)
+        out["read"] = as_numpy(self.ntm.read_weights)
+        for key, value in steps.items():
+            value = as_numpy(value)
+            if key in ("gamma", "gate", "beta"):
+                value = value[..., 0]
+            out[key] = value
+        return out
 
     def memory_weights(self):
         """``(write_weights, read_weights)``, each (N, T, R), of the last forward pass."""

@@ -34,6 +34,10 @@ class Seq2seqBase(L.Layer):
     """
 
     kind = ""
+    attention_maps = ()
+    """The attention maps :meth:`trace` returns (none for the models without attention):
+    ``"cross"`` the decoder over the input at every step, ``"enc"`` / ``"dec"`` self-attention
+    of the encoder / decoder (see :attr:`tinygrad_attn.training.registry.ModelSpec.maps`)."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=None, init="default"):
         super().__init__()
@@ -110,9 +114,14 @@ class Seq2seqBase(L.Layer):
         Returns:
             A host ``int64`` array (N, max_len).
         """
+        return self._greedy(xs, start_id, max_len, "generate")
+
+    def _greedy(self, xs, start_id, max_len, who, record=None):
+        """The greedy decoding loop of :meth:`generate` and :meth:`trace`. With a dict
+        ``record``, each step's probabilities and :meth:`_step_record` are appended to it."""
         xs = self._ids(xs, "xs")
         if max_len <= 0:
-            raise ValueError(f"generate: max_len must be positive, got {max_len}")
+            raise ValueError(f"{who}: max_len must be positive, got {max_len}")
         with no_grad(), test_mode():
             xp = get_array_module(xs)
             state = self._decode_start(xs)
@@ -123,8 +132,44 @@ class Seq2seqBase(L.Layer):
                 ids = score.data.argmax(axis=-1).astype(xs.dtype)
                 out_ids.append(ids)
                 weights.append(w)
+                if record is not None:
+                    record.setdefault("probs", []).append(F.softmax(score, axis=-1).data)
+                    for key, value in self._step_record(state).items():
+                        record.setdefault(key, []).append(value)
             self._attn = None if weights[0] is None else xp.stack(weights, axis=1)
             return as_numpy(xp.stack(out_ids, axis=1)).astype(np.int64)
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding (as :meth:`generate`) that also returns what every step computed.
+
+        Nothing is computed twice: the arrays are the ones the decoder's own forward pass
+        made, collected step by step (the explorer, :func:`tinygrad_attn.viz.explore`, shows
+        them).
+
+        Args:
+            xs: (N, T_in) input ids, as fed to the model (padded, reversed if it was trained so).
+            start_id: the id the decoder starts from.
+            max_len: how many ids to produce.
+
+        Returns:
+            A dict of host arrays: ``"ids"`` (N, T_out) the chosen ids (equal to
+            :meth:`generate`'s), ``"probs"`` (N, T_out, V) the softmax of each step's scores
+            over the vocabulary, ``"weights"`` (N, T_out, T_in) the attention weights (None
+            for a model without attention), and what the model adds per step (see
+            :meth:`_step_record`; for :class:`AttentionSeq2seq` ``"scores"`` and
+            ``"context"``).
+        """
+        record = {}
+        ids = self._greedy(xs, start_id, max_len, "trace", record)
+        out = {"ids": ids, "weights": self.attention_weights}
+        for key, values in record.items():
+            out[key] = as_numpy(get_array_module(values[0]).stack(values, axis=1))
+        return out
+
+    def _step_record(self, state):
+        """Arrays (N, ...) of one decoder step for :meth:`trace`, read from the layers after
+        :meth:`_decode_step` (``state`` is the state it returned); none by default."""
+        return {}
 
     def beam_search(self, xs, start_id, max_len, beam_width=4):
         """Beam-search decoding of a batch: keep the ``beam_width`` best partial answers.
@@ -214,6 +259,30 @@ class Seq2seqBase(L.Layer):
             with name_scope("loss"):
                 return F.softmax_cross_entropy(score, ts[:, step + 1])
 
+    # --- the encoder and one decoder step as plain functions (what ONNX export traces)
+    def decoder_init(self, xs):
+        """The encoder as a function of the ids alone: ``xs`` (N, T_in) -> the decoder's
+        starting state, a list of Variables named by :meth:`decoder_state_names` (a zero
+        state where decoding starts from none, which gives the same values).
+
+        With :meth:`decoder_step`, greedy decoding is ``state = decoder_init(xs)``, then
+        repeatedly ``scores, state = decoder_step(ids, state)`` and ``ids = argmax(scores)``.
+        :func:`tinygrad_attn.export.to_onnx` traces both into ONNX graphs.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_init")
+
+    def decoder_step(self, ids, state):
+        """One decoder step: ``ids`` (N,) and the state list -> ``(scores (N, V), new state)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_step")
+
+    def decoder_state_names(self):
+        """Names of the entries of the decoder state (:meth:`decoder_init`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no decoder_state_names")
+
+    def _zeros(self, like):
+        """A zero Variable of ``like``'s shape and dtype (a start state that is "none")."""
+        return Variable(get_array_module(like.data).zeros(like.shape, dtype=like.dtype))
+
     def _decode_start(self, xs):
         """Encoder pass for decoding: returns the decoder's starting state (a nest of Variables)."""
         raise NotImplementedError
@@ -284,6 +353,19 @@ class Seq2seq(Seq2seqBase):
     def _decode_start(self, xs):
         h_enc = self.encode(xs)
         return (h_enc, h_enc, None)
+
+    def decoder_init(self, xs):
+        xs = self._ids(xs, "xs")
+        h_enc = self.encode(xs)
+        return [h_enc, h_enc, self._zeros(h_enc)]
+
+    def decoder_step(self, ids, state):
+        score, state, _ = self._decode_step(self._ids(ids.reshape(-1, 1), "ids").reshape(-1),
+                                            tuple(state))
+        return score, list(state)
+
+    def decoder_state_names(self):
+        return ["h_enc", "h", "c"]
 
     def _decode_step(self, ids, state):
         h_enc, h, c = state
@@ -396,6 +478,7 @@ class AttentionSeq2seq(Seq2seqBase):
     """
 
     kind = "attention"
+    attention_maps = ("cross",)
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
                  attention_feed="affine", num_layers=1, dropout=0.0, embed_std=None,
@@ -439,11 +522,12 @@ class AttentionSeq2seq(Seq2seqBase):
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
         self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, init=self.out_init, **kw)
 
-    def load_state_dict(self, arrays, source="state dict"):
-        """As :meth:`Layer.load_state_dict`, also accepting the names of older checkpoints
-        (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for ``decoder``)."""
-        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): v for k, v in arrays.items()}
-        return super().load_state_dict(arrays, source)
+    def load_state_dict(self, arrays, source="state dict", **options):
+        """As :meth:`Layer.load_state_dict` (same ``options``), also accepting the names of
+        older checkpoints (``encoder.0.Wx`` for today's ``encoder.layers.0.Wx``; same for
+        ``decoder``). Stored arrays are renamed, not read."""
+        arrays = {_LEGACY_NAME.sub(r"\1.layers.\2.", k): arrays[k] for k in arrays.keys()}
+        return super().load_state_dict(arrays, source, **options)
 
     # --- encoder
     def encode(self, xs):
@@ -502,6 +586,37 @@ class AttentionSeq2seq(Seq2seqBase):
         hs_enc, finals = self.encode(xs)
         return (hs_enc, None, [(h, None) for h in finals], self.key_mask(xs))
 
+    def decoder_init(self, xs):
+        xs = self._ids(xs, "xs")
+        if self.mask_padding:
+            raise OpError("AttentionSeq2seq.decoder_init: with mask_padding the key mask is "
+                          "computed from the ids outside the recorded graph; such a model has "
+                          "no decoder_init (and no ONNX export)")
+        hs_enc, finals = self.encode(xs)
+        state = [hs_enc]
+        if self._feed_lstm:
+            state.append(self._zeros(finals[0]))     # no context before the first step
+        for h in finals:
+            state += [h, self._zeros(h)]
+        return state
+
+    def decoder_step(self, ids, state):
+        ids = self._ids(ids.reshape(-1, 1), "ids").reshape(-1)
+        hs_enc, rest = state[0], list(state[1:])
+        ctx = rest.pop(0) if self._feed_lstm else None
+        states = [(rest[2 * k], rest[2 * k + 1]) for k in range(self.num_layers)]
+        score, (_, ctx, states, _), _ = self._decode_step(ids, (hs_enc, ctx, states, None))
+        out = [hs_enc] + ([ctx] if self._feed_lstm else [])
+        for h, c in states:
+            out += [h, c]
+        return score, out
+
+    def decoder_state_names(self):
+        names = ["hs_enc"] + (["context"] if self._feed_lstm else [])
+        for k in range(self.num_layers):
+            names += [f"h{k}", f"c{k}"]
+        return names
+
     def _decode_step(self, ids, state):
         hs_enc, ctx, states, mask = state
         emb = self.dec_embed(ids)
@@ -514,6 +629,23 @@ class AttentionSeq2seq(Seq2seqBase):
             ctx = self.attention(hs_enc, x, mask)
             out = F.concat([ctx, x], axis=-1)
         return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
+
+    def _step_record(self, state):
+        # the attention layer's scores before the softmax, and the context vector it returned
+        return {"scores": self.attention.score_values, "context": state[1].data}
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every step's attention (see
+        :meth:`Seq2seqBase.trace`): besides ``ids``, ``probs`` and ``weights``,
+        ``"scores"`` (N, T_out, T_in) are the scores before the softmax (for ``score="dot"``
+        the chapter's ``s = hs . h``; masked positions keep their score, their weight is 0),
+        ``"context"`` (N, T_out, H) the context vectors c, and ``"mask"`` (N, T_in) the
+        positions attention may use (:meth:`key_mask`; all True without ``mask_padding``)."""
+        out = super().trace(xs, start_id, max_len)
+        xs = self._ids(xs, "xs")
+        mask = self.key_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None else as_numpy(mask).astype(bool))
+        return out
 
 
 def _detached(state):

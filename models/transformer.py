@@ -7,7 +7,7 @@ import numpy as np
 from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_numpy, get_array_module
-from tinygrad_attn.core import OpError, name_scope
+from tinygrad_attn.core import OpError, Variable, name_scope
 from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
 from .seq2seq import Seq2seqBase
@@ -35,7 +35,8 @@ class TransformerSeq2seq(Seq2seqBase):
             feed-forward hidden layer (training only).
         norm: ``"pre"`` or ``"post"``.
         positions: ``"sinusoidal"`` (fixed) or ``"learned"``.
-        max_len: the longest sequence (input or output) a learned position table covers.
+        max_len: the longest sequence (input or output) the position vectors cover, for
+            learned and sinusoidal positions alike.
         pad_id: id of the padding character, or None. When set, the padding run before the
             first and after the last other character of each input is masked out of every
             attention over the input (padding *inside* a text, e.g. the space in
@@ -53,6 +54,7 @@ class TransformerSeq2seq(Seq2seqBase):
     """
 
     kind = "transformer"
+    attention_maps = ("cross", "enc", "dec")
 
     def __init__(self, vocab_size, d_model=64, num_heads=4, num_layers=2, d_ff=256, dropout=0.1,
                  norm="pre", positions="sinusoidal", max_len=256, pad_id=None, dtype=np.float32,
@@ -120,7 +122,11 @@ class TransformerSeq2seq(Seq2seqBase):
     def logits(self, xs, dec_in):
         """Scores (N, T_out, V) for decoder inputs ``dec_in`` (N, T_out) (teacher forcing)."""
         src_mask = self.source_mask(xs)
-        memory = self.encode(xs, src_mask)
+        return self.decode(self.encode(xs, src_mask), dec_in, src_mask)
+
+    def decode(self, memory, dec_in, src_mask=None):
+        """Decoder over a whole prefix: memory (N, T_in, d_model), ids (N, T_out) -> scores
+        (N, T_out, V), position t seeing ids up to t (causal self-attention)."""
         y = self._embed(self.dec_embed, self.dec_pos, dec_in)
         causal = F.causal_mask(dec_in.shape[1], y)
         for blk in self.decoder:
@@ -133,6 +139,71 @@ class TransformerSeq2seq(Seq2seqBase):
         self._attn = self._all["cross"][-1].mean(axis=1)
         return self.out(y)
 
+    # --- the encoder and one decoder step as plain functions (what ONNX export traces)
+    def decoder_init(self, xs):
+        """The encoder as a function of the ids (see :meth:`Seq2seqBase.decoder_init`).
+
+        The state: per decoder block the cross-attention keys and values of the encoder
+        output (computed once), per block the self-attention keys and values of the
+        positions decoded so far (none yet: length 0), and the position as a one-hot row
+        (N, max_len), so that one step is the same graph at every position.
+        """
+        xs = self._ids(xs, "xs")
+        if self.pad_id is not None:
+            raise OpError("TransformerSeq2seq.decoder_init: with pad_id set the source mask is "
+                          "computed from the ids outside the recorded graph; such a model has "
+                          "no decoder_init (and no ONNX export)")
+        memory = self.encode(xs)
+        xp = get_array_module(memory.data)
+        N, dt = xs.shape[0], memory.dtype
+        state = []
+        for blk in self.decoder:
+            state += list(blk.cross_attn.keys_values(memory))
+        empty = (N, self.num_heads, 0, self.d_model // self.num_heads)
+        for _ in self.decoder:
+            state += [Variable(xp.zeros(empty, dtype=dt)), Variable(xp.zeros(empty, dtype=dt))]
+        position = xp.zeros((N, self.max_len), dtype=dt)
+        position[:, 0] = 1
+        return state + [Variable(position)]
+
+    def decoder_step(self, ids, state):
+        """One decoder step with cached keys and values (see :meth:`Seq2seqBase.decoder_step`):
+        ``ids`` (N,) -> ``(scores (N, V), next state)``.
+
+        The same computation as :meth:`generate`'s steps, except that the position vector is
+        the one-hot position times the position table (exactly that table's row) and the
+        next position is the one-hot row shifted by one (a product with a constant matrix):
+        ops the ONNX export traces like any other.
+        """
+        n = self.num_layers
+        memory_kv = [(state[2 * k], state[2 * k + 1]) for k in range(n)]
+        past = [(state[2 * (n + k)], state[2 * (n + k) + 1]) for k in range(n)]
+        position = state[4 * n]
+        ids = self._ids(ids.reshape(-1, 1), "ids")
+        N = ids.shape[0]
+        xp = get_array_module(position.data)
+        if self.positions == "learned":
+            table = self.dec_pos.table
+        else:
+            table = Variable(L.transformer.sinusoidal_positions(self.max_len, self.d_model, xp,
+                                                                position.dtype))
+        y = self.dec_embed(ids) + F.reshape(F.matmul(position, table), (N, 1, self.d_model))
+        new_past = []
+        for k, blk in enumerate(self.decoder):
+            y, kv = blk.step(y, memory_kv[k], past[k], None)
+            new_past += list(kv)
+        if self.norm == "pre":
+            y = self.dec_norm(y)
+        shift = xp.eye(self.max_len, k=1, dtype=position.dtype)     # position t -> t + 1
+        state = [v for kv in memory_kv for v in kv] + new_past + [F.matmul(position,
+                                                                          Variable(shift))]
+        return F.reshape(self.out(y), (N, -1)), state
+
+    def decoder_state_names(self):
+        layers = range(self.num_layers)
+        return ([f"{n}{k}" for k in layers for n in ("memory_k", "memory_v")]
+                + [f"{n}{k}" for k in layers for n in ("past_k", "past_v")] + ["position"])
+
     # --- decoding (one position per step, cached keys and values)
     def generate(self, xs, start_id, max_len):
         """Greedy decoding of a batch (see :meth:`Seq2seqBase.generate`); also fills
@@ -143,6 +214,24 @@ class TransformerSeq2seq(Seq2seqBase):
             self._all = self._assemble(self._log)
         finally:
             self._log = None
+        return out
+
+    def trace(self, xs, start_id, max_len):
+        """Greedy decoding that also returns every map (see :meth:`Seq2seqBase.trace`): besides
+        ``ids``, ``probs`` and ``weights`` (the last layer's cross-attention averaged over its
+        heads), ``"attention"`` is :attr:`all_attention_weights` and ``"mask"`` (N, T_in) the
+        input positions attention may use (:meth:`source_mask`; all True without ``pad_id``)."""
+        self._log = []
+        try:
+            out = super().trace(xs, start_id, max_len)
+            self._all = self._assemble(self._log)
+        finally:
+            self._log = None
+        out["attention"] = self.all_attention_weights
+        xs = self._ids(xs, "xs")
+        mask = self.source_mask(xs)
+        out["mask"] = (np.ones(xs.shape, bool) if mask is None
+                       else as_numpy(mask).reshape(xs.shape).astype(bool))
         return out
 
     def beam_search(self, xs, start_id, max_len, beam_width=4):
@@ -217,7 +306,8 @@ SPEC = ModelSpec(
             choices=L.transformer.NORMS),
      Option("positions", str, "sinusoidal", "position vectors: fixed sinusoids or learned",
             choices=L.PositionalEncoding.KINDS),
-     Option("max-len", int, 256, "longest sequence a learned position table covers",
+     Option("max-len", int, 256, "longest input or answer the position vectors cover (learned "
+            "table or sinusoids alike; checked against the data before training)",
             config="max_len", low=1, high=100000)),
     "the Transformer encoder-decoder (attention only, no RNN)",
     tiny={"vocab_size": 13, "d_model": 8, "num_heads": 2, "num_layers": 1, "d_ff": 12, "dropout": 0.0},

@@ -204,6 +204,9 @@ def test_a_model_from_outside_trains_reloads_and_draws(plugin_path, tmp_path):
     r = _run([sys.executable, "-m", "tinygrad_attn", "translate", "--checkpoint", ck,
               "may 4, 2021"], cwd=tmp_path, env_extra=env)
     assert r.returncode == 0 and r.stdout.strip(), r.stderr[-3000:]
+    r = _run([sys.executable, "-m", "tinygrad_attn", "translate", "--checkpoint", ck, "--scores",
+              "may 4, 2021"], cwd=tmp_path, env_extra=env)  # no logits(): answers, no scores
+    assert r.returncode == 0 and "\tp=n/a (the model has no logits()" in r.stdout, r.stderr[-3000:]
     code = (f"from tinygrad_attn.training import load_checkpoint; m, info = load_checkpoint({ck!r}); "
             "print(type(m).__name__, m.config)")
     r = _run([sys.executable, "-c", code], cwd=tmp_path, env_extra=env)

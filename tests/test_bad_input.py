@@ -210,7 +210,7 @@ def test_attention_out_is_a_folder(ckpt, tmp_path, capsys):
 
 def test_attention_empty_text_is_refused(ckpt, tmp_path, capsys):
     code = main(["attention", "--checkpoint", ckpt[0], "--out", str(tmp_path / "a.png"), " "])
-    one_line_error(capsys, code, "TEXT number 1 is empty")
+    one_line_error(capsys, code, "TEXT 1 refused: empty")
 
 
 def test_attention_writes_exactly_the_named_file(ckpt, tmp_path, capsys):
@@ -334,7 +334,7 @@ META_CASES = {
     "vocab_dupes": "bad vocabulary",
     "vocab_not_chars": "bad vocabulary",
     "vocab_missing_pad": "bad vocabulary",
-    "vocab_size_mismatch": "config vocab_size 59 does not match the task's 58",
+    "vocab_size_mismatch": "config vocab_size 72 does not match the task's 71",  # typed dates
     "history_str": "history must be a list",
     "format": "not a tinygrad-attn checkpoint",
 }
@@ -431,7 +431,7 @@ def test_load_weights_is_all_or_nothing(tmp_path, bad):
 
 def test_good_checkpoint_still_round_trips(ckpt):
     model, info = load_checkpoint(ckpt[0])
-    assert info.task.reversed_input is True and info.task.in_width == 29
+    assert info.task.reversed_input is True and info.task.in_width == 40
     tr = Translator.from_checkpoint(ckpt[0])
     assert len(tr.translate(["1/2/03", "may 4, 2021"])) == 2
 
@@ -475,8 +475,14 @@ def test_stdin_without_text_and_empty_arguments(ckpt, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n\n"))
     code = main(["translate", "--checkpoint", ckpt[0]])
     one_line_error(capsys, code, "stdin holds no text")
-    code = main(["translate", "--checkpoint", ckpt[0], "1/2/03", ""])
-    one_line_error(capsys, code, "TEXT number 2 is empty")
+    code = main(["translate", "--checkpoint", ckpt[0], "--min-prob", "0", "1/2/03", ""])
+    cap = capsys.readouterr()  # 1/2/03 is answered (an untrained model: not a real date)
+    assert code == 2 and cap.out.split("\n")[0] and cap.out.split("\n")[1] == ""
+    err = cap.err.strip().split("\n")
+    assert err[-1].startswith("tinygrad-attn: TEXT 2 refused: empty")
+    assert all(ln.startswith("tinygrad-attn: TEXT 1 ('1/2/03' -> ") for ln in err[:-1])
+    code = main(["translate", "--checkpoint", ckpt[0], "--min-prob", "0", "", "1/2/03"])
+    assert code == 2 and capsys.readouterr().out.split("\n")[0] == ""
 
 
 def test_empty_text_is_an_error_not_a_date(ckpt):

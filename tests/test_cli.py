@@ -101,7 +101,7 @@ def test_threads_option_reaches_the_trainer_and_eval(tiny_run, tmp_path, monkeyp
 
 @pytest.mark.parametrize("argv,message", [
     (["translate", "--checkpoint", "{ck}", "hello wörld"], "does not know: 'ö'"),
-    (["translate", "--checkpoint", "{ck}", "x" * 40], "at most 29"),
+    (["translate", "--checkpoint", "{ck}", "x" * 41], "at most 40"),
     (["translate", "--checkpoint", "{missing}", "may 4, 2021"], "checkpoint not found"),
     (["translate", "--checkpoint", "{corrupt}", "may 4, 2021"], "corrupt or truncated"),
     (["eval", "--checkpoint", "{ck}", "--data", "{missing}"], "data file not found"),

@@ -14,7 +14,7 @@ TINY = ["--hidden", "8", "--heads", "2", "--layers", "2", "--ff", "12", "--dropo
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("trun")
     code = main(["train", "--model", "transformer", *TINY, "--norm", "post", "--positions",
-                 "learned", "--max-len", "32", "--data", "date", "--samples", "200", "--epochs",
+                 "learned", "--max-len", "40", "--data", "date", "--samples", "200", "--epochs",
                  "2", "--batch-size", "64", "--schedule", "cosine", "--warmup", "2",
                  "--label-smoothing", "0.1", "--reverse-input", "--no-progress", "--out", str(out)])
     assert code == 0
@@ -25,7 +25,7 @@ def test_train_records_the_config_schedule_and_history(run_dir):
     hist = json.loads((run_dir / "history.json").read_text())
     cfg = hist["config"]
     assert cfg["model"] == "transformer" and cfg["d_model"] == 8 and cfg["num_heads"] == 2
-    assert cfg["norm"] == "post" and cfg["positions"] == "learned" and cfg["max_len"] == 32
+    assert cfg["norm"] == "post" and cfg["positions"] == "learned" and cfg["max_len"] == 40
     assert len(hist["history"]) == 2
     assert hist["history"][1]["lr"] < hist["history"][0]["lr"] <= 0.001   # cosine decays
 

@@ -3,6 +3,7 @@ loaders and the CLI give a clean result or one clear error — never a traceback
 half-loaded model (issue 15)."""
 import io
 import json
+import re
 import sys
 
 import numpy as np
@@ -150,7 +151,7 @@ values = (st.sampled_from(["0", "-1", "-5", "1", "3", "nan", "inf", "-inf", "1e3
 def _options(command):
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
-    p = sub.choices[command]
+    p = sub.choices[command.replace("_", "-")]   # module import_book: command import-book
     opts = [a for a in p._actions if a.option_strings and a.dest != "help"]
     return p, opts
 
@@ -175,7 +176,7 @@ def _argv_strategy(command, extra=()):
         return values.map(lambda v: [flag, v])
 
     return st.lists(st.sampled_from(opts).flatmap(one), max_size=5).map(
-        lambda parts: [command, *extra, *[x for part in parts for x in part]])
+        lambda parts: [command.replace("_", "-"), *extra, *[x for part in parts for x in part]])
 
 
 @pytest.mark.parametrize("command", cli.COMMANDS)  # every command, present and future
@@ -193,7 +194,11 @@ def test_random_values_for_every_option_parse_or_refuse_in_one_line(command, mon
     extra = {"train": ["--out", str(tmp_path / "o")], "graph": ["--out", str(tmp_path / "g.dot")],
              "translate": ["--checkpoint", base[0]],
              "eval": ["--checkpoint", base[0], "--data", base[0]],
-             "gradcheck": ["op", "tanh"]}.get(command, [])
+             "gradcheck": ["op", "tanh"],
+             "import_book": [base[0], "--data", base[0], "--model", "attention",
+                             "--out", str(tmp_path / "i")],
+             "export": ["--checkpoint", base[0], "--format", "book",
+                        "--out", str(tmp_path / "b.pkl")]}.get(command, [])
 
     @FAST
     @given(argv=_argv_strategy(command, extra))
@@ -215,11 +220,15 @@ def test_translate_random_texts_clean_or_one_line(base, capsys, texts, beam):
     finally:
         sys.stdin = old
     out = capsys.readouterr()
-    if code == 0:
+    assert "Traceback" not in out.err
+    if out.out:  # the inputs were read: one output line each, refusals and notes on stderr
         n_in = len(texts) if texts else len("\n".join(texts).split("\n"))
         assert len(out.out.split("\n")) - 1 == n_in
+        err = [ln for ln in out.err.split("\n") if ln]
+        assert all(re.match(r"tinygrad-attn: (TEXT|stdin line) \d+ ", ln) for ln in err), err
+        assert (code == 2) == any(" refused: " in ln for ln in err) and code in (0, 2)
     else:
-        assert len(out.err.strip().split("\n")) == 1 and "Traceback" not in out.err
+        assert code != 0 and len(out.err.strip().split("\n")) == 1
 
 
 @FAST

@@ -187,7 +187,7 @@ def test_check_layer_integer_inputs_and_dropout_with_fixed_rng():
 def test_check_layer_bad_arguments():
     with pytest.raises(TypeError, match="check_layer: expected a Layer, got function"):
         check_layer(F.tanh, np.ones(3))
-    with pytest.raises(ValueError, match="max_elements must be a positive integer"):
+    with pytest.raises(ValueError, match=r"check_layer: max_elements must be an integer in \[1, "):
         check_layer(L.Linear(2, 2), np.ones((1, 2)), max_elements=0)
     with pytest.raises(ValueError, match="nothing to check: Dropout has no parameters"):
         check_layer(L.Dropout(0.1), np.array([1, 2]))

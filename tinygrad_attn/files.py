@@ -23,9 +23,15 @@ _STALE_AGE_S = 3600.0  # a temp file without a readable pid is stale after an ho
 
 
 def file_mode(path) -> int:
-    """Mode for a written file: keep an existing file's, else ``0666`` minus the umask."""
+    """Mode for a written file: keep an existing file's, else ``0666`` minus the umask.
+
+    A symbolic link's target is never consulted: a link is replaced like a missing file.
+    """
     try:
-        return os.stat(path).st_mode & 0o7777
+        st = os.lstat(path)
+        if not os.path.islink(path):
+            return st.st_mode & 0o7777
+        raise FileNotFoundError(path)
     except OSError:
         umask = os.umask(0)
         os.umask(umask)
@@ -105,16 +111,32 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, file_mode(path) if not os.path.islink(path) else file_mode(tmp))
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
+        _fsync_dir(folder)  # the rename itself survives a power cut
     except OSError as e:
         _unlink(tmp)
         if e.strerror and path not in str(e):
-            raise type(e)(e.errno, f"cannot write {path}: {e.strerror}") from e
+            raise type(e)(e.errno, f"cannot write {path}: {e.strerror} (the previous version, "
+                                   "if any, is unchanged)") from e
         raise
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def _fsync_dir(folder):
+    """Flush a folder's entries to disk (best effort: not every system can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _unlink(p):

@@ -22,8 +22,10 @@ import numpy as np
 
 from .backend import as_numpy
 from .files import atomic_write, clean_stale_temps
+from .validate import input_file
 
-__all__ = ["save_npz", "load_npz", "read_npz_meta", "read_npz_headers", "clean_stale_temps", "CheckpointError",
+__all__ = ["save_npz", "load_npz", "read_npz_meta", "read_npz_headers", "open_npz_arrays",
+           "StoredArray", "clean_stale_temps", "CheckpointError",
            "META_KEY",
            "MAX_ARRAY_ELEMENTS", "MAX_META_CHARS"]
 
@@ -77,6 +79,10 @@ def read_npz_headers(path) -> dict:
             an unreadable header.
     """
     path = os.fspath(path)
+    try:  # regular files only (a FIFO would block the open)
+        input_file(path, "checkpoint", error=CheckpointError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint not found: {path}") from None
     with open(path, "rb") as f:
         head = f.read(8)
     if not head.startswith(b"PK"):
@@ -118,10 +124,10 @@ def read_npz_meta(path) -> tuple[dict, dict]:
         FileNotFoundError, CheckpointError: as :func:`load_npz`.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    try:  # before any open: a FIFO would block, a device never end
+        input_file(path, "checkpoint", error=CheckpointError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint not found: {path}") from None
     headers = read_npz_headers(path)
     total = 0
     for name, (shape, dtype) in headers.items():
@@ -172,7 +178,8 @@ def load_npz(path, validate=None):
 
     Raises:
         FileNotFoundError: the file does not exist.
-        CheckpointError: the file is not a valid checkpoint (not an .npz archive, corrupt,
+        CheckpointError: the path is a folder, a FIFO or a device (refused before it is
+            opened), or the file is not a valid checkpoint (not an .npz archive, corrupt,
             truncated, pickled data, an array of a non-numeric dtype, too large, metadata
             that is not a JSON object).
     """
@@ -185,6 +192,85 @@ def load_npz(path, validate=None):
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): {e}") from e
     return arrays, meta
+
+
+class StoredArray:
+    """One array of an open ``.npz`` file, read only when asked (``np.asarray(a)`` or
+    :meth:`read`): its ``shape`` and ``dtype`` come from the header.
+
+    Made by :func:`open_npz_arrays`; valid while that ``with`` block is open.
+    """
+
+    def __init__(self, path, getter, name, shape, dtype):
+        self._path, self._get, self.name = path, getter, name
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @property
+    def size(self) -> int:
+        """Number of elements (from the header)."""
+        return math.prod(self.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes (from the header)."""
+        return len(self.shape)
+
+    def read(self) -> np.ndarray:
+        """The array's data (a new host array each call).
+
+        Raises:
+            CheckpointError: the member is corrupt or truncated, or its data does not match
+                its header.
+        """
+        try:
+            a = np.asarray(self._get(self.name))
+        except CheckpointError:
+            raise
+        except Exception as e:  # zip, zlib and safetensors errors alike: a damaged file
+            raise CheckpointError(f"{self._path} is not a readable checkpoint (corrupt or "
+                                  f"truncated?): {e}") from e
+        if a.shape != self.shape or a.dtype != self.dtype:
+            raise CheckpointError(f"{self._path}: array {self.name!r} holds {a.dtype} "
+                                  f"{a.shape}, not the {self.dtype} {self.shape} of its header")
+        return a
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.read()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        return f"StoredArray({self.name!r}, {self.shape}, {self.dtype})"
+
+
+class open_npz_arrays:
+    """``with open_npz_arrays(path, headers) as arrays:`` a dict ``{name: StoredArray}``.
+
+    Nothing is read until an array is asked for, and then only that array: loading a model
+    one weight at a time keeps at most one stored array in memory (see
+    :meth:`tinygrad_attn.layers.Layer.load_state_dict`). ``headers`` are those
+    :func:`read_npz_meta` checked.
+
+    Raises:
+        CheckpointError: the archive cannot be opened.
+    """
+
+    def __init__(self, path, headers):
+        self.path, self.headers = os.fspath(path), dict(headers)
+        self._npz = None
+
+    def __enter__(self):
+        try:
+            self._npz = np.load(self.path, allow_pickle=False)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+            raise CheckpointError(f"{self.path} is not a readable checkpoint (corrupt or "
+                                  f"truncated?): {e}") from e
+        return {k: StoredArray(self.path, self._npz.__getitem__, k, shape, dtype)
+                for k, (shape, dtype) in self.headers.items()}
+
+    def __exit__(self, *exc):
+        if self._npz is not None:
+            self._npz.close()
+        return False
 
 
 def _parse_meta(path, meta_arr):

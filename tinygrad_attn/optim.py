@@ -1,6 +1,11 @@
 """Optimizers (SGD, Momentum, AdaGrad, Adam), global-norm gradient clipping, and
 learning-rate schedules (warm-up then inverse square root, warm-up then cosine).
 
+Every hyper-parameter is checked when it is given (finite and in range, with the shared
+rules of :mod:`tinygrad_attn.validate`): ``Adam(lr=nan)`` is refused with one line instead
+of turning every weight into NaN at the first update. ``opt.lr = value`` (what a schedule
+does) is checked too.
+
 Updates work on raw arrays in place, in each parameter's own dtype and on its own device
 (optimizer state is created on, or moved to, the parameter's device). A parameter that
 appears several times (shared between layers) is updated once.
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from . import validate as V
 from .backend import as_device, device_of, get_array_module
 
 __all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "Adam", "clip_grads", "grad_norm",
@@ -47,8 +53,7 @@ def clip_grads(params, max_norm: float) -> float:
     Returns:
         The global norm before clipping.
     """
-    if max_norm <= 0:
-        raise ValueError(f"clip_grads: max_norm must be positive, got {max_norm}")
+    max_norm = V.MAX_NORM.check(max_norm, "max_norm", "clip_grads")
     params = _unique(params)
     norm = grad_norm(params)
     if norm > max_norm:
@@ -65,22 +70,34 @@ class Optimizer:
     Args:
         params: Parameters or a Layer (its ``params()`` are taken at every update, so
             parameters added later are included).
-        lr: learning rate.
-        weight_decay: L2 penalty coefficient added to the gradient (``g + wd * p``).
+        lr: learning rate, finite and > 0 (set later through ``opt.lr``: finite and >= 0,
+            since a schedule may decay it to 0).
+        weight_decay: L2 penalty coefficient added to the gradient (``g + wd * p``),
+            finite and >= 0.
+
+    Raises:
+        TypeError, ValueError: a hyper-parameter that is not a number, or not finite and in
+            range; the message names the optimizer, the argument, its range and the value.
     """
 
     def __init__(self, params=None, lr=0.01, weight_decay=0.0):
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        if weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay}")
-        self.lr = lr
-        self.weight_decay = weight_decay
+        who = type(self).__name__
+        self._lr = V.LEARNING_RATE.check(lr, "lr", who)
+        self.weight_decay = V.WEIGHT_DECAY.check(weight_decay, "weight_decay", who)
         self.state = {}
         self.target = None
         self._params = None
         if params is not None:
             self.setup(params)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate (a schedule sets it before every update)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = V.LEARNING_RATE_SET.check(value, "lr", type(self).__name__)
 
     def setup(self, params):
         """Attach to a Layer or an iterable of Parameters; returns self."""
@@ -142,8 +159,8 @@ class Momentum(Optimizer):
     """SGD with momentum: ``v = momentum * v - lr * g; p += v``."""
 
     def __init__(self, params=None, lr=0.01, momentum=0.9, weight_decay=0.0):
+        self.momentum = V.DECAY_RATE.check(momentum, "momentum", type(self).__name__)
         super().__init__(params, lr, weight_decay)
-        self.momentum = momentum
 
     def update_one(self, p, g):
         v = self._slot(p, "v")
@@ -157,8 +174,8 @@ class AdaGrad(Optimizer):
     """AdaGrad: ``h += g*g; p -= lr * g / (sqrt(h) + eps)``."""
 
     def __init__(self, params=None, lr=0.01, eps=1e-7, weight_decay=0.0):
+        self.eps = V.OPTIMIZER_EPS.check(eps, "eps", type(self).__name__)
         super().__init__(params, lr, weight_decay)
-        self.eps = eps
 
     def update_one(self, p, g):
         h = self._slot(p, "h")
@@ -175,8 +192,11 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params=None, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+        who = type(self).__name__
+        self.beta1 = V.DECAY_RATE.check(beta1, "beta1", who)
+        self.beta2 = V.DECAY_RATE.check(beta2, "beta2", who)
+        self.eps = V.OPTIMIZER_EPS.check(eps, "eps", who)
         super().__init__(params, lr, weight_decay)
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.t = 0
 
     def begin_step(self):
@@ -221,10 +241,8 @@ class Schedule:
 
 
 def _check_schedule(name, peak_lr, warmup):
-    if not peak_lr > 0:
-        raise ValueError(f"{name}: peak_lr must be positive, got {peak_lr}")
-    if not isinstance(warmup, int) or warmup < 1:
-        raise ValueError(f"{name}: warmup must be an integer >= 1, got {warmup!r}")
+    return (V.LEARNING_RATE.check(peak_lr, "peak_lr", name),
+            V.WARMUP.check(warmup, "warmup", name))
 
 
 class WarmupInverseSqrt(Schedule):
@@ -235,7 +253,7 @@ class WarmupInverseSqrt(Schedule):
     """
 
     def __init__(self, peak_lr, warmup):
-        _check_schedule("WarmupInverseSqrt", peak_lr, warmup)
+        peak_lr, warmup = _check_schedule("WarmupInverseSqrt", peak_lr, warmup)
         self.peak_lr, self.warmup = peak_lr, warmup
 
     def __call__(self, step):
@@ -251,12 +269,10 @@ class WarmupCosine(Schedule):
     ``min_lr`` at ``total_steps`` (and ``min_lr`` after that)."""
 
     def __init__(self, peak_lr, warmup, total_steps, min_lr=0.0):
-        _check_schedule("WarmupCosine", peak_lr, warmup)
-        if not isinstance(total_steps, int) or total_steps <= warmup:
-            raise ValueError(f"WarmupCosine: total_steps must be an integer > warmup ({warmup}), "
-                             f"got {total_steps!r}")
-        if not 0 <= min_lr <= peak_lr:
-            raise ValueError(f"WarmupCosine: min_lr must be in [0, peak_lr], got {min_lr}")
+        peak_lr, warmup = _check_schedule("WarmupCosine", peak_lr, warmup)
+        total_steps = V.Range.integer(warmup + 1, None).check(
+            total_steps, "total_steps (more than warmup)", "WarmupCosine")
+        min_lr = V.Range.real(0.0, peak_lr).check(min_lr, "min_lr (at most peak_lr)", "WarmupCosine")
         self.peak_lr, self.warmup, self.total_steps, self.min_lr = peak_lr, warmup, total_steps, min_lr
 
     def __call__(self, step):

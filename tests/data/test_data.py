@@ -85,7 +85,7 @@ def parse_question(q: str) -> tuple[tuple[int, int, int], str, str | None]:
 
 @pytest.fixture(scope="module")
 def dates2000():
-    return make_dates(2000, seed=3, end_date=END)
+    return make_dates(2000, seed=3, end_date=END, formats="book")
 
 
 # ---------------------------------------------------------------- dates
@@ -105,7 +105,7 @@ def test_known_weekdays():
     assert format_date(dt.date(1979, 9, 10), "abbr_lower") == "sep 10, 1979"
     assert format_date(dt.date(1993, 2, 10), "numeric") == "2/10/93"
     with pytest.raises(ValueError, match="unknown date format"):
-        format_date(dt.date(1993, 2, 10), "iso")
+        format_date(dt.date(1993, 2, 10), "roman")
 
 
 def test_all_formats_and_cases_appear(dates2000):
@@ -137,10 +137,10 @@ def test_two_digit_year_rule():
 
 
 def test_generator_uses_two_digit_rule_around_2000():
-    pairs = make_dates(400, seed=1, start_year=2005, end_date=dt.date(2005, 1, 2))
+    pairs = make_dates(400, seed=1, start_year=2005, end_date=dt.date(2005, 1, 2), formats="book")
     numeric = dict(p for p in pairs if "/" in p[0])
     assert numeric == {"1/1/05": "2005-01-01", "1/2/05": "2005-01-02"}
-    pairs = make_dates(3000, seed=2, start_year=1999, end_date=dt.date(2000, 1, 1))
+    pairs = make_dates(3000, seed=2, start_year=1999, end_date=dt.date(2000, 1, 1), formats="book")
     for q, a in pairs:
         if "/" in q:
             (y, mo, d), _, _ = parse_question(q)
@@ -153,20 +153,20 @@ def test_date_range_respected(dates2000):
     assert iso[0] >= "1970-01-01" and iso[-1] <= END.isoformat()
     assert iso[0] < "1972-01-01" and iso[-1] > "2021-01-01"  # spans the whole range
     with pytest.raises(ValueError):
-        make_dates(10, start_year=1960, end_date=END)
+        make_dates(10, start_year=1960, end_date=END, formats="book")
     with pytest.raises(ValueError):
-        make_dates(10, start_year=1990, end_date=dt.date(1980, 1, 1))
+        make_dates(10, start_year=1990, end_date=dt.date(1980, 1, 1), formats="book")
 
 
 def test_default_end_date_is_fixed_not_today(monkeypatch):
     from tinygrad_attn.data import dates as dates_mod
 
     end = dates_mod.DEFAULT_END_DATE
-    before = make_dates(20000, seed=0)
+    before = make_dates(20000, seed=0, formats="book")
     latest = max(a for _, a in before)
     assert latest <= end.isoformat()
     assert latest > (end - dt.timedelta(days=60)).isoformat()
-    assert before == make_dates(20000, seed=0, end_date=end)
+    assert before == make_dates(20000, seed=0, end_date=end, formats="book")
 
     class LaterToday(dt.date):  # the calendar moves on: the default data must not
         @classmethod
@@ -175,17 +175,17 @@ def test_default_end_date_is_fixed_not_today(monkeypatch):
 
     fake_dt = type("FakeDatetime", (), {"date": LaterToday, "datetime": dt.datetime})
     monkeypatch.setattr(dates_mod, "_dt", fake_dt)
-    assert make_dates(20000, seed=0) == before
+    assert make_dates(20000, seed=0, formats="book") == before
 
 
 def test_dates_deterministic_by_seed():
-    a = make_dates(500, seed=7, end_date=END)
-    assert a == make_dates(500, seed=7, end_date=END)
-    assert a != make_dates(500, seed=8, end_date=END)
+    a = make_dates(500, seed=7, end_date=END, formats="book")
+    assert a == make_dates(500, seed=7, end_date=END, formats="book")
+    assert a != make_dates(500, seed=8, end_date=END, formats="book")
 
 
 def test_date_lengths():
-    pairs = make_dates(50000, seed=0, end_date=END)
+    pairs = make_dates(50000, seed=0, end_date=END, formats="book")
     assert max(len(q) for q, _ in pairs) == 29
     assert {len(a) for _, a in pairs} == {10}
     assert set("".join(q + a for q, a in pairs)) <= set(DATE_ALPHABET)
@@ -226,10 +226,18 @@ def test_text_round_trip(tmp_path):
 
 def test_load_splits_on_first_underscore(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_text("abc _x_y\r\nq_ z\n\n")
-    assert load_text(path) == [("abc ", "x_y"), ("q", " z")]
-    path.write_text("abc _x_y\r\nq_ \n\n")  # an answer of padding only is an empty answer
+    path.write_text("abc _xy \r\nq_z\n\n")
+    assert load_text(path) == [("abc ", "xy "), ("q", "z")]
+    path.write_text("abc _xy\r\nq_ \n\n")  # an answer of padding only is an empty answer
     with pytest.raises(ValueError, match="x.txt:2: the answer is empty"):
+        load_text(path)
+    # the start symbol inside an answer, or an answer that begins with padding, could
+    # never be decoded back: refused with the line number
+    path.write_text("abc _xy\r\nq_x_y\n")
+    with pytest.raises(ValueError, match="x.txt:2: the answer 'x_y' contains '_'"):
+        load_text(path)
+    path.write_text("abc _xy\nq_ z\n")
+    with pytest.raises(ValueError, match="x.txt:2: the answer ' z' begins with ' '"):
         load_text(path)
 
 
@@ -299,7 +307,7 @@ def test_vocab_errors():
 
 # ---------------------------------------------------------------- datasets
 def test_date_dataset_shapes_and_contents():
-    data = load_dataset("date", samples=1000, seed=4)
+    data = load_dataset("date-book", samples=1000, seed=4)
     assert isinstance(data, Seq2seqData)
     assert data.x_train.shape == (900, 29) and data.x_val.shape == (100, 29)
     assert data.t_train.shape == (900, 11) and data.t_val.shape == (100, 11)
@@ -310,7 +318,7 @@ def test_date_dataset_shapes_and_contents():
     questions = [q.rstrip() for q in data.vocab.decode_batch(np.concatenate([data.x_train,
                                                                             data.x_val]))]
     answers = decode_answers(np.concatenate([data.t_train, data.t_val]), data.vocab)
-    expected = make_dates(1000, seed=4)
+    expected = make_dates(1000, seed=4, formats="book")
     assert sorted(zip(questions, answers)) == sorted(expected)
     # the split is shuffled, not the first 900 in generation order
     assert [q for q, _ in expected[:900]] != questions[:900]

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend, seeding
 from .. import functions as F
+from .. import validate as V
 from ..backend import get_array_module
 from ..core import Variable
 from ..layers.base import Layer
@@ -34,7 +35,7 @@ from .report import (
     worst_element,
 )
 
-__all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "check_layer", "check_model",
+__all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "check_options", "check_layer", "check_model",
            "GradcheckResult", "GradcheckEntry", "GradcheckError", "join_outputs"]
 
 _PROMOTION_WHY = ("because a float32 central difference keeps at most 4-5 correct digits (about "
@@ -206,6 +207,29 @@ def _promotion_notes(promoted):
     return notes
 
 
+def check_options(who, eps=1e-6, atol=1e-5, rtol=1e-4, max_elements=None, seed=0):
+    """Validate a gradient check's options like the command line does (the same ranges).
+
+    ``eps`` in (0, 1]; ``atol`` and ``rtol`` finite and >= 0; ``max_elements`` None or an
+    integer in [1, 10**9]; ``seed`` None or an integer in [0, 2**32 - 1]. Returns them converted
+    (floats and ints).
+
+    Raises:
+        TypeError: a value of the wrong type (a string, a bool, a float where an integer is
+            needed).
+        ValueError: a value out of range, NaN or infinite; the message names ``who``, the
+            argument, its range and the value.
+    """
+    eps = V.GRADCHECK_EPS.check(eps, "eps", who)
+    atol = V.TOLERANCE.check(atol, "atol", who)
+    rtol = V.TOLERANCE.check(rtol, "rtol", who)
+    if max_elements is not None:
+        max_elements = V.MAX_ELEMENTS.check(max_elements, "max_elements", who)
+    if seed is not None:  # None: fresh entropy (not reproducible), as numpy's default_rng
+        seed = V.SEED.check(seed, "seed", who)
+    return eps, atol, rtol, max_elements, seed
+
+
 def numerical_grad(f, x, eps=1e-6, indices=None):
     """Central-difference gradient of the scalar function ``f()`` with respect to ``x.data``.
 
@@ -218,7 +242,11 @@ def numerical_grad(f, x, eps=1e-6, indices=None):
 
     Returns:
         A host float64 array of shape S (zeros where not computed).
+
+    Raises:
+        ValueError: ``eps`` not a finite number in (0, 1].
     """
+    eps = V.GRADCHECK_EPS.check(eps, "eps", "numerical_grad")
     data = x.data
     flat = data.reshape(-1)
     if flat.base is None or not (flat.base is data or flat.base is getattr(data, "base", None)):
@@ -334,8 +362,10 @@ def _compare(name, analytic, numeric, atol, rtol, indices, shape):
     err = np.abs(da - dn)
     sig = np.abs(dn) > atol
     rel = err[sig] / np.abs(dn[sig])
-    used = err / (atol + rtol * np.abs(dn)) if atol > 0 or rtol > 0 else \
-        np.where(err > 0, np.inf, 0.0)
+    denom = atol + rtol * np.abs(dn)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero tolerance: exact or not
+        used = np.where(denom > 0, err / np.where(denom > 0, denom, 1.0),
+                        np.where(err > 0, np.inf, 0.0))
     used = np.where(np.isnan(used), np.inf, used)  # NaN counts as a failure
     bad = ~(used <= 1)
     w = worst_element(used)
@@ -375,9 +405,16 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
         GradcheckResult: truthy when every element of every Variable passed.
 
     Raises:
-        TypeError: an integer input, or ``fn`` returning something other than a Variable.
+        TypeError: ``fn`` not callable, an integer input, or ``fn`` returning something other
+            than a Variable; an option of the wrong type.
+        ValueError: an option out of range (``eps`` in (0, 1]; ``atol``, ``rtol`` finite and
+            >= 0; ``max_elements`` >= 1; ``seed`` in [0, 2**32 - 1]), checked before ``fn`` runs.
         GradcheckError: with ``raise_on_failure=True``, when the check fails.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function of Variables, got {type(fn).__name__}")
+    eps, atol, rtol, max_elements, seed = check_options("gradcheck", eps, atol, rtol,
+                                                        max_elements, seed)
     promoted = []
     named = [] if params is None else named_variables(params, "gradcheck")
     labels = _input_labels(inputs, {label for label, _ in named})
@@ -450,7 +487,14 @@ def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=1, raise_on_
 
     Returns:
         GradcheckResult: as for :func:`gradcheck`.
+
+    Raises:
+        TypeError, ValueError: as for :func:`gradcheck` (the options are checked first).
     """
+    if not callable(fn):
+        raise TypeError(f"gradgradcheck: fn must be a function of Variables, got "
+                        f"{type(fn).__name__}")
+    eps, atol, rtol, _, seed = check_options("gradgradcheck", eps, atol, rtol, None, seed)
     rng = np.random.default_rng(seed)
     state = {}
 
@@ -544,10 +588,7 @@ def _check_module(who, module, call, inputs, max_elements, seed, eps, atol, rtol
 
     if not isinstance(module, Layer):
         raise TypeError(f"{who}: expected a Layer, got {type(module).__name__}")
-    if max_elements is not None and (not isinstance(max_elements, (int, np.integer))
-                                     or max_elements < 1):
-        raise ValueError(f"{who}: max_elements must be a positive integer or None, "
-                         f"got {max_elements!r}")
+    eps, atol, rtol, max_elements, seed = check_options(who, eps, atol, rtol, max_elements, seed)
     params = dict(module.named_params())
     float_pos = [i for i, x in enumerate(inputs) if _is_float_input(x)]
     if not params and not float_pos:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from . import values as T
 from .values import CLIError
 
 __all__ = ["open_checkpoint", "add_model_options", "check_model_options", "model_config",
-           "THREADS_HELP", "RUN_FILES",
-           "load_translator", "load_task_checkpoint", "model_example"]
+           "THREADS_HELP", "RUN_FILES", "load_translator", "load_task_checkpoint", "model_example",
+           "readable_texts"]
 
 
 def open_checkpoint(load, path):
@@ -32,6 +33,30 @@ def load_translator(path):
     """A :class:`~tinygrad_attn.training.Translator` from ``path``, user errors as CLIError."""
 
     return open_checkpoint(Translator.from_checkpoint, path)
+
+
+def readable_texts(translators, texts, command):
+    """The TEXTs every translator can read; each other one refused on stderr with its number.
+
+    A command with several inputs (``attention``, ``explore``) works on the readable ones and
+    names each refused one (``tinygrad-attn: TEXT 2 refused: <reason>``); it then exits with 2.
+
+    Raises:
+        CLIError: no TEXT is readable (naming the first one's reason).
+    """
+    good, refused = [], []
+    for n, text in enumerate(texts, start=1):
+        why = next((w for w in (tr.refusal(text) for tr in translators) if w is not None), None)
+        if why is None:
+            good.append(text)
+        else:
+            refused.append(f"TEXT {n} refused: {why}")
+    if not good:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise CLIError(f"{command}: nothing to work on: {refused[0]}{more}")
+    for line in refused:
+        print(f"tinygrad-attn: {line}", file=sys.stderr)
+    return good
 
 
 def load_task_checkpoint(path, command):

@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from .values import CLIError
 
 __all__ = ["main", "CLIError", "COMMANDS", "ArgumentParser", "DEBUG_ENV"]
 
-COMMANDS = ["train", "translate", "eval", "graph", "attention", "gradcheck", "memory"]
+COMMANDS = ["train", "translate", "eval", "graph", "attention", "explore", "gradcheck", "memory",
+            "import_book", "export"]
 DEBUG_ENV = "TINYGRAD_ATTN_DEBUG"
 """Environment variable: set to 1 to see tracebacks instead of one-line errors."""
 
@@ -75,11 +78,45 @@ def _say(msg):
     print(_one_line(msg), file=sys.stderr)
 
 
+def _tolerant_output():
+    """Characters the terminal's encoding lacks (an accented answer on an ASCII-only stdout)
+    are written as backslash escapes (``\\xe9``) instead of failing with an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text stream we can change
+            pass
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a training run saves its checkpoint and stops."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
-    """Entry point of the console script; returns the exit status (never raises)."""
+    """Entry point of the console script; returns the exit status (never raises).
+
+    SIGTERM stops a command the way Ctrl-C does (``train`` saves its checkpoint first); the
+    exit status is then 143 (130 for Ctrl-C).
+    """
     debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = debug or "--debug" in argv[:1]
+    _tolerant_output()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _main(argv, debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv, debug) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -93,6 +130,9 @@ def main(argv=None) -> int:
     except CLIError as e:
         _say(f"tinygrad-attn: error: {e}")
         return 2
+    except Terminated:
+        _say("tinygrad-attn: terminated")
+        return 143
     except KeyboardInterrupt:
         _say("tinygrad-attn: interrupted")
         return 130

@@ -6,8 +6,10 @@ that names the option, the valid range and the value given::
 
     tinygrad-attn train: error: argument --batch-size: must be an integer in [1, 65536], got '0'
 
-* :func:`integer`, :func:`real`, :func:`probability` — numbers with an inclusive range
-  (floats must be finite: ``nan`` and ``inf`` are refused).
+* :func:`ranged` — a :class:`~tinygrad_attn.validate.Range` of the library (the same rule the
+  API applies to the argument the option feeds); :func:`integer`, :func:`real`,
+  :func:`probability` — numbers with a range of the command line's own (floats must be
+  finite: ``nan`` and ``inf`` are refused).
 * :func:`option_type` — the same for a model's registry :class:`~tinygrad_attn.training.registry.Option`
   (its ``type``, ``low``, ``high`` and ``choices``).
 * :func:`existing_file`, :func:`existing_dir`, :func:`data_source` — inputs that must exist.
@@ -23,12 +25,13 @@ either as one line on stderr with a non-zero exit status.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 
-__all__ = ["CLIError", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
-           "data_source", "output_file", "check_writable_file", "check_run_dir", "range_text",
+from ..validate import Range, input_file, range_text
+
+__all__ = ["CLIError", "ranged", "integer", "real", "probability", "option_type", "existing_file", "existing_dir",
+           "data_source", "run_folder", "output_file", "check_writable_file", "check_run_dir", "range_text",
            "MAX_BATCH", "MAX_SAMPLES", "MAX_BEAM", "MAX_SEQ_LEN", "IMAGE_EXTENSIONS"]
 
 MAX_BATCH = 65536
@@ -43,60 +46,33 @@ IMAGE_EXTENSIONS = ("png", "svg", "pdf", "jpg", "jpeg")
 """Picture formats the ``attention`` command writes (by the extension of ``--out``)."""
 
 
-def _num(v) -> str:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v)) if abs(v) >= 1e4 else f"{v:g}"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def range_text(low=None, high=None, low_open=False, high_open=False) -> str:
-    """The interval in words, e.g. ``[1, 64]``, ``(0, inf)``, ``[0, 1)``."""
-    lo = "-inf" if low is None else _num(low)
-    hi = "inf" if high is None else _num(high)
-    return (f"{'(' if low_open or low is None else '['}{lo}, "
-            f"{hi}{')' if high_open or high is None else ']'}")
-
-
 def _named(fn, name):
     fn.__name__ = name  # argparse uses it in "invalid <name> value" messages
     return fn
 
 
-def integer(low=None, high=None):
-    """An argparse type: an integer in ``[low, high]`` (either bound may be None)."""
-    where = range_text(low, high)
+def ranged(rule: Range):
+    """An argparse type for a :class:`~tinygrad_attn.validate.Range`: the library's own rule,
+    so an option and the API argument it feeds accept exactly the same values."""
 
     def parse(text):
         try:
-            value = int(str(text).strip(), 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer in {where}, got {text!r}") from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be an integer in {where}, got {text!r}")
-        return value
+            return rule.parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
-    return _named(parse, "integer")
+    parse.rule = rule  # the tests compare it with the library's ranges
+    return _named(parse, "integer" if rule.kind is int else "number")
+
+
+def integer(low=None, high=None):
+    """An argparse type: an integer in ``[low, high]`` (either bound may be None)."""
+    return ranged(Range.integer(low, high))
 
 
 def real(low=None, high=None, low_open=False, high_open=False):
     """An argparse type: a finite float in the interval (``*_open``: that bound excluded)."""
-    where = range_text(low, high, low_open, high_open)
-
-    def parse(text):
-        try:
-            value = float(str(text).strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number in {where}, got {text!r}") from None
-        bad = not math.isfinite(value)
-        if low is not None:
-            bad |= value <= low if low_open else value < low
-        if high is not None:
-            bad |= value >= high if high_open else value > high
-        if bad:
-            raise argparse.ArgumentTypeError(f"must be a finite number in {where}, got {text!r}")
-        return value
-
-    return _named(parse, "number")
+    return ranged(Range.real(low, high, low_open, high_open))
 
 
 def probability(high_open=True):
@@ -143,17 +119,20 @@ def option_type(opt, *others):
 
 
 # ----------------------------------------------------------------------------- inputs
-def existing_file(what="file"):
-    """An argparse type: a path to an existing, readable regular file."""
+def existing_file(what="file", max_bytes=None):
+    """An argparse type: a path to an existing, readable regular file (not a FIFO or a
+    device: those are refused without being opened), of at most ``max_bytes``.
+
+    The check is :func:`tinygrad_attn.validate.input_file`, the one the loaders use."""
 
     def parse(text):
         path = os.fspath(text)
-        if not os.path.exists(path):
-            raise argparse.ArgumentTypeError(f"{what} not found: {path}")
-        if os.path.isdir(path):
-            raise argparse.ArgumentTypeError(f"{path} is a folder, not a {what}")
-        if not os.access(path, os.R_OK):
-            raise argparse.ArgumentTypeError(f"{what} {path} is not readable (permissions)")
+        if path == "":
+            raise argparse.ArgumentTypeError(f"the {what} path is empty")
+        try:
+            input_file(path, what, max_bytes, argparse.ArgumentTypeError)
+        except FileNotFoundError:
+            raise argparse.ArgumentTypeError(f"{what} not found: {path}") from None
         return path
 
     return _named(parse, what)
@@ -189,12 +168,27 @@ def data_source(names=("date", "addition")):
     return _named(parse, "data")
 
 
+def run_folder(what="run folder"):
+    """An argparse type: a folder path to create or reuse (not empty, not only spaces)."""
+
+    def parse(text):
+        path = os.fspath(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"the {what} path is empty; give a folder name")
+        return path
+
+    return _named(parse, "folder")
+
+
 def output_file(extensions):
     """An argparse type: a file name ending in one of ``extensions`` (without dots)."""
     exts = tuple(e.lower() for e in extensions)
 
     def parse(text):
         path = os.fspath(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"the file name is empty; give a file ending in "
+                                             f"{', '.join('.' + e for e in exts)}")
         ext = os.path.splitext(path)[1][1:].lower()
         if ext not in exts:
             said = f"'.{ext}'" if ext else "no extension"
@@ -288,6 +282,8 @@ def check_run_dir(folder, files, flag="--out", overwrite=False):
             ``files`` is a folder, or one exists and ``overwrite`` is False.
     """
     folder = os.fspath(folder)
+    if not folder.strip():
+        raise _cli_error(f"{flag}: the run folder path is empty; give a folder name")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise _cli_error(f"{flag}: {folder} exists and is not a folder (the run folder holds "
                          f"{', '.join(files)})")

@@ -10,15 +10,23 @@ Only NumPy is needed; nothing here touches the autograd engine.
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
 from .bits import (BIT_TASKS, BitsData, BitsTask, bit_errors, load_bits_dataset, make_copy,
                    make_repeat_copy)
-from .dataset import Seq2seqData, TextTask, decode_answers, encode_questions, load_dataset
+from .dataset import (GENERATED_TASKS, DateTask, Seq2seqData, TextTask, decode_answers,
+                      encode_questions, load_dataset)
 from .task import (DataSource, Task, TaskData, TaskError, data_source, data_sources, load_data,
                    register_data_source, register_task_kind, task_from_description, task_kinds)
 from .dates import (
+    ALL_DATE_FORMATS,
+    BOOK_SHARE,
     DATE_ALPHABET,
     DATE_ANSWER_LEN,
     DATE_FORMATS,
     DEFAULT_END_DATE,
     MAX_DATE_QUESTION_LEN,
+    MAX_TYPED_DATE_QUESTION_LEN,
+    TYPED_DATE_ALPHABET,
+    TYPED_DATE_FORMATS,
+    TYPED_DATE_RANGE,
+    check_date_answer,
     format_date,
     make_dates,
     parse_two_digit_year,
@@ -31,6 +39,14 @@ __all__ = [
     "data_sources", "load_data", "register_data_source", "register_task_kind",
     "task_from_description", "task_kinds",
     "ADDITION_ALPHABET",
+    "ALL_DATE_FORMATS",
+    "BOOK_SHARE",
+    "GENERATED_TASKS",
+    "MAX_TYPED_DATE_QUESTION_LEN",
+    "TYPED_DATE_ALPHABET",
+    "TYPED_DATE_FORMATS",
+    "TYPED_DATE_RANGE",
+    "check_date_answer",
     "BIT_TASKS",
     "BitsData",
     "bit_errors",

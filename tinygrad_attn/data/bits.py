@@ -27,15 +27,76 @@ from .task import (MAX_SEQ_WIDTH, DataSource, Task, TaskError, int_field, is_int
                    register_data_source, register_task_kind)
 
 __all__ = ["BitsTask", "BIT_TASKS", "BitsData", "make_copy", "make_repeat_copy", "make_bits",
-           "load_bits_dataset", "bit_errors"]
+           "load_bits_dataset", "bit_errors", "sequence_steps", "check_bits_size", "MAX_STEPS",
+           "MAX_ELEMENTS"]
 
 BIT_TASKS = ("copy", "repeat-copy")
 """Names of the binary-vector tasks (``--data`` values of ``tinygrad-attn train``)."""
+
+MAX_STEPS = MAX_SEQ_WIDTH
+"""Most time steps of one sequence (T = 2L + 1 for copy, L + 2 + L K for repeat copy): a model
+runs them one after the other, so this bounds the time and memory of every forward pass. It
+is :data:`~tinygrad_attn.data.task.MAX_SEQ_WIDTH`, the limit of every stored sequence."""
+MAX_ELEMENTS = 1 << 28
+"""Most elements of one generated input array (N x T x channels; 1 GiB of float32)."""
+
+
+def sequence_steps(task, length, repeats=1):
+    """The time steps T of a ``task`` sequence of ``length`` L (and ``repeats`` K).
+
+    ``copy``: ``2 L + 1``; ``repeat-copy``: ``L + 2 + L K`` (the padded length of a batch
+    uses the largest L and K).
+    """
+    if task == "copy":
+        return 2 * int(length) + 1
+    if task == "repeat-copy":
+        return int(length) + 2 + int(length) * int(repeats)
+    raise ValueError(f"unknown bits task {task!r}; known: {', '.join(BIT_TASKS)}")
+
+
+def check_bits_size(who, task, n, max_len, width, max_repeats=1):
+    """Refuse, before anything is allocated, data whose sequences or arrays are too large.
+
+    Args:
+        who: the caller, for the message.
+        task: ``"copy"`` or ``"repeat-copy"``.
+        n: examples; max_len: the longest L; width: bits per vector; max_repeats: the most K.
+
+    Returns:
+        T, the padded number of steps.
+
+    Raises:
+        ValueError: T above :data:`MAX_STEPS` (the message shows the product the model would
+            run) or ``n x T x channels`` above :data:`MAX_ELEMENTS`.
+    """
+    T = sequence_steps(task, max_len, max_repeats)
+    if T > MAX_STEPS:
+        how = (f"2 x {max_len} + 1" if task == "copy"
+               else f"L + 2 + L x K = {max_len} + 2 + {max_len} x {max_repeats}")
+        raise ValueError(f"{who}: {task} sequences of length {max_len}"
+                         f"{'' if task == 'copy' else f' with up to {max_repeats} repeats'} run "
+                         f"{how} = {T:,} steps; at most {MAX_STEPS:,} are allowed (shorter "
+                         "lengths or fewer repeats)")
+    channels = int(width) + (1 if task == "copy" else 2)
+    total = int(n) * T * channels
+    if total > MAX_ELEMENTS:
+        raise ValueError(f"{who}: {n:,} {task} sequences of {T:,} steps x {channels} channels are "
+                         f"{total:,} numbers; at most {MAX_ELEMENTS:,} are generated at once "
+                         "(fewer samples or shorter sequences)")
+    return T
 
 
 def _check_range(name, lo, hi):
     if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer))) or lo < 1 or hi < lo:
         raise ValueError(f"{name}: need integers 1 <= min <= max, got min {lo!r} and max {hi!r}")
+
+
+def _check_counts(name, n, width):
+    ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 1
+             for v in (n, width))
+    if not ok:
+        raise ValueError(f"{name}: n and width must be integers >= 1, got n {n!r} and width "
+                         f"{width!r}")
 
 
 def make_copy(n, min_len=1, max_len=10, width=8, seed=0, length=None):
@@ -51,12 +112,16 @@ def make_copy(n, min_len=1, max_len=10, width=8, seed=0, length=None):
     Returns:
         (x, t): float32 (n, 2 max_len + 1, width + 1) and (n, 2 max_len + 1, width);
         ``t`` is -1 where nothing is expected.
+
+    Raises:
+        ValueError: bad counts, or sizes beyond :func:`check_bits_size`'s bounds (checked
+            before anything is allocated).
     """
     if length is not None:
         min_len = max_len = length
     _check_range("make_copy", min_len, max_len)
-    if n < 1 or width < 1:
-        raise ValueError(f"make_copy: n and width must be >= 1, got n {n} and width {width}")
+    _check_counts("make_copy", n, width)
+    check_bits_size("make_copy", "copy", n, max_len, width)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lens = rng.integers(min_len, max_len + 1, size=n)
     bits = rng.integers(0, 2, size=(n, max_len, width)).astype(np.float32)
@@ -86,6 +151,10 @@ def make_repeat_copy(n, min_len=1, max_len=10, width=8, min_repeats=1, max_repea
         (x, t): float32 (n, T, width + 2) and (n, T, width + 1), T = max_len + 2 +
         max_len * max_repeats (K is normalised by ``max_repeats``, so a model trained with
         one ``max_repeats`` must be tested with the same).
+
+    Raises:
+        ValueError: bad counts, or sizes beyond :func:`check_bits_size`'s bounds (checked
+            before anything is allocated).
     """
     if length is not None:
         min_len = max_len = length
@@ -94,6 +163,8 @@ def make_repeat_copy(n, min_len=1, max_len=10, width=8, min_repeats=1, max_repea
         _check_range("make_repeat_copy repeats", repeats, max_repeats)
         min_repeats = repeats
     _check_range("make_repeat_copy repeats", min_repeats, max_repeats)
+    _check_counts("make_repeat_copy", n, width)
+    check_bits_size("make_repeat_copy", "repeat-copy", n, max_len, width, max_repeats)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lens = rng.integers(min_len, max_len + 1, size=n)
     reps = np.full(n, repeats) if repeats is not None else rng.integers(min_repeats, max_repeats + 1, size=n)
@@ -232,9 +303,9 @@ class BitsTask(Task):
     def from_description(cls, d: dict, source: str = "task") -> "BitsTask":
         """Rebuild from :meth:`describe`'s dict; every option in range, the steps bounded."""
         name = d.get("task")
-        if name not in cls._FIELDS:
+        if not isinstance(name, str) or name not in cls._FIELDS:
             raise TaskError(f"{source}: the bits task must be one of {', '.join(cls._FIELDS)}, "
-                            f"got {name!r}")
+                            f"got {name!r:.60}")
         params = {}
         for k in cls._FIELDS[name]:
             if k in d:
@@ -243,21 +314,43 @@ class BitsTask(Task):
         if unknown:
             raise TaskError(f"{source}: the {name} task has no field(s) {', '.join(unknown)}")
         task = cls(name, params)
-        if task.steps() > MAX_SEQ_WIDTH * 10:
-            raise TaskError(f"{source}: the task describes sequences of {task.steps():,} steps; "
-                            f"at most {MAX_SEQ_WIDTH * 10:,} are accepted")
+        if params.get("min_len", 1) > params.get("max_len", 10):
+            raise TaskError(f"{source}: min_len {params['min_len']} is above max_len "
+                            f"{params.get('max_len', 10)}")
+        try:
+            check_bits_size(source, name, 1, params.get("max_len", 10), params.get("width", 8),
+                            params.get("max_repeats", 10))
+        except ValueError as e:
+            raise TaskError(str(e)) from None
         return task
 
     def steps(self, length: int | None = None, repeats: int | None = None) -> int:
-        """Time steps of one sequence of ``length`` (default: the longest trained)."""
+        """Time steps of one sequence of ``length`` (default: the longest trained): the padded
+        length the generator makes and the model runs (:func:`sequence_steps`)."""
         L = int(self.params.get("max_len", 10) if length is None else length)
-        if self.name == "repeat-copy":
-            K = int(self.params.get("max_repeats", 10) if repeats is None else repeats)
-            return L + 2 + L * K + 1
-        return 2 * L + 2
+        K = int(self.params.get("max_repeats", 10) if repeats is None else repeats)
+        return sequence_steps(self.name, L, K)
+
+    def check_size(self, n: int, length: int, who="") -> int:
+        """Refuse ``n`` sequences of ``length`` beyond :func:`check_bits_size`'s bounds, before
+        any work; returns the steps T."""
+        return check_bits_size(who or self.name, self.name, n, length,
+                               int(self.params.get("width", 8)),
+                               int(self.params.get("max_repeats", 10)))
 
     def generate(self, n: int, length: int, seed=0, repeats: int | None = None):
-        """``(x, t)``: ``n`` fresh examples of one ``length`` (for evaluation and pictures)."""
+        """``(x, t)``: ``n`` fresh examples of one ``length`` (for evaluation and pictures).
+
+        Raises:
+            ValueError: ``repeats`` for a task other than repeat copy, or sizes beyond
+                :func:`check_bits_size` (before anything is allocated).
+        """
+        if repeats is not None and self.name != "repeat-copy":
+            raise ValueError(f"repeats belong to the repeat-copy task, not {self.name}")
+        most = int(self.params.get("max_repeats", 10))
+        if repeats is not None and not (is_int(repeats) and 1 <= repeats <= most):
+            raise ValueError(f"repeats must be an integer in [1, {most}] (the task's "
+                             f"max_repeats: the model reads K / max_repeats), got {repeats!r}")
         params = {"width": int(self.params.get("width", 8)), "length": int(length)}
         if self.name == "repeat-copy":
             params["max_repeats"] = int(self.params.get("max_repeats", 10))
@@ -276,13 +369,12 @@ class BitsTask(Task):
         """
         if lengths is None:
             lengths = [int(self.params.get("max_len", 10))]
+        for L in lengths:  # every length is checked before any data is made
+            if not is_int(L) or not 1 <= L <= MAX_STEPS:
+                raise ValueError(f"--lengths must be integers in [1, {MAX_STEPS}], got {L!r}")
+            self.check_size(samples, int(L), f"--lengths {L}")
         out = []
         for L in lengths:
-            if not is_int(L) or not 1 <= L <= 10_000:
-                raise ValueError(f"--lengths must be integers in [1, 10000], got {L!r}")
-            if self.steps(L) * samples > 50_000_000:
-                raise ValueError(f"length {L}: {samples} sequences of {self.steps(L):,} steps "
-                                 "are too many; use fewer --samples or shorter --lengths")
             x, t = self.generate(samples, int(L), seed=[seed, int(L)])
             out.append((f"length {L}", x, t))
         return out

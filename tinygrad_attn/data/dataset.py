@@ -9,13 +9,46 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .addition import ADDITION_ALPHABET, addition_widths, make_addition
-from .dates import DATE_ALPHABET, DATE_ANSWER_LEN, MAX_DATE_QUESTION_LEN, make_dates
-from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_source, int_field,
-                   is_int, register_data_source, register_task_kind)
-from .textfile import load_text
-from .vocab import Vocabulary
+from .dates import (
+    DATE_ALPHABET,
+    DATE_ANSWER_LEN,
+    MAX_DATE_QUESTION_LEN,
+    MAX_TYPED_DATE_QUESTION_LEN,
+    TYPED_DATE_ALPHABET,
+    check_date_answer,
+    make_dates,
+)
+from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_source,
+                   data_sources, int_field, is_int, register_data_source, register_task_kind)
+from .textfile import check_pair, load_text
+from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
-__all__ = ["TextTask", "Seq2seqData", "load_dataset", "encode_questions", "decode_answers"]
+__all__ = ["TextTask", "DateTask", "Seq2seqData", "load_dataset", "encode_questions",
+           "decode_answers", "MAX_DATA_IDS", "check_data_size", "GENERATED_TASKS"]
+
+GENERATED_TASKS = ("date", "date-book", "addition")
+"""The generated text tasks :func:`load_dataset` knows by name."""
+
+
+MAX_DATA_IDS = 1 << 28
+"""Most ids in the encoded questions and answers of one data set together (1 GiB of int32):
+every example is padded to the longest question and answer, so one long line widens them
+all; the product is checked before anything is encoded."""
+
+
+def check_data_size(source, n, in_width, out_width):
+    """Refuse ``n`` examples padded to ``in_width`` + ``out_width`` characters when their id
+    arrays would pass :data:`MAX_DATA_IDS` (checked before generating or encoding).
+
+    Raises:
+        ValueError: naming the source, the product and the bound.
+    """
+    ids = int(n) * (int(in_width) + int(out_width) + 1)
+    if ids > MAX_DATA_IDS:
+        raise ValueError(f"{os.fspath(source)}: {int(n):,} examples padded to the longest "
+                         f"question ({in_width}) and answer ({out_width}) make {ids:,} ids; at "
+                         f"most {MAX_DATA_IDS:,} are encoded (fewer or shorter examples)")
+    return ids
 
 
 @dataclass
@@ -33,6 +66,10 @@ class Seq2seqData:
         reversed_input: Whether the question ids are time-reversed.
         in_width: Question length T_in.
         out_width: Answer length T_out (excluding the start symbol).
+        source: The generator's name (one of :data:`GENERATED_TASKS`), or None for data
+            read from a file; the date generators make :attr:`task` a :class:`DateTask`
+            (checkpoints record it, so a date model's answers are checked against the
+            calendar).
     """
 
     x_train: np.ndarray = field(repr=False)
@@ -43,6 +80,7 @@ class Seq2seqData:
     reversed_input: bool
     in_width: int
     out_width: int
+    source: str | None = None
 
     def __post_init__(self) -> None:
         """Check the array shapes against the widths.
@@ -62,8 +100,9 @@ class Seq2seqData:
 
     @property
     def task(self):
-        """The :class:`~tinygrad_attn.data.task.TextTask` (vocabulary, widths, reversal)."""
-        return TextTask(self.vocab, self.in_width, self.out_width, self.reversed_input)
+        """The :class:`TextTask` (vocabulary, widths, reversal); a :class:`DateTask` for dates."""
+        cls = DateTask if self.source in ("date", "date-book") else TextTask
+        return cls(self.vocab, self.in_width, self.out_width, self.reversed_input)
 
     @property
     def train_size(self) -> int:
@@ -146,10 +185,12 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     """Build the encoded train/validation data for a seq2seq task.
 
     Args:
-        source: ``"date"`` (see :func:`make_dates`; dates 1970-01-01..2026-11-24),
-            ``"addition"`` (3-digit operands) or a path to a text file in the
-            book's format (then ``samples`` is ignored and every line is used).
-        samples: Number of generated examples for ``"date"``/``"addition"``.
+        source: ``"date"`` (dates as people type them: the book's formats and many
+            more, see :func:`make_dates`), ``"date-book"`` (only the book's 13 formats,
+            dates 1970-01-01..2026-11-24: the chapter's data), ``"addition"`` (3-digit
+            operands) or a path to a text file in the book's format (then ``samples`` is
+            ignored and every line is used).
+        samples: Number of generated examples for the named tasks.
         seed: Seed for generation and for the train/validation shuffle.
         val_fraction: Fraction of examples (rounded) held out, in [0, 1).
         reverse_input: Reverse the question ids along time.
@@ -157,39 +198,59 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
             data (plus the generator's full alphabet) when None.
 
     Returns:
-        The :class:`Seq2seqData`. For ``"date"``: in_width 29, out_width 10;
-        for ``"addition"``: 7 and 4; for files: the longest question/answer.
+        The :class:`Seq2seqData`. For ``"date"``: in_width 40, out_width 10; for
+        ``"date-book"``: 29 and 10; for ``"addition"``: 7 and 4; for files: the longest
+        question/answer.
 
     Raises:
         FileNotFoundError: If ``source`` is neither a known name nor a file.
         ValueError: If ``samples`` < 1, ``val_fraction`` is outside [0, 1),
-            the split leaves no training data, or text has unknown characters.
+            the split leaves no training data, text has unknown characters, the file breaks
+            a rule of :func:`~tinygrad_attn.data.load_text` (checked with the given
+            vocabulary's start and padding characters too), or it uses more than
+            :data:`~tinygrad_attn.data.task.MAX_VOCAB` distinct characters.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     alphabet = ""
-    if isinstance(source, str) and source in ("date", "addition"):
+    source_name = None
+    if isinstance(source, str) and source in GENERATED_TASKS:
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
+        source_name = source
         if source == "date":
-            pairs = make_dates(samples, seed=seed)
+            in_width, out_width = MAX_TYPED_DATE_QUESTION_LEN, DATE_ANSWER_LEN
+            alphabet = TYPED_DATE_ALPHABET
+            check_data_size(source, samples, in_width, out_width)  # before generating
+            pairs = make_dates(samples, seed=seed, formats="typed")
+        elif source == "date-book":
             in_width, out_width, alphabet = MAX_DATE_QUESTION_LEN, DATE_ANSWER_LEN, DATE_ALPHABET
+            check_data_size(source, samples, in_width, out_width)  # before generating
+            pairs = make_dates(samples, seed=seed, formats="book")
         else:
-            pairs = make_addition(samples, seed=seed)
             (in_width, out_width), alphabet = addition_widths(3), ADDITION_ALPHABET
+            check_data_size(source, samples, in_width, out_width)
+            pairs = make_addition(samples, seed=seed)
     else:
         if not isinstance(source, (str, os.PathLike)):
-            raise TypeError(f"source must be 'date', 'addition' or a path, got {source!r}")
-        if not os.path.isfile(source):
-            raise FileNotFoundError(f"source {os.fspath(source)!r} is not 'date', 'addition' "
-                                    f"or an existing text file")
-        pairs = load_text(source)
+            raise TypeError(f"source must be one of {GENERATED_TASKS} or a path, got {source!r}")
+        if not os.path.lexists(source):
+            raise FileNotFoundError(f"source {os.fspath(source)!r} is not one of "
+                                    f"{', '.join(GENERATED_TASKS)} or an existing text file")
+        pairs = load_text(source)  # refuses folders, FIFOs, devices and bad lines itself
         in_width = max(len(q) for q, _ in pairs)
         out_width = max(len(a) for _, a in pairs)
+        if vocab is not None and (vocab.start_char, vocab.pad_char) != (START_CHAR, PAD_CHAR):
+            for i, (q, a) in enumerate(pairs):  # the given vocabulary's own special characters
+                check_pair(q, a, f"{os.fspath(source)}:{i + 1}", vocab.start_char, vocab.pad_char)
 
+    check_data_size(source, len(pairs), in_width, out_width)  # before encoding
     questions = [q for q, _ in pairs]
     if vocab is None:
         vocab = Vocabulary.from_texts([alphabet, *questions, *(a for _, a in pairs)])
+        if len(vocab) > MAX_VOCAB:
+            raise ValueError(f"{os.fspath(source)}: the data uses {len(vocab):,} distinct "
+                             f"characters; a vocabulary holds at most {MAX_VOCAB:,}")
     start = vocab.start_char
     x = vocab.encode_batch(questions, width=in_width)
     t = vocab.encode_batch([start + a for _, a in pairs], width=out_width + 1)
@@ -205,7 +266,7 @@ def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed:
     return Seq2seqData(x_train=x[train_idx], t_train=t[train_idx],
                        x_val=x[val_idx], t_val=t[val_idx], vocab=vocab,
                        reversed_input=bool(reverse_input), in_width=in_width,
-                       out_width=out_width)
+                       out_width=out_width, source=source_name)
 
 
 @register_task_kind
@@ -288,6 +349,14 @@ class TextTask(Task):
         """Answer strings from generated ids ``(N, T)`` (start symbol and padding removed)."""
         return decode_answers(outputs, self.vocab)
 
+    def check_answer(self, answer: str) -> str | None:
+        """Why ``answer`` cannot be right for this task, or None (nothing known to be wrong).
+
+        A plain text task knows nothing about its answers; :class:`DateTask` checks dates
+        against the calendar.
+        """
+        return None
+
     eval_options = ("data", "samples", "seed")
 
     def eval_sets(self, data=None, samples=1000, seed=1):
@@ -308,7 +377,19 @@ class TextTask(Task):
         if src.kind != self.model_kind or src.pairs is None:
             raise ValueError(f"--data {data} ({src.help or src.kind}) gives no question/answer "
                              "text to evaluate a text checkpoint on")
+        if isinstance(data, str) and data in data_sources():  # a generator: size known now
+            check_data_size(f"--data {data} --samples {samples}", samples, self.in_width,
+                            self.out_width)
+        generated = isinstance(data, str) and data in data_sources()
+        if generated and samples > 64:  # a small sample first: a data set the model cannot
+            self._encode_pairs(data, src.pairs(data, samples=64, seed=seed))  # read fails fast
         pairs = src.pairs(data, samples=samples, seed=seed)
+        check_data_size(data, len(pairs), self.in_width, self.out_width)
+        x, t = self._encode_pairs(data, pairs)
+        return [(str(data), x, t)]
+
+    def _encode_pairs(self, data, pairs):
+        """``(x, t)`` of question/answer pairs, refusing answers the model cannot write."""
         questions = [q.rstrip(" ") for q, _ in pairs]
         answers = [a.strip(" ") for _, a in pairs]
         for i, a in enumerate(answers):
@@ -322,7 +403,7 @@ class TextTask(Task):
         x = self.encode(questions)
         t = self.vocab.encode_batch([self.vocab.start_char + a for a in answers],
                                     width=self.out_width + 1)
-        return [(str(data), x, t)]
+        return x, t
 
     def summary(self, label, figures, n) -> str:
         """One line for people: ``exact match: 998/1000 = 99.80%``."""
@@ -348,6 +429,24 @@ class TextTask(Task):
         return {"acc": float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())}
 
 
+@register_task_kind
+class DateTask(TextTask):
+    """A text task whose answers are dates ``YYYY-MM-DD`` (``--data date`` and ``date-book``).
+
+    The same as :class:`TextTask` (same model, same vocabulary and widths), and it knows
+    what a right answer looks like: :meth:`check_answer` refuses an answer that is not a
+    real calendar date. Checkpoints record the kind, so ``translate`` can say so.
+    """
+
+    kind = "date"
+    title = "date task"
+
+    def check_answer(self, answer: str) -> str | None:
+        """``"not a real date: ..."`` when ``answer`` is not a calendar date, else None."""
+        why = check_date_answer(answer)
+        return None if why is None else f"not a real date: {why}"
+
+
 def _generated(name):
     def load(samples=50000, seed=0, reverse_input=False):
         return load_dataset(name, samples=samples, seed=seed, reverse_input=reverse_input)
@@ -360,8 +459,13 @@ def _from_file(path, samples=None, seed=0, reverse_input=False):
 
 
 register_data_source(DataSource("date", "text", _generated("date"), ("reverse_input",),
-                                "dates written in many ways -> ISO dates",
+                                "dates as people type them (the book's 13 formats, ISO, "
+                                "day-first, ordinals, Korean, ...) -> ISO dates",
                                 pairs=lambda name, samples, seed: make_dates(samples, seed=seed)))
+register_data_source(DataSource("date-book", "text", _generated("date-book"), ("reverse_input",),
+                                "the book's 13 US date formats only (the chapter's data)",
+                                pairs=lambda name, samples, seed: make_dates(
+                                    samples, seed=seed, formats="book")))
 register_data_source(DataSource("addition", "text", _generated("addition"), ("reverse_input",),
                                 "3-digit additions",
                                 pairs=lambda name, samples, seed: make_addition(samples, seed=seed)))

@@ -170,8 +170,9 @@ def task_from_description(d, source: str = "task") -> Task:
         raise TaskError(f"{source}: the task must be a JSON object, got {type(d).__name__}")
     kind = d.get("kind")
     if not isinstance(kind, str):
-        raise TaskError(f"{source}: the task kind must be a string, got {type(kind).__name__} "
-                        f"{kind!r}")
+        raise TaskError(f"{source}: the task's kind must be a name such as "
+                        f"{', '.join(map(repr, sorted(_KINDS)))}, got {type(kind).__name__} "
+                        f"{kind!r:.40}")
     if kind not in _KINDS:
         _load_plugins()
     if kind not in _KINDS:
@@ -286,8 +287,17 @@ def load_data(name, samples: int = 50000, seed: int = 0, **options) -> TaskData:
     src = data_source(name)
     extra = sorted(k for k, v in options.items() if v is not None and k not in src.options)
     if extra:
+        owners = []
+        for k in extra:
+            takers = [n for n in data_sources() if k in _SOURCES[n].options]
+            if _FILE_SOURCE and k in _FILE_SOURCE[0].options:
+                takers.append("a file")
+            flag = "--" + k.replace("_", "-")
+            owners.append(f"{flag} belongs to --data {' or '.join(takers)}" if takers
+                          else f"{flag} belongs to no data source")
         raise ValueError(f"--data {name} ({src.help or src.kind}) does not take "
-                         f"{', '.join('--' + k.replace('_', '-') for k in extra)}")
+                         f"{', '.join('--' + k.replace('_', '-') for k in extra)} "
+                         f"({'; '.join(owners)})")
     kw = {k: v for k, v in options.items() if v is not None}
     if src is (_FILE_SOURCE[0] if _FILE_SOURCE else None):
         return src.load(name, samples=samples, seed=seed, **kw)

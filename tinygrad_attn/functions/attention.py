@@ -58,9 +58,17 @@ def _check_form(op, form):
 
 
 def _check_query(op, hs, h, width=None):
-    width = hs.shape[-1] if width is None else width
-    if hs.ndim != 3 or h.ndim not in (2, 3) or h.shape[0] != hs.shape[0] or h.shape[-1] != width:
-        raise OpError(f"{op}: expected hs (N, T_enc, H) and h (N, {width}) or (N, T_dec, {width}), "
+    """hs must be (N, T_enc, H) and h (N, width) or (N, T_dec, width) (0-d inputs included).
+
+    ``width`` None: the last axis of hs; ``False``: not checked (a weight that fixes it is
+    itself malformed and is reported next).
+    """
+    if width is None:
+        width = hs.shape[-1] if hs.ndim == 3 else None
+    shown = "H" if width in (None, False) else width
+    if (hs.ndim != 3 or h.ndim not in (2, 3) or h.shape[0] != hs.shape[0]
+            or (width is not False and h.shape[-1] != width)):
+        raise OpError(f"{op}: expected hs (N, T_enc, H) and h (N, {shown}) or (N, T_dec, {shown}), "
                       f"got hs {hs.shape} and h {h.shape}")
 
 
@@ -107,9 +115,9 @@ def general_score(hs, h, W, form="matmul"):
     hs = as_variable(hs)
     h = as_variable(h, hs)
     W = as_variable(W, hs)
+    _check_query("general_score", hs, h, W.shape[0] if W.ndim == 2 else False)
     if W.ndim != 2 or W.shape[1] != hs.shape[-1]:
         raise OpError(f"general_score: W must be (H_q, {hs.shape[-1]}) for hs {hs.shape}, got {W.shape}")
-    _check_query("general_score", hs, h, W.shape[0])
     return dot_score(hs, linear(h, W), form=form)
 
 
@@ -126,12 +134,12 @@ def additive_score(hs, h, W_query, W_key, v):
     hs = as_variable(hs)
     h = as_variable(h, hs)
     W_query, W_key, v = (as_variable(p, hs) for p in (W_query, W_key, v))
+    _check_query("additive_score", hs, h, W_query.shape[0] if W_query.ndim == 2 else False)
     A = v.shape[0] if v.ndim == 1 else None
     if (A is None or W_query.ndim != 2 or W_key.ndim != 2 or W_query.shape[1] != A
             or W_key.shape != (hs.shape[-1], A)):
         raise OpError(f"additive_score: expected W_query (H_q, A), W_key ({hs.shape[-1]}, A), v (A,), "
                       f"got {W_query.shape}, {W_key.shape}, {v.shape}")
-    _check_query("additive_score", hs, h, W_query.shape[0])
     N, T, _ = hs.shape
     k = linear(hs, W_key)                                    # (N, T_enc, A)
     q = linear(h, W_query)                                   # (N, A) or (N, T_dec, A)

@@ -18,6 +18,8 @@ __all__ = ["softmax", "log_softmax", "softmax_cross_entropy", "softplus",
 
 def _softmax_array(x, axis):
     xp = get_array_module(x)
+    if x.size == 0:  # an empty axis (or an empty batch): the result has no elements either
+        return xp.zeros_like(x)
     y = x - x.max(axis=axis, keepdims=True)
     xp.exp(y, out=y)
     y /= y.sum(axis=axis, keepdims=True)
@@ -100,6 +102,8 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
+        if x.size == 0:  # nothing to normalise: an empty result of the same shape
+            return xp.zeros_like(x)
         m = x.max(axis=self.axis, keepdims=True)
         y = x - m
         y -= xp.log(xp.exp(y).sum(axis=self.axis, keepdims=True))
@@ -118,6 +122,16 @@ def log_softmax(x, axis=-1):
     x = as_variable(x)
     _check_axis("LogSoftmax", x, axis)
     return LogSoftmax(axis)(x)
+
+
+def _check_scored(op, count, size, what, ignoring):
+    """Refuse a mean loss over zero positions (an empty batch, or every position ignored)."""
+    if count:
+        return
+    why = (f"every one of its {size} positions is ignored ({ignoring})" if size and ignoring
+           else "the batch is empty")
+    raise OpError(f"{op}: no position to average over for {what}: {why}; the mean over zero "
+                  "positions is undefined (as F.mean of an empty array); skip such a batch")
 
 
 def _check_axis(op, x, axis):
@@ -183,12 +197,21 @@ def softmax_cross_entropy(x, t, ignore_label=-1, label_smoothing=0.0):
             ``e`` evenly over all C classes (0 = the plain one-hot target).
 
     Returns:
-        A scalar Variable: the mean over non-ignored positions (0 when all are ignored).
+        A scalar Variable: the mean over non-ignored positions.
+
+    Raises:
+        OpError: a 0-d ``x``; labels of the wrong shape or out of range; and, like
+            :func:`~tinygrad_attn.functions.mean` of an empty array, a batch with no scored
+            position (empty, or every label equal to ``ignore_label``): the mean over zero
+            positions is undefined (the sum would be 0 and carry no gradient).
     """
     x = as_variable(x)
     t = t.data if isinstance(t, Variable) else t
     if not hasattr(t, "dtype"):
         t = get_array_module(x.data).asarray(t)
+    if x.ndim < 1:
+        raise OpError(f"SoftmaxCrossEntropy: logits must be (..., C) with a class axis, got a 0-d "
+                      f"array (shape {x.shape}); labels {t.shape}")
     if t.dtype.kind not in "iu":
         raise OpError(f"SoftmaxCrossEntropy: labels must be integers, got dtype {t.dtype}")
     if x.shape[:-1] != t.shape:
@@ -202,6 +225,8 @@ def softmax_cross_entropy(x, t, ignore_label=-1, label_smoothing=0.0):
         bad = sorted({int(v) for v in as_numpy(t[out_of_range]).reshape(-1)[:5]})  # explicit copy
         raise OpError(f"SoftmaxCrossEntropy: labels {bad} are out of range for {C} classes "
                       f"(ignore_label={ignore_label})")
+    _check_scored("SoftmaxCrossEntropy", int((t != ignore_label).sum()), t.size,
+                  f"logits {x.shape}", f"ignore_label={ignore_label}")
     return SoftmaxCrossEntropy(t, ignore_label, float(label_smoothing))(x)
 
 
@@ -243,7 +268,12 @@ def binary_cross_entropy_with_logits(x, t, ignore_below=0.0):
         ignore_below: the threshold for ignored targets (0.0: negative targets are ignored).
 
     Returns:
-        A scalar Variable: the mean over the scored elements (0 when none is scored).
+        A scalar Variable: the mean over the scored elements.
+
+    Raises:
+        OpError: shapes differ, a target above 1, or no scored element (an empty batch, or
+            every target below ``ignore_below``): the mean over zero elements is undefined,
+            as for :func:`~tinygrad_attn.functions.mean` of an empty array.
     """
     x = as_variable(x)
     t = t.data if isinstance(t, Variable) else t
@@ -259,6 +289,8 @@ def binary_cross_entropy_with_logits(x, t, ignore_below=0.0):
         raise OpError("binary_cross_entropy_with_logits: targets must lie in [0, 1] "
                       f"(or below {ignore_below} to be ignored), got a maximum of {float(t.max())}")
     count = int(scored.sum())
+    _check_scored("binary_cross_entropy_with_logits", count, t.size, f"logits {x.shape}",
+                  f"ignore_below={ignore_below}")
     zero = Variable(get_array_module(x.data).zeros((), dtype=x.dtype))
     per = softplus(x) - x * Variable(t.astype(x.dtype))
     if count != t.size:
@@ -267,10 +299,16 @@ def binary_cross_entropy_with_logits(x, t, ignore_below=0.0):
 
 
 def mean_squared_error(x0, x1):
-    """Mean of ``(x0 - x1) ** 2`` over all elements (composed)."""
+    """Mean of ``(x0 - x1) ** 2`` over all elements (composed).
+
+    Raises:
+        OpError: the broadcast difference is empty (the mean over zero elements is undefined,
+            as for :func:`~tinygrad_attn.functions.mean`).
+    """
     x0 = as_variable(x0)
     diff = x0 - x1
-    return _sum(diff * diff) * (1.0 / max(diff.size, 1))
+    _check_scored("mean_squared_error", diff.size, diff.size, f"difference {diff.shape}", None)
+    return _sum(diff * diff) * (1.0 / diff.size)
 
 
 def dropout(x, p=0.5, rng=None):
@@ -302,6 +340,9 @@ def embedding(W, ids):
     if not hasattr(ids, "dtype") or ids.dtype.kind not in "iu":
         raise OpError(f"embedding: ids must be an integer array, got {type(ids).__name__} "
                       f"{getattr(ids, 'dtype', '')}")
+    if W.ndim < 1:
+        raise OpError(f"embedding: the table must be (V, D) (one row per id), got a 0-d array "
+                      f"(shape {W.shape})")
     V = W.shape[0]
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= V):
         raise OpError(f"embedding: ids must lie in [0, {V}), got min {int(ids.min())} "

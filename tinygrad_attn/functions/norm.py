@@ -164,6 +164,9 @@ def _check(x, gamma, beta, eps):
     if x.ndim < 1 or gamma.shape != (D,) or beta.shape != (D,):
         raise OpError(f"layer_norm: expected x (..., D) with gamma (D,) and beta (D,), got x "
                       f"{x.shape}, gamma {gamma.shape}, beta {beta.shape}")
+    if D == 0:
+        raise OpError(f"layer_norm: x {x.shape} has no features to normalise (D = 0); the mean "
+                      "and variance of nothing are undefined, as for F.mean of an empty array")
     if not eps > 0:
         raise OpError(f"layer_norm: eps must be positive, got {eps}")
     return x, gamma, beta

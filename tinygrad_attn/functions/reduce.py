@@ -22,6 +22,15 @@ def _norm_axis(axis, ndim, op):
     return tuple(sorted(out))
 
 
+def _count(shape, axes):
+    """How many elements each result element reduces over (all of them for ``axes`` None)."""
+    n = 1
+    for i, d in enumerate(shape):
+        if axes is None or i in axes:
+            n *= d
+    return n
+
+
 def _keepdims_shape(shape, axes):
     if axes is None:
         return (1,) * len(shape)
@@ -56,10 +65,7 @@ def mean(x, axis=None, keepdims=False):
     """Mean of ``x`` over ``axis`` (composed: sum times 1/count)."""
     x = as_variable(x)
     axes = _norm_axis(axis, x.ndim, "Mean")
-    n = x.size if axes is None else 1
-    if axes is not None:
-        for a in axes:
-            n *= x.shape[a]
+    n = _count(x.shape, axes)
     if n == 0:
         raise OpError(f"Mean: mean over an empty axis of an array of shape {x.shape} "
                       f"(axis={axis}) is undefined; NumPy would return NaN with a warning")
@@ -118,10 +124,18 @@ def logsumexp(x, axis=-1, keepdims=False):
 
     Args:
         x: input Variable. axis: an int, a tuple of ints, or None (all axes).
+
+    Raises:
+        OpError: an axis out of range, or an empty reduction (``log(0) = -inf``; refused like
+            :func:`max` and :func:`mean` of an empty array).
     """
 
     x = as_variable(x)
     axes = _norm_axis(axis, x.ndim, "LogSumExp")
+    if _count(x.shape, axes) == 0:
+        raise OpError(f"LogSumExp: over an empty axis of an array of shape {x.shape} (axis={axis}) "
+                      "the result is log(0) = -inf, with no finite value or useful gradient; "
+                      "refused like max and mean of an empty array")
     m = Variable(x.data.max(axis=axes, keepdims=True))  # a constant shift
     s = log(sum(exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdims:

@@ -71,8 +71,18 @@ def reshape(x, shape):
 
 
 def flatten(x):
-    """Reshape (N, ...) to (N, prod(...))."""
-    return reshape(x, (x.shape[0], -1))
+    """Reshape (N, ...) to (N, prod(...)); (N,) becomes (N, 1), an empty batch (0, ...) stays empty.
+
+    Raises:
+        OpError: ``x`` is 0-d (it has no batch axis).
+    """
+    x = as_variable(x)
+    if x.ndim < 1:
+        raise OpError(f"flatten: expected (N, ...) with a batch axis, got a 0-d array (shape {x.shape})")
+    rest = 1
+    for d in x.shape[1:]:
+        rest *= d
+    return reshape(x, (x.shape[0], rest))
 
 
 class Transpose(Function):
@@ -174,6 +184,15 @@ def _unwrap_key(key):
     return key
 
 
+def _describe_key(key):
+    """An index in one short line: arrays by dtype and shape, tuples item by item."""
+    if isinstance(key, tuple):
+        return "(" + ", ".join(_describe_key(k) for k in key) + ("," if len(key) == 1 else "") + ")"
+    if hasattr(key, "shape") and hasattr(key, "dtype") and getattr(key, "ndim", 0):
+        return f"<{key.dtype} array {tuple(key.shape)}>"
+    return f"{key!r:.80}".replace("\n", " ")
+
+
 class GetItem(Function):
     """``x[key]``; backward scatters the gradient back (adding at repeated indices)."""
 
@@ -189,7 +208,7 @@ class GetItem(Function):
         return GetItemGrad(self.key, self.x_shape, self.x_dtype)(gy)
 
     def _describe_args(self):
-        return f"(key={self.key!r:.80})"
+        return f"(key={_describe_key(self.key)})"
 
 
 class GetItemGrad(Function):

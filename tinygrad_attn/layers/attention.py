@@ -21,7 +21,9 @@ class Attention(Layer):
     One layer serves one decoder step and all decoder steps at once (the book's Attention
     and TimeAttention): ``c = attn(hs, h, mask=None)`` with encoder states hs (N, T_enc, H) and
     decoder state(s) h (N, H) -> context (N, H), or h (N, T_dec, H) -> contexts (N, T_dec, H).
-    ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps.
+    ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps,
+    and ``self.score_values`` the scores of the same call before the softmax (and before any
+    mask), for explaining the weights (:func:`tinygrad_attn.viz.explore`).
 
     The forward pass runs the scores and the softmax in a name scope ``AttentionWeight`` and the
     weighted sum in ``WeightSum`` (the book's two layers, drawn as two clusters by
@@ -70,10 +72,12 @@ class Attention(Layer):
             self.W_key = I.scaled_normal((hidden_size, A), dtype, rng, name="W_key")
             self.v = I.scaled_normal((A,), dtype, rng, name="v")
         self.weights = None
+        self.score_values = None
 
     def scores(self, hs, h):
         """The scores before the softmax: (N, T_enc) or (N, T_dec, T_enc)."""
-        if self.score in ("general", "additive") and hs.shape[-1] != self.hidden_size:
+        if self.score in ("general", "additive") and (len(hs.shape) == 0
+                                                     or hs.shape[-1] != self.hidden_size):
             raise OpError(f"Attention({self.score!r}): hs {hs.shape} must have width "
                           f"hidden_size={self.hidden_size}")
         if self.score == "dot":
@@ -88,6 +92,7 @@ class Attention(Layer):
         with name_scope("AttentionWeight"):          # the book's two layers, as two scopes
             s = _named(self.scores(hs, h), "s")
             a = _named(F.masked_softmax(s, mask), "a")
+        self.score_values = s.data
         self.weights = a.data
         return F.weight_sum(hs, a, form=self.form)   # in its own scope WeightSum, named "c"
 

@@ -152,23 +152,34 @@ class Layer:
         """Return ``{qualified_name: array}`` of all parameters (device arrays, not copies)."""
         return {name: p.data for name, p in self.named_params()}
 
-    def load_state_dict(self, arrays: dict, source: str = "state dict"):
+    def load_state_dict(self, arrays, source: str = "state dict", *, atomic: bool = True):
         """Copy arrays into the parameters after checking all of them (all or nothing).
 
         Every array must be present, expected, of the parameter's shape, of a real floating
         dtype (no integers, bools, strings, complex, dates or records), and finite after
         conversion to the parameter's dtype. Nothing is copied until every check passed.
 
+        Args:
+            arrays: a mapping of names to arrays, or to
+                :class:`~tinygrad_attn.npzfile.StoredArray` s (read one at a time).
+            source: what the arrays are, for messages.
+            atomic: True (the default): check every array before changing any parameter,
+                so a failure leaves the layer exactly as it was; this holds a converted copy
+                of every weight until the end. False: copy each array into its parameter as
+                soon as it is checked, holding at most one array at a time; a failure then
+                leaves the layer partly loaded, so use it only for a layer that is thrown
+                away on failure (a model just built to receive a checkpoint).
+
         Raises:
             CheckpointError: naming missing keys, unexpected keys, shape mismatches, bad
-                dtypes or NaN/Inf values; the layer is left unchanged.
+                dtypes or NaN/Inf values; with ``atomic``, the layer is left unchanged.
         """
-        if not isinstance(arrays, dict):
+        if not hasattr(arrays, "keys") or not hasattr(arrays, "__getitem__"):
             raise CheckpointError(f"cannot load {source} into {type(self).__name__}: expected "
                                   f"a dict of arrays, got {type(arrays).__name__}")
         own = dict(self.named_params())
-        missing = sorted(set(own) - set(arrays))
-        unexpected = sorted(set(arrays) - set(own), key=str)
+        missing = sorted(set(own) - set(arrays.keys()))
+        unexpected = sorted(set(arrays.keys()) - set(own), key=str)
         problems = []
         if missing:
             problems.append(f"missing keys {missing}")
@@ -190,14 +201,26 @@ class Layer:
         staged = []
         bad = []
         for name, p in own.items():
+            a = arrays[name]
             with np.errstate(over="ignore", invalid="ignore"):  # reported below
-                host = as_numpy(arrays[name]).astype(p.dtype, copy=True)
+                if not atomic and isinstance(p.data, np.ndarray) and p.data.flags.writeable:
+                    np.copyto(p.data, a.read() if hasattr(a, "read") else as_numpy(a),
+                              casting="unsafe")  # in place: no converted copy is kept
+                    host = p.data
+                else:
+                    host = np.asarray(as_numpy(a) if not hasattr(a, "read") else a.read()
+                                      ).astype(p.dtype, copy=True)
                 finite = bool(np.isfinite(host).all())
             if not finite:
-                conv = f" after conversion to {p.dtype}" if arrays[name].dtype != p.dtype else ""
+                conv = f" after conversion to {p.dtype}" if a.dtype != p.dtype else ""
                 bad.append(f"{name} ({int(np.isnan(host).sum())} NaN, "
                            f"{int(np.isinf(host).sum())} Inf{conv})")
-            staged.append((p, host))
+                if not atomic:
+                    break
+            if atomic:
+                staged.append((p, host))
+            elif host is not p.data:
+                p.data = as_device(host, device_of(p.data))
         if bad:
             raise CheckpointError(f"cannot load {source} into {type(self).__name__}: non-finite "
                                   f"weights in {', '.join(bad)}; the file is damaged or comes "

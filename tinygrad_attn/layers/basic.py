@@ -37,9 +37,10 @@ class Linear(Layer):
         self.b = I.zeros((out_size,), dtype, name="b") if bias else None
 
     def forward(self, x):
-        if x.shape[-1] != self.in_size:
+        if len(x.shape) == 0 or x.shape[-1] != self.in_size:
             raise OpError(f"Linear({self.in_size}, {self.out_size}): input of shape {x.shape} "
-                          f"has last axis {x.shape[-1]}, expected {self.in_size}")
+                          f"has last axis {x.shape[-1] if len(x.shape) else 'none (0-d)'}, "
+                          f"expected {self.in_size}")
         return F.linear(x, self.W, self.b)
 
     def extra_repr(self):

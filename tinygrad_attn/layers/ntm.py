@@ -150,7 +150,7 @@ def sharpen(w, gamma, eps=1e-12):
     return p / F.sum(p, axis=-1, keepdims=True)
 
 
-def address(memory, w_prev, key, beta, gate, shift, gamma, eps=1e-6):
+def address(memory, w_prev, key, beta, gate, shift, gamma, eps=1e-6, record=None):
     """The whole addressing pipeline: content, interpolation, shift, sharpening.
 
     For several heads at once, every argument but ``memory`` has a heads axis after N.
@@ -158,12 +158,20 @@ def address(memory, w_prev, key, beta, gate, shift, gamma, eps=1e-6):
     Args:
         memory: (N, R, W). w_prev: (N, R). key: (N, W). beta: (N, 1) >= 0.
         gate: (N, 1) in [0, 1]. shift: (N, 2S+1) a softmax. gamma: (N, 1) >= 1.
+        record: a dict, or None; when given, the weighting after each stage is stored in it
+            (Variables): ``"content"``, ``"interpolated"``, ``"shifted"`` and ``"sharpened"``
+            (the result).
 
     Returns:
         The new weighting (N, R) (or (N, heads, R)).
     """
     wc = content_weights(memory, key, beta, eps)
-    return sharpen(circular_shift(interpolate(wc, w_prev, gate), shift), gamma)
+    wg = interpolate(wc, w_prev, gate)
+    ws = circular_shift(wg, shift)
+    w = sharpen(ws, gamma)
+    if record is not None:
+        record.update(content=wc, interpolated=wg, shifted=ws, sharpened=w)
+    return w
 
 
 def memory_read(memory, w):
@@ -234,7 +242,8 @@ class NTM(Layer):
     :meth:`initial_state` unless a ``state`` is given. After a call, ``self.state`` is the
     final :class:`NTMState`, and ``self.read_weights`` (N, T, read_heads, R) and
     ``self.write_weights`` (N, T, R) hold the weightings of every step (raw arrays, for
-    pictures).
+    pictures). A call with ``record=True`` also fills ``self.steps``: every value of
+    :meth:`step`'s ``record``, stacked over time on axis 1 (raw arrays).
 
     The initial weightings focus on row 0; the initial read vectors are learned.
     """
@@ -274,6 +283,7 @@ class NTM(Layer):
         self.state = None
         self.read_weights = None
         self.write_weights = None
+        self.steps = None
 
     @property
     def output_size(self) -> int:
@@ -298,8 +308,15 @@ class NTM(Layer):
         reads = F.broadcast_to(F.reshape(p, (1, self.read_heads, W)), (N, self.read_heads, W))
         return NTMState(memory, reads, Variable(w0), None, None)
 
-    def step(self, x, state):
-        """One time step: ``x`` (N, D) and an :class:`NTMState` -> (output (N, H + rW), new state)."""
+    def step(self, x, state, record=None):
+        """One time step: ``x`` (N, D) and an :class:`NTMState` -> (output (N, H + rW), new state).
+
+        With a dict ``record``, the step's intermediate Variables are stored in it (the
+        write head first, then the read heads, on axis 1): the head parameters ``"beta"``,
+        ``"gate"``, ``"shift"`` (N, 1 + read_heads, 2S+1) and ``"gamma"`` as the heads used
+        them, the weighting after each addressing stage (see :func:`address`), ``"erase"``,
+        ``"add"``, the ``"reads"`` and the written ``"memory"``.
+        """
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise OpError(f"NTM: expected x of shape (N, {self.input_size}), got {x.shape}")
         N = x.shape[0]
@@ -313,33 +330,45 @@ class NTM(Layer):
         with name_scope("address"):  # all heads at once: head 0 writes, heads 1.. read
             key, beta, gate, shift, gamma = F.split(
                 F.reshape(addr, (N, 1 + nr, self._per_head)), self._head_cuts, axis=-1)
-            w = address(state.memory, state.weights, F.tanh(key), F.softplus(beta),
-                        F.sigmoid(gate), F.softmax(shift, axis=-1), 1.0 + F.softplus(gamma),
-                        self.eps)
+            beta, gate = F.softplus(beta), F.sigmoid(gate)
+            shift, gamma = F.softmax(shift, axis=-1), 1.0 + F.softplus(gamma)
+            w = address(state.memory, state.weights, F.tanh(key), beta, gate, shift, gamma,
+                        self.eps, record=record)
         with name_scope("read"):
             reads = memory_read(state.memory, w[:, 1:])                 # (N, nr, W)
         with name_scope("write"):
-            memory = memory_write(state.memory, w[:, 0], F.sigmoid(erase), F.tanh(add))
+            erase, add = F.sigmoid(erase), F.tanh(add)
+            memory = memory_write(state.memory, w[:, 0], erase, add)
+        if record is not None:
+            record.update(beta=beta, gate=gate, shift=shift, gamma=gamma, erase=erase, add=add,
+                          reads=reads, memory=memory)
         out = F.concat([h, F.reshape(reads, (N, nr * W))], axis=-1)
         return out, NTMState(memory, reads, w, h, c)
 
-    def forward(self, xs, state=None):
+    def forward(self, xs, state=None, record=False):
+        """Run every time step; with ``record=True`` also keep every step's intermediate values
+        in :attr:`steps` (see :meth:`step`)."""
         if xs.ndim != 3 or xs.shape[2] != self.input_size:
             raise OpError(f"NTM: expected input of shape (N, T, {self.input_size}), got {xs.shape}")
         N, T, _ = xs.shape
         if state is None:
             state = self.initial_state(N)
-        outs, ws = [], []
+        outs, ws, recs = [], [], []
         for t, x in enumerate(F.unstack(xs, axis=1)):
+            rec = {} if record else None
             with name_scope(f"t={t}"):
-                y, state = self.step(x, state)
+                y, state = self.step(x, state, rec)
             outs.append(y)
             ws.append(state.weights.data)
+            if record:
+                recs.append(rec)
         xp = get_array_module(xs.data)
         w = xp.stack(ws, axis=1)                                         # (N, T, 1 + nr, R)
         self.state = state
         self.write_weights = w[:, :, 0]
         self.read_weights = w[:, :, 1:]
+        self.steps = ({k: xp.stack([r[k].data for r in recs], axis=1) for k in recs[0]}
+                      if record else None)
         return F.stack(outs, axis=1)
 
     def reset_state(self):
@@ -347,6 +376,7 @@ class NTM(Layer):
         self.state = None
         self.read_weights = None
         self.write_weights = None
+        self.steps = None
 
     def _move_state(self, device):
         self.reset_state()

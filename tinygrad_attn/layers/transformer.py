@@ -156,9 +156,10 @@ class PositionalEncoding(Layer):
 
     Args:
         d_model: width.
-        kind: ``"sinusoidal"`` (fixed, any length) or ``"learned"`` (a Parameter
+        kind: ``"sinusoidal"`` (fixed) or ``"learned"`` (a Parameter
             (max_len, d_model), normal std 0.1 at start).
-        max_len: the longest sequence a learned table covers.
+        max_len: the longest sequence covered (the learned table has this many rows; the
+            sinusoids are refused beyond it too, so both kinds accept the same inputs).
     """
 
     KINDS = ("sinusoidal", "learned")
@@ -172,6 +173,9 @@ class PositionalEncoding(Layer):
             self.table = I.normal((max_len, d_model), 0.1, dtype, rng, name="table")
 
     def forward(self, x, offset=0):
+        if len(x.shape) != 3 or x.shape[-1] != self.d_model:
+            raise OpError(f"PositionalEncoding: expected x of shape (N, T, {self.d_model}), got "
+                          f"{tuple(x.shape)}")
         T = x.shape[1]
         if offset + T > self.max_len:
             raise OpError(f"PositionalEncoding: positions up to {offset + T} exceed max_len="

@@ -7,6 +7,8 @@ translation, and the BLAS thread limit.
 * :mod:`~tinygrad_attn.training.evaluation` — scoring a model beyond one batch;
 * :mod:`~tinygrad_attn.training.checkpoint` — the checkpoint: format, schema, save, load;
 * :mod:`~tinygrad_attn.training.translator` — :class:`Translator`, strings in and out;
+* :mod:`~tinygrad_attn.training.scores` — :class:`Translation`: an answer with how sure the
+  model is of it;
 * :mod:`~tinygrad_attn.training.threads` — BLAS threads.
 """
 from . import registry
@@ -19,8 +21,9 @@ from .checkpoint import (
 )
 from .evaluation import evaluate, evaluate_bits
 from .trainer import Trainer, TrainingDiverged
+from .scores import Translation
 from .translator import Translator
 
 __all__ = ["registry", "Trainer", "TrainingDiverged", "evaluate", "evaluate_bits",
            "save_checkpoint", "load_checkpoint", "read_checkpoint_info", "CheckpointInfo",
-           "Translator", "CHECKPOINT_FORMAT"]
+           "Translator", "Translation", "CHECKPOINT_FORMAT"]

@@ -4,7 +4,9 @@ A checkpoint holds the model's weights and a JSON document: ``format``, ``config
 model's config as its registry spec recorded it), ``task`` (the
 :class:`~tinygrad_attn.data.task.Task` description: vocabulary and widths for text, the
 generator for bits), ``history`` (one dict per epoch) and ``extra``. The file format itself
-(atomic writes, no pickle, array headers read first) is :mod:`tinygrad_attn.npzfile`.
+(atomic writes, no pickle, array headers read first) is :mod:`tinygrad_attn.npzfile`; the same
+arrays and document can also be written as safetensors (:mod:`tinygrad_attn.safetensorsfile`,
+``save_checkpoint(..., file_format="safetensors")``), and loading reads either.
 
 Loading reads the file in this order and stops with one
 :class:`~tinygrad_attn.npzfile.CheckpointError` naming the file and the field at the first
@@ -19,8 +21,9 @@ problem; nothing large is allocated before every check passed:
    and refusing a model of more than :data:`MAX_PARAMS` parameters;
 4. the file's arrays against that description
    (:func:`~tinygrad_attn.layers.base.weight_problem`, the one dtype and shape check);
-5. only then are the arrays read and the model built, once; loading the weights is all or
-   nothing (NaN/Inf refused).
+5. only then is the model built, once, and the arrays are read one at a time, each copied
+   into its fresh weight (NaN/Inf refused): the memory peak is the model plus its largest
+   stored array (plus that array's decompression buffer), however well the file compresses.
 
 Checkpoints of format 1 (version 0.1.0: vocabulary and widths as top-level fields) load the
 same way; they are read as format 2.
@@ -36,10 +39,12 @@ import numpy as np
 from ..data.task import Task, TaskError, task_from_description
 from ..layers.base import weight_problem
 from ..layers.init import ModelTooLarge, ShapeOnly
-from ..npzfile import CheckpointError, load_npz, read_npz_meta, save_npz
+from ..npzfile import CheckpointError, open_npz_arrays, read_npz_meta, save_npz
+from ..safetensorsfile import (is_safetensors, open_safetensors_arrays, read_safetensors_meta,
+                               save_safetensors_file)
 from .registry import build_model, get_spec
 
-__all__ = ["CHECKPOINT_FORMAT", "CheckpointInfo", "save_checkpoint", "load_checkpoint",
+__all__ = ["CHECKPOINT_FORMAT", "FILE_FORMATS", "CheckpointInfo", "save_checkpoint", "load_checkpoint",
            "read_checkpoint_info", "check_config", "describe_params", "check_arrays",
            "CheckpointError", "MAX_PARAMS", "MAX_CONFIG_INT"]
 
@@ -79,7 +84,13 @@ class CheckpointInfo:
         return self.config["model"]
 
 
-def save_checkpoint(path, model, task: Task | None = None, *, history=None, extra=None) -> None:
+FILE_FORMATS = ("npz", "safetensors")
+"""The two file formats of a checkpoint: ``.npz`` (the default) and safetensors
+(:mod:`tinygrad_attn.safetensorsfile`); both hold the same arrays and metadata."""
+
+
+def save_checkpoint(path, model, task: Task | None = None, *, history=None, extra=None,
+                    file_format: str = "npz") -> None:
     """Write the model's weights, config and task to ``path`` (atomic, no pickle).
 
     Args:
@@ -89,9 +100,10 @@ def save_checkpoint(path, model, task: Task | None = None, *, history=None, extr
             ``eval`` and the other commands need to use it).
         history: the training history (list of dicts).
         extra: any other JSON-serialisable information.
+        file_format: ``"npz"`` or ``"safetensors"`` (needs the ``safetensors`` package).
 
     Raises:
-        ValueError: the model has no recorded config (build it through the registry, e.g.
+        ValueError: an unknown ``file_format``; the model has no recorded config (build it through the registry, e.g.
             ``build_model`` or the model's registered class).
     """
     config = getattr(model, "config", None)
@@ -104,7 +116,10 @@ def save_checkpoint(path, model, task: Task | None = None, *, history=None, extr
     meta = {"format": CHECKPOINT_FORMAT, "config": config,
             "task": None if task is None else task.describe(),
             "history": history or [], "extra": extra or {}}
-    save_npz(path, model.state_dict(), meta)
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"save_checkpoint: file_format must be one of {FILE_FORMATS}, got "
+                         f"{file_format!r}")
+    (save_npz if file_format == "npz" else save_safetensors_file)(path, model.state_dict(), meta)
 
 
 def read_checkpoint_info(path) -> CheckpointInfo:
@@ -114,7 +129,7 @@ def read_checkpoint_info(path) -> CheckpointInfo:
         FileNotFoundError: no such file.
         CheckpointError: not a tinygrad-attn checkpoint, or a field of the wrong type or range.
     """
-    _, meta = read_npz_meta(path)
+    _, meta = (read_safetensors_meta if is_safetensors(path) else read_npz_meta)(path)
     return _check_meta(meta, str(path))
 
 
@@ -130,22 +145,20 @@ def load_checkpoint(path, device="cpu"):
             wrong type or range, weights that do not fit the model or are not finite.
     """
     source = str(path)
-    checked = {}
-
-    def validate(headers, meta):
-        info = _check_meta(meta, source)
-        check_arrays(headers, describe_params(info.config, source), source)
-        checked["info"] = info
-
-    arrays, _ = load_npz(path, validate=validate)
-    info = checked["info"]
+    safetensors = is_safetensors(path)   # both formats, read the same way
+    headers, meta = (read_safetensors_meta if safetensors else read_npz_meta)(path)
+    info = _check_meta(meta, source)
+    check_arrays(headers, describe_params(info.config, source), source)
     try:
         model = build_model(info.config)
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{source}: bad checkpoint metadata: {e}") from e
     except MemoryError as e:
         raise CheckpointError(f"{source}: the model is too large for this machine's memory") from e
-    model.load_state_dict(arrays, source=source)
+    # one stored array at a time, straight into the fresh model (dropped if anything fails):
+    # the peak is the model plus its largest stored array, whatever the file's compression
+    with (open_safetensors_arrays if safetensors else open_npz_arrays)(path, headers) as arrays:
+        model.load_state_dict(arrays, source=source, atomic=False)
     if device != "cpu":
         model.to_device(device)
     return model, info

@@ -149,6 +149,15 @@ class ModelSpec:
     def __hash__(self):
         return hash((self.name, self.task))
 
+    @property
+    def maps(self) -> tuple:
+        """The attention maps the model exposes through its ``trace`` method (the factory's
+        ``attention_maps``): ``"cross"`` (decoder over input, per step), ``"enc"``, ``"dec"``
+        (self-attention), ``"memory"`` (an NTM's read and write weightings); empty for a model
+        without attention. ``tinygrad-attn explore`` and
+        :func:`tinygrad_attn.viz.explore` use it to choose their views."""
+        return tuple(getattr(self.factory, "attention_maps", ()) or ())
+
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or not self.name.replace(
                 "-", "").replace("_", "").isalnum():

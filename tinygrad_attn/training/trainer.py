@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from .. import validate as V
 from ..backend import as_device, as_numpy
 from ..optim import Adam, clip_grads
 from .checkpoint import save_checkpoint
@@ -27,11 +28,6 @@ KEEP = ("last", "best")
 """Which epoch a :class:`Trainer`'s checkpoint holds (its ``keep`` argument)."""
 
 _CURVE_PARTS = 20  # an epoch's loss_curve: the mean loss over (up to) this many parts
-
-
-def _is_number(v):
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
-        v, (bool, np.bool_)) and not math.isnan(v)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -84,11 +80,17 @@ class Trainer:
         check_int("Trainer", "batch_size", batch_size, 1)
         if val_samples is not None:
             check_int("Trainer", "val_samples", val_samples, 1)
-        if max_grad is not None and not (_is_number(max_grad) and 0 <= max_grad < math.inf):
-            raise ValueError(f"Trainer: max_grad must be None or a finite number >= 0 "
-                             f"(0 = no clipping), got {max_grad!r}")
-        if optimizer is None and not (_is_number(lr) and 0 < lr < math.inf):
-            raise ValueError(f"Trainer: lr must be a finite number > 0, got {lr!r}")
+        if max_grad is not None:  # 0 = no clipping; else what clip_grads takes
+            try:
+                max_grad = V.Range.real(0.0).check(max_grad, "max_grad (None or 0 = no clipping)",
+                                                   "Trainer")
+            except TypeError as e:
+                raise ValueError(str(e)) from None
+        if optimizer is None:  # the rule of the optimizer it makes (and of train --lr)
+            try:
+                lr = V.LEARNING_RATE.check(lr, "lr", "Trainer")
+            except TypeError as e:
+                raise ValueError(str(e)) from None
         self.threads = check_threads(threads, "Trainer: threads")
         if schedule is not None and not callable(getattr(schedule, "apply", None)):
             raise TypeError(f"Trainer: schedule must be a tinygrad_attn.optim.Schedule or None, "

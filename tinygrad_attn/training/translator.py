@@ -1,9 +1,12 @@
 """Strings in, strings out: a trained text model with its task (vocabulary, widths)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..data.dataset import TextTask
 from ..npzfile import CheckpointError
 from .checkpoint import load_checkpoint
+from .scores import Translation, answer_scores
 
 __all__ = ["Translator"]
 
@@ -68,15 +71,9 @@ class Translator:
             if isinstance(t, str) and not t.strip():
                 raise ValueError(f"input {i} is empty (only spaces); there is nothing to "
                                  "translate")
-        if not (isinstance(beam_width, int) and not isinstance(beam_width, bool)
-                and beam_width >= 1):
-            raise ValueError(f"Translator.translate: beam_width must be an integer >= 1, "
-                             f"got {beam_width!r}")
+        self._check_beam(beam_width)
         ids = self.encode(texts)
-        if beam_width > 1:
-            out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
-        else:
-            out = self.model.generate(ids, self.vocab.start_id, self.out_width)
+        out = self._decode(ids, beam_width)
         answers = self.task.decode(out)
         if not return_attention:
             return answers
@@ -84,3 +81,84 @@ class Translator:
         if w is not None and self.reversed_input:
             w = w[:, :, ::-1]
         return answers, w
+
+    def refusal(self, text):
+        """Why ``text`` cannot be translated (empty, too long, unknown characters), or None."""
+        if not isinstance(text, str):
+            return f"not text: {type(text).__name__}"
+        if not text.strip():
+            return "empty (only spaces); there is nothing to translate"
+        try:
+            self.encode([text])
+        except ValueError as e:
+            return str(e)
+        return None
+
+    def translate_with_scores(self, texts, beam_width=1, refuse=False):
+        """Translate and say how sure the model is: one :class:`~tinygrad_attn.training.scores.Translation` per text.
+
+        Each result holds the answer, the probability of the whole answer (greedy: the product
+        of the chosen characters' probabilities; beam search: the winning beam's probability,
+        the same product for its characters), every character's probability, the least
+        certain character, and the task's note on the answer (a
+        :class:`~tinygrad_attn.data.DateTask` says when it is not a real calendar date). A
+        model without a teacher-forced ``logits(xs, dec_in)`` method gives answers without
+        probabilities (``prob`` None).
+
+        Args:
+            texts: the inputs (a list of strings).
+            beam_width: 1 for greedy decoding, more for beam search.
+            refuse: False: a bad input raises ValueError (as :meth:`translate`). True: a bad
+                input gives a result with ``refused`` set (and no answer); the others are
+                translated.
+
+        Raises:
+            ValueError: no texts, a bad ``beam_width``, or (``refuse=False``) a bad input.
+        """
+        if isinstance(texts, str):
+            raise TypeError("Translator.translate_with_scores expects a list of strings, got "
+                            "one str (wrap it in a list)")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("Translator.translate_with_scores: no texts given")
+        self._check_beam(beam_width)
+        reasons = [self.refusal(t) for t in texts]
+        if not refuse:
+            for i, why in enumerate(reasons):
+                if why is not None:
+                    raise ValueError(f"input {i}: {why}")
+        keep = [i for i, why in enumerate(reasons) if why is None]
+        results = [Translation(text=t, answer=None, refused=why) for t, why in zip(texts, reasons)]
+        if not keep:
+            return results
+        ids = self.encode([texts[i] for i in keep])
+        out = self._decode(ids, beam_width)
+        # a model scores its answers through its teacher-forced pass, logits(xs, dec_in); a
+        # model without one (e.g. a plugin that only defines forward and generate) gets none
+        probs = (answer_scores(self.model, ids, out, self.vocab.start_id)
+                 if callable(getattr(self.model, "logits", None)) else None)
+        raw = [s[1:] if s.startswith(self.vocab.start_char) else s
+               for s in self.vocab.decode_batch(out)]
+        for row, i in enumerate(keep):
+            answer = raw[row].strip(self.vocab.pad_char)
+            scores = {}
+            if probs is not None:
+                p = probs[row]
+                scores = dict(prob=float(np.prod(p)), char_probs=tuple(float(v) for v in p),
+                              least_index=int(np.argmin(p)) if len(p) else None)
+            results[i] = Translation(text=texts[i], answer=answer, output=raw[row],
+                                     problem=self.task.check_answer(answer), **scores)
+        return results
+
+    def _check_beam(self, beam_width):
+        if not (isinstance(beam_width, int) and not isinstance(beam_width, bool)
+                and beam_width >= 1):
+            raise ValueError(f"Translator.translate: beam_width must be an integer >= 1, "
+                             f"got {beam_width!r}")
+
+    def _decode(self, ids, beam_width):
+        """Answer ids (N, out_width) by greedy decoding or beam search."""
+        if beam_width > 1:
+            out, _ = self.model.beam_search(ids, self.vocab.start_id, self.out_width, beam_width)
+            return out
+        return self.model.generate(ids, self.vocab.start_id, self.out_width)

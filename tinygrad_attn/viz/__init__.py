@@ -8,6 +8,9 @@
 * :func:`plot_grad_flow`: gradient norms per parameter (from ``ta.gradflow.grad_flow``).
 * :func:`plot_memory`, :func:`plot_bit_error_curves`: a Neural Turing Machine's write and
   read weightings over time beside its input/target/output bits; bit errors during training.
+* :func:`explore`: an interactive attention explorer, one self-contained HTML file (no
+  network, no library; shown inline in Jupyter) for attention seq2seq, Transformer and NTM
+  models, or two models side by side.
 
 Graphviz and matplotlib are optional (``pip install "tinygrad-attn[viz]"``) and are
 imported only when a picture is drawn; :func:`to_dot` and :func:`attention_to_text` need
@@ -15,6 +18,7 @@ neither.
 """
 from .attention import PAD_LABEL, attention_to_text, padding_share, plot_attention, plot_attention_grid
 from .curves import plot_histories, plot_history
+from .explore import Explorer, decode_array, explore
 from .graph import GraphvizNotFoundError, plot_graph, to_dot
 from .gradflow import plot_grad_flow
 from .memory import plot_bit_error_curves, plot_memory
@@ -22,5 +26,5 @@ from .memory import plot_bit_error_curves, plot_memory
 __all__ = [
     "to_dot", "plot_graph", "GraphvizNotFoundError", "plot_attention", "plot_attention_grid",
     "attention_to_text", "padding_share", "PAD_LABEL", "plot_history", "plot_histories",
-    "plot_memory", "plot_bit_error_curves", "plot_grad_flow",
+    "plot_memory", "plot_bit_error_curves", "plot_grad_flow", "explore", "Explorer", "decode_array",
 ]

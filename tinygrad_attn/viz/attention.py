@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import as_numpy
-from .common import new_figure, save_figure
+from .common import label_fonts, new_figure, save_figure
 
 __all__ = ["plot_attention", "plot_attention_grid", "attention_to_text", "padding_share",
            "PAD_LABEL"]
@@ -128,8 +128,9 @@ def _draw(ax, a, ins, outs, title, cmap, n_pad=0, labels=("input", "output")):
     vmax = max(1.0, float(a.max()))
     im = ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     size = 9 if max(len(ins), len(outs)) <= 30 else 6
+    font = {"fontfamily": fam} if (fam := label_fonts([*ins, *outs])) else {}
     ax.set_xticks(range(len(ins) + n_pad))
-    ax.set_xticklabels([_visible(t) for t in ins] + [PAD_LABEL] * n_pad, fontsize=size)
+    ax.set_xticklabels([_visible(t) for t in ins] + [PAD_LABEL] * n_pad, fontsize=size, **font)
     if n_pad:
         for label in ax.get_xticklabels()[len(ins):]:
             label.set_color(_PAD_COLOR)
@@ -137,11 +138,11 @@ def _draw(ax, a, ins, outs, title, cmap, n_pad=0, labels=("input", "output")):
         ax.text(len(ins) - 0.5 + n_pad / 2, -0.6, f"padding ({n_pad})", color=_PAD_COLOR,
                 ha="center", va="bottom", fontsize=size)
     ax.set_yticks(range(len(outs)))
-    ax.set_yticklabels([_visible(t) for t in outs], fontsize=size)
+    ax.set_yticklabels([_visible(t) for t in outs], fontsize=size, **font)
     ax.set_xlabel(labels[0] + (f" (then {n_pad} padding positions)" if n_pad else ""))
     ax.set_ylabel(labels[1])
     if title:
-        ax.set_title(title)
+        ax.set_title(title, **({"fontfamily": f} if (f := label_fonts([title])) else {}))
     ax.figure.colorbar(im, ax=ax)
     return im
 

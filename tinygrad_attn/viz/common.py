@@ -9,8 +9,43 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
-__all__ = ["new_figure", "save_figure"]
+from ..files import atomic_write
+
+__all__ = ["new_figure", "save_figure", "label_fonts", "CJK_FONTS"]
+
+CJK_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic",
+             "Apple SD Gothic Neo", "AppleGothic", "UnDotum", "Baekmuk Gulim",
+             "Noto Sans CJK JP", "Droid Sans Fallback")
+"""Fonts with Hangul (and other CJK characters), tried in this order after DejaVu Sans."""
+
+_found_cjk = None
+_warned = False
+
+
+def label_fonts(texts):
+    """The font family list for labels showing ``texts``: None when DejaVu Sans covers them.
+
+    Labels with Hangul (or other CJK characters, e.g. Korean dates such as ``2021년 5월 4일``)
+    get DejaVu Sans followed by the installed fonts of :data:`CJK_FONTS`, so matplotlib
+    draws each character with the first font that has it. Without such a font it warns once
+    (the characters would show as boxes) and names a package to install.
+    """
+    global _found_cjk, _warned
+    if not any(ord(c) >= 0x1100 for t in texts for c in str(t)):
+        return None
+    if _found_cjk is None:
+        from matplotlib import font_manager
+
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        _found_cjk = [n for n in CJK_FONTS if n in names]
+    if not _found_cjk and not _warned:
+        _warned = True
+        warnings.warn("no installed font has Hangul/CJK characters, so they show as boxes; "
+                      "install one (e.g. `apt install fonts-nanum` or fonts-noto-cjk) and clear "
+                      "matplotlib's font cache", stacklevel=3)
+    return ["DejaVu Sans", *_found_cjk]
 
 
 def new_figure(fn, figsize, dpi):
@@ -47,6 +82,10 @@ def new_figure(fn, figsize, dpi):
 def save_figure(fig, path, dpi):
     """Write ``fig`` to ``path`` (format from the extension), making missing folders.
 
+    The picture is written atomically (:func:`tinygrad_attn.files.atomic_write`): an
+    interruption leaves the previous picture, and a symbolic link at ``path`` is replaced,
+    never followed.
+
     Args:
         fig: a matplotlib Figure.
         path: a file path (str or path-like), or None to save nothing.
@@ -57,4 +96,6 @@ def save_figure(fig, path, dpi):
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        fmt = os.path.splitext(path)[1][1:].lower() or None
+        with atomic_write(path, "wb") as f:  # an interrupted save leaves the old picture
+            fig.savefig(f, dpi=dpi, format=fmt)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..backend import as_numpy
 from ..core import Parameter, Variable
+from ..files import atomic_write
 
 __all__ = ["to_dot", "plot_graph", "GraphvizNotFoundError"]
 
@@ -656,7 +657,8 @@ def plot_graph(output, path, **to_dot_kwargs):
     body = source.splitlines(keepends=True)[1:-1]  # between "digraph {" and "}"
     dot_path = path if fmt in ("dot", "gv") else path.with_suffix(".dot")
     path.parent.mkdir(parents=True, exist_ok=True)
-    dot_path.write_text(source, encoding="utf-8")
+    with atomic_write(dot_path, "w", encoding="utf-8") as f:
+        f.write(source)
     try:
         import graphviz
     except ImportError as e:
@@ -669,5 +671,6 @@ def plot_graph(output, path, **to_dot_kwargs):
             data = g.pipe(format=fmt)
         except (graphviz.ExecutableNotFound, FileNotFoundError) as e:
             raise GraphvizNotFoundError(_missing_dot_message(path, dot_path), dot_path) from e
-        path.write_bytes(data)
+        with atomic_write(path, "wb") as f:
+            f.write(data)
     return g

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ... import viz
 from .. import values as T
-from ..common import load_translator
+from ..common import load_translator, readable_texts
 from ..values import CLIError
 
 MAX_TEXTS = 64
@@ -26,7 +26,9 @@ def add_parser(sub):
                        description="Translate each TEXT and draw where the decoder looked: one "
                                    "heatmap per input in a grid, written to exactly the --out "
                                    f"file (format by its extension: {exts}; no other file is "
-                                   "written), plus a text rendering on stdout. For a Transformer, "
+                                   "written), plus a text rendering on stdout. An input the "
+                                   "model cannot read is refused on stderr with its number (exit "
+                                   "status 2) and the others are drawn. For a Transformer, "
                                    "choose the attention with --kind, --layer and --head.")
     p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
                    help="the checkpoint of an attention model (model.npz written by train)")
@@ -111,17 +113,14 @@ def _maps(tr, args, texts, answers):
 
 
 def run(args):
-    """Write the heatmap grid; returns 0."""
-
+    """Write the heatmap grid of every readable input; returns 0, or 2 if one was refused."""
     if len(args.texts) > MAX_TEXTS:
         raise CLIError(f"attention: at most {MAX_TEXTS} TEXTs per picture, got {len(args.texts)}")
-    empty = [i + 1 for i, t in enumerate(args.texts) if not t.strip()]
-    if empty:
-        raise CLIError(f"TEXT number {empty[0]} is empty; give the text to draw")
     T.check_writable_file(args.out)
     tr = load_translator(args.checkpoint)
+    texts = readable_texts([tr], args.texts, "attention")
     try:
-        answers, weights = tr.translate(args.texts, return_attention=True)
+        answers, weights = tr.translate(texts, return_attention=True)
     except ValueError as e:
         raise CLIError(str(e)) from e
     if weights is None:
@@ -138,17 +137,17 @@ def run(args):
                        "choose maps with --kind, --layer and --head")
     labels = None
     if several:
-        found, ncols = _maps(tr, args, args.texts, answers)
+        found, ncols = _maps(tr, args, texts, answers)
         items = [(w, cols, rows) for w, cols, rows, _ in found]
         titles = [t for *_, t in found]
         labels = AXIS_LABELS[args.kind or "cross"]
     else:
         items = [(w[:len(ans), :len(text)], text, ans)
-                 for text, ans, w in zip(args.texts, answers, weights)]
+                 for text, ans, w in zip(texts, answers, weights)]
         titles, ncols = None, 2
     drawn = items
     if args.show_padding:  # all input columns: the text, then its padding
-        drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(args.texts, answers, weights)]
+        drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(texts, answers, weights)]
     try:
         viz.plot_attention_grid(drawn, args.out, ncols=args.ncols or ncols, titles=titles,
                                 show_padding=args.show_padding, axis_labels=labels)
@@ -163,4 +162,4 @@ def run(args):
             print(viz.attention_to_text(*item))
             print()
     print(f"heatmap: {args.out}")
-    return 0
+    return 2 if len(texts) < len(args.texts) else 0

@@ -6,6 +6,7 @@ Binary-vector checkpoints (copy, repeat copy): bit errors per sequence at given 
 from __future__ import annotations
 
 from ... import data as D
+from ...data.task import task_class, task_kinds
 from ...training.threads import limit_threads
 from .. import values as T
 from ..common import THREADS_HELP, load_task_checkpoint
@@ -47,8 +48,11 @@ def run(args):
     wrong = sorted(k for k, v in given.items()
                    if v is not None and k not in task.eval_options and k not in ("samples", "seed"))
     if wrong:
+        owners = [f"--{k} belongs to {' or '.join(kinds) or 'no'} checkpoints" for k in wrong
+                  for kinds in [[kd for kd in task_kinds() if k in task_class(kd).eval_options]]]
         raise CLIError(f"{', '.join('--' + k for k in wrong)} does not apply to a {task.kind} "
-                       f"checkpoint (it takes {', '.join('--' + k for k in task.eval_options)})")
+                       f"checkpoint (it takes {', '.join('--' + k for k in task.eval_options)}; "
+                       f"{'; '.join(owners)})")
     options = {k: v for k, v in given.items() if k in task.eval_options and v is not None}
     try:
         with limit_threads(args.threads):
@@ -71,9 +75,14 @@ def _lengths(text):
     if text is None:
         return None
     try:
-        lengths = [int(v) for v in text.split(",") if v.strip()]
+        lengths = [int(v.strip(), 10) for v in text.split(",")]
     except ValueError as e:
-        raise CLIError(f"--lengths must be comma-separated integers, got {text!r}") from e
-    if not lengths:
-        raise CLIError(f"--lengths must be comma-separated integers, got {text!r}")
+        raise CLIError(f"--lengths must be comma-separated integers, got {text[:60]!r}") from e
+    if len(lengths) > MAX_LENGTHS:
+        raise CLIError(f"--lengths gives {len(lengths):,} lengths; at most {MAX_LENGTHS} are "
+                       "evaluated in one run")
     return lengths
+
+
+MAX_LENGTHS = 64
+"""Most sequence lengths one ``eval --lengths`` run scores."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tinygrad_attn as ta
 
+from ... import validate as V
 from ...checks.gradcheck import check_model
 from ...checks.layercases import check_layer_case, layer_case, layer_case_ids
 from ...checks.opcases import OP_CASES as ALL_OP_CASES
@@ -138,15 +139,15 @@ def add_parser(subparsers):
                f"models: {', '.join(MODEL_CASES)}.")
     p.add_argument("kind", choices=sorted(_KINDS), help="what to check")
     p.add_argument("name", help="which op/layer/model (see below), or 'all'")
-    p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
+    p.add_argument("--seed", type=T.ranged(V.SEED), default=0,
                    help="seed of the data and weights, 0 to 2**32-1 (default 0)")
-    p.add_argument("--eps", type=T.real(0.0, 1.0, low_open=True), default=1e-6,
+    p.add_argument("--eps", type=T.ranged(V.GRADCHECK_EPS), default=1e-6,
                    help="central-difference step, in (0, 1] (default 1e-6)")
-    p.add_argument("--atol", type=T.real(0.0), default=1e-5,
+    p.add_argument("--atol", type=T.ranged(V.TOLERANCE), default=1e-5,
                    help="absolute tolerance, finite and >= 0 (default 1e-5)")
-    p.add_argument("--rtol", type=T.real(0.0), default=1e-4,
+    p.add_argument("--rtol", type=T.ranged(V.TOLERANCE), default=1e-4,
                    help="relative tolerance, finite and >= 0 (default 1e-4)")
-    p.add_argument("--max-elements", type=T.integer(1, 10**9), default=None,
+    p.add_argument("--max-elements", type=T.ranged(V.MAX_ELEMENTS), default=None,
                    help="check at most this many elements per tensor (default: all for ops, "
                         "200 for layers, 50 for models)")
     return p

@@ -35,7 +35,16 @@ def run(args):
     if model.memory_weights() is None:
         raise CLIError(f"the model in {args.checkpoint} ({info.model_name}) has no memory; "
                        "this command draws an NTM's weightings")
+    if args.repeats is not None:
+        if task.name != "repeat-copy":
+            raise CLIError(f"--repeats belongs to the repeat-copy task; the task of "
+                           f"{args.checkpoint} is {task.name}")
+        most = int(task.params.get("max_repeats", 10))
+        if args.repeats > most:
+            raise CLIError(f"--repeats {args.repeats} is above the {most} repeats the model was "
+                           f"trained for (its task's max_repeats)")
     try:
+        task.check_size(1, args.length, f"--length {args.length}")
         x, t = task.generate(1, args.length, seed=args.seed, repeats=args.repeats)
     except ValueError as e:
         raise CLIError(str(e)) from e

@@ -15,7 +15,10 @@ from ... import data as D
 from ...backend import GPUUnavailableError, keep_host_memory
 from ...files import atomic_write
 from ...optim import SCHEDULES, make_schedule
+from ...runlock import RunLock, RunLockedError
+from ...npzfile import CheckpointError
 from ...training import Trainer, TrainingDiverged, registry
+from ...training.checkpoint import MAX_PARAMS, describe_params
 from .. import values as T
 from ..common import RUN_FILES, THREADS_HELP, add_model_options, model_config
 from ..values import CLIError
@@ -82,7 +85,7 @@ def add_parser(sub):
                    help=THREADS_HELP)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar: one line per epoch only")
-    p.add_argument("--out", required=True, metavar="DIR",
+    p.add_argument("--out", required=True, metavar="DIR", type=T.run_folder(),
                    help="the run folder (created): model.npz and history.json are written there")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the model.npz and history.json of an existing run in DIR")
@@ -115,6 +118,11 @@ def run(args):
         raise CLIError(str(e)) from e
     spec, config = model_config(args, **data.task.model_fields())
 
+    try:  # described first, allocating nothing: a model no checkpoint could hold is refused
+        describe_params(config, f"--model {args.model} with these options")
+    except CheckpointError as e:
+        raise CLIError(f"{e} (a checkpoint holds at most {MAX_PARAMS:,}; use smaller widths or "
+                       "fewer layers)") from e
     ta.seed(args.seed)
     try:
         model = registry.build_model(config)
@@ -125,6 +133,7 @@ def run(args):
             model.to_device(args.device)
         except GPUUnavailableError as e:
             raise CLIError(str(e)) from e
+    _dry_run(args, model, data)
     ckpt = os.path.join(args.out, "model.npz")
     steps = -(-len(data.x_train) // args.batch_size) * args.epochs
     schedule = make_schedule(args.schedule, args.lr, args.warmup or 400, steps)
@@ -137,6 +146,43 @@ def run(args):
     except ValueError as e:
         raise CLIError(str(e)) from e
     os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
+    try:  # one run per folder: a second train into it is refused while this one lives
+        lock = RunLock(args.out).acquire()
+    except (RunLockedError, OSError) as e:
+        raise CLIError(f"--out: {e}") from e
+    try:
+        # checked again now that the folder is ours: a run that finished meanwhile counts
+        T.check_run_dir(args.out, RUN_FILES, overwrite=args.overwrite)
+        return _fit(args, trainer, model, data, ckpt)
+    finally:
+        lock.release()
+
+
+def _dry_run(args, model, data):
+    """One example through the model before the run folder exists: a model that cannot run
+    the data (e.g. a Transformer whose ``--max-len`` is shorter than the questions) is refused
+    now, with one line, instead of inside the first step."""
+    from ...backend import as_device, device_of
+
+    dev = device_of(next(iter(model.params())).data) if list(model.params()) else "cpu"
+    x, t = (as_device(a[:1], dev) for a in (data.x_train, data.t_train))
+    try:
+        with ta.no_grad(), ta.test_mode():
+            model(x, t)
+    except ta.OpError as e:
+        hint = ""
+        if "max_len" in model.config and "max_len" in str(e):
+            widths = {k: getattr(data.task, k) for k in ("in_width", "out_width")
+                      if hasattr(data.task, k)}
+            need = max(widths.values(), default=0)
+            hint = (f"; raise --max-len to at least {need} (the data has "
+                    f"{', '.join(f'{k} {v}' for k, v in widths.items())})" if need else "")
+        raise CLIError(f"--model {args.model} cannot run the examples of --data {args.data}: "
+                       f"{e}{hint}") from e
+
+
+def _fit(args, trainer, model, data, ckpt):
+    """Train in the locked run folder, writing the history after every epoch."""
 
     def write_history(tr, entry):
         record = {"config": model.config, "task": data.task.describe(), "history": tr.history}
