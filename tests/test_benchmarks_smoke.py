@@ -379,3 +379,20 @@ def test_transformer_torch_mirror_computes_our_model():
         g = tgrads[ts.torch_name(name)]
         g = g if "embed" in name or g.ndim == 1 else g.T
         np.testing.assert_allclose(p.grad.data, g, rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+def test_book_init_contenders_share_batches_and_the_reference_weights():
+    """benchmarks/book_init.py: every contender trains on the same batches; 'book-weights' (the
+    reference's arrays in our engine) and 'book-engine' (the reference itself) start from the
+    same weights, so their first losses agree; init='book' draws the book's stds."""
+    code, out, err = run_script("book_init.py", "--samples", "200", "--hidden", "8",
+                                "--epochs", "1", "--log-every", "1", "--json")
+    assert code == 0, err
+    rec = json.loads(out.strip().splitlines()[-1])
+    by = {r["contender"]: r for r in rec["records"]}
+    assert set(by) == {"ours", "embed0.01", "book", "book-xavier-out", "book-weights",
+                       "book-engine"}
+    first = {k: r["losses"][0][1] for k, r in by.items()}
+    assert abs(first["book-weights"] - first["book-engine"]) < 1e-3
+    assert by["book-weights"]["init_std"] == pytest.approx(by["book-engine"]["init_std"], rel=1e-3)
+    assert by["book"]["init_std"]["enc_embed.W"] < 0.02 < by["ours"]["init_std"]["enc_embed.W"]

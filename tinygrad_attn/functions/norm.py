@@ -61,9 +61,12 @@ class LayerNorm(Function):
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
         inv_d = 1.0 / x.shape[-1]
-        mu = row_sum(x) * inv_d
-        xc = x - mu
-        var = xp.einsum("...i,...i->...", xc, xc)[..., None] * inv_d  # no (.., D) temporary
+        if x.dtype == xp.float32:   # BLAS sums, no (.., D) temporary (float64: pairwise sums)
+            xc = x - row_sum(x) * inv_d
+            var = xp.einsum("...i,...i->...", xc, xc)[..., None] * inv_d
+        else:
+            xc = x - x.mean(axis=-1, keepdims=True)
+            var = (xc * xc).mean(axis=-1, keepdims=True)
         rstd = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype)
         xc *= rstd                                  # xc now holds xhat
         self.xhat, self.rstd = xc, rstd
@@ -100,14 +103,20 @@ class LayerNormGrad(Function):
         xhat, rstd = self.xhat, self.rstd
         D = x.shape[-1]
         g = gy * gamma
-        mg = row_sum(g) * (1.0 / D)
         xp = get_array_module(g)
-        mgx = xp.einsum("...i,...i->...", g, xhat)[..., None] * (1.0 / D)
+        fast = g.dtype == xp.float32  # BLAS sums and einsum (float64 keeps pairwise sums)
+        if fast:
+            mg = row_sum(g) * (1.0 / D)
+            mgx = xp.einsum("...i,...i->...", g, xhat)[..., None] * (1.0 / D)
+        else:
+            mg = g.mean(axis=-1, keepdims=True)
+            mgx = (g * xhat).mean(axis=-1, keepdims=True)
         g -= mg
         g -= xhat * mgx
         g *= rstd
         gy2 = gy.reshape(-1, D)
-        ggamma = xp.einsum("ij,ij->j", gy2, xhat.reshape(-1, D))
+        ggamma = (xp.einsum("ij,ij->j", gy2, xhat.reshape(-1, D)) if fast
+                  else (gy2 * xhat.reshape(-1, D)).sum(axis=0))
         gbeta = lead_sum(gy2)
         return g, ggamma, gbeta
 

@@ -470,14 +470,17 @@ class StackedLSTM(Layer):
             raise OpError("StackedLSTM.step: give exactly one of x and projected")
         new = []
         out = x
-        for k, layer in enumerate(self.layers):
-            h, c = (None, None) if states is None or states[k] is None else states[k]
-            if k == 0:
-                h, c = first.step(projected, h, c) if x is None else first.step_input(x, h, c)
-                out = h
-            else:
-                x_in = self._layer_input(k, out)
-                h, c = layer.step(layer.project(x_in), h, c)
-                out = self._skip(k, x_in, h)
-            new.append((h, c))
+        with self.scope():                       # drawn in the stack's cluster, per layer
+            for k, layer in enumerate(self.layers):
+                h, c = (None, None) if states is None or states[k] is None else states[k]
+                with layer.scope():
+                    if k == 0:
+                        h, c = (first.step(projected, h, c) if x is None
+                                else first.step_input(x, h, c))
+                        out = h
+                    else:
+                        x_in = self._layer_input(k, out)
+                        h, c = layer.step(layer.project(x_in), h, c)
+                        out = self._skip(k, x_in, h)
+                new.append((h, c))
         return out, new
