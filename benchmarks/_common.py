@@ -26,7 +26,7 @@ if ROOT not in sys.path:
 __all__ = [
     "ROOT", "Timings", "time_once", "time_repeated", "time_interleaved", "median", "peak_rss_mb",
     "try_import_torch", "format_table", "print_table", "json_line", "positive_int",
-    "step_parser",
+    "step_parser", "machine_info", "machine_lines", "print_machine",
 ]
 
 
@@ -237,8 +237,114 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title=
     print(format_table(headers, rows))
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        name = " ".join(fields.get("model name\t", "").split())
+        family, model = fields.get("cpu family\t", "").strip(), fields.get("model\t\t", "").strip()
+        if name:
+            return name + (f" (family {family}, model {model})" if family and model else "")
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+_MACHINE = None
+
+
+def machine_info() -> dict:
+    """What a figure was measured on: CPU, BLAS and its kernel, NumPy and PyTorch versions.
+
+    The BLAS libraries loaded in this process come from threadpoolctl (NumPy's OpenBLAS or
+    MKL: version, the kernel it picked for this CPU, e.g. ``SkylakeX``, and its thread
+    count). PyTorch's version is read from its package metadata without importing it (a
+    memory run must not load it); its BLAS and CPU capability are added when this process
+    has already imported it.
+
+    Returns:
+        dict: ``cpu``, ``cpu_count``, ``python``, ``numpy``, ``blas`` (list of dicts),
+        ``torch`` (version or None), ``torch_blas``, ``torch_cpu_capability``, ``load_avg``.
+    """
+    global _MACHINE
+    import importlib.metadata
+    import platform
+
+    import numpy
+
+    if _MACHINE is None:
+        try:
+            from threadpoolctl import threadpool_info
+
+            pools = [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "version",
+                                            "architecture", "num_threads", "threading_layer")}
+                     for p in threadpool_info()]
+        except ImportError:
+            pools = []
+        try:
+            torch_version = importlib.metadata.version("torch")
+        except importlib.metadata.PackageNotFoundError:
+            torch_version = None
+        _MACHINE = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(),
+                    "python": platform.python_version(), "numpy": numpy.__version__,
+                    "blas": pools, "torch": torch_version}
+    info = dict(_MACHINE)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        config = torch.__config__.show()
+        info["torch_blas"] = next((w.split("=", 1)[1].rstrip(",") for w in config.split()
+                                   if w.startswith("BLAS_INFO=")), None)
+        try:
+            info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        except AttributeError:
+            info["torch_cpu_capability"] = None
+        info["torch_threads"] = torch.get_num_threads()
+    try:
+        info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        info["load_avg"] = None
+    return info
+
+
+def machine_lines(info=None) -> list:
+    """:func:`machine_info` as human-readable lines (CPU; BLAS; versions)."""
+    info = machine_info() if info is None else info
+    lines = [f"machine: {info['cpu']}, {info['cpu_count']} CPUs; load average {info.get('load_avg')}"]
+    pools = []
+    for p in info["blas"]:
+        if p["user_api"] == "blas":
+            name = f"BLAS {p['internal_api']} {p['version'] or ''}".strip()
+        else:
+            name = f"{p['user_api']} ({p.get('prefix') or p['internal_api']})"
+        arch = f", {p['architecture']} kernel" if p.get("architecture") else ""
+        pools.append(f"{name}{arch}, {p['num_threads']} threads")
+    lines.append("libraries: " + ("; ".join(pools) if pools else "no BLAS pool found (threadpoolctl)"))
+    torch_text = info["torch"] or "not installed"
+    if info.get("torch_blas") is not None or info.get("torch_cpu_capability") is not None:
+        torch_text += (f" (BLAS {info.get('torch_blas')}, CPU capability "
+                       f"{info.get('torch_cpu_capability')}, {info.get('torch_threads')} threads)")
+    lines.append(f"versions: Python {info['python']}, NumPy {info['numpy']}, PyTorch {torch_text}")
+    return lines
+
+
+def print_machine(info=None) -> None:
+    """Print :func:`machine_lines`."""
+    for line in machine_lines(info):
+        print(line)
+
+
 def json_line(record: Mapping[str, object]) -> str:
-    """Serialize ``record`` as one compact JSON line (floats rounded to 4 decimals)."""
+    """Serialize ``record`` as one compact JSON line (floats rounded to 4 decimals).
+
+    A benchmark's record (one with a ``"benchmark"`` key) gets a ``"machine"`` entry
+    (:func:`machine_info`) unless it has one, so every figure names its CPU and BLAS.
+    """
+    if "benchmark" in record and "machine" not in record:
+        record = {**record, "machine": machine_info()}
+
     def clean(v):
         if isinstance(v, float):
             return round(v, 4)

@@ -133,8 +133,11 @@ def main(argv=None):
                       f"padding {r['padding_attention']:.3f}  {r['seconds']:.1f} s", flush=True)
     if "dot" in args.scores and "none" in args.masks:
         print(table(rows, args.seeds))
+    from _common import machine_info, print_machine
+
+    print_machine()
     print(json.dumps({"samples": args.samples, "epochs": args.epochs, "hidden": args.hidden,
-                      "runs": rows}))
+                      "runs": rows, "machine": machine_info()}))
     return 0
 
 

@@ -663,6 +663,9 @@ def _main():
         clip_grads(model.grads, 5.0)
         opt.update(model.params, model.grads)
         print(f"step {k}: loss {loss:.4f}  {1000 * (time.perf_counter() - t0):.1f} ms")
+    from _common import print_machine
+
+    print_machine()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from _common import (json_line, median, peak_rss_mb, positive_int, print_table,
+from _common import (json_line, print_machine, median, peak_rss_mb, positive_int, print_table,
                      time_interleaved, try_import_torch)
 
 import tinygrad_attn as ta  # noqa: E402  (path set up by _common)
@@ -175,6 +175,8 @@ def main(argv=None) -> int:
                   f"{record['cpu_ratio']:.2f}x CPU time")
         else:
             print("ratio ours/torch: - (PyTorch not run)")
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0
 

@@ -28,7 +28,7 @@ import sys
 import train_step  # noqa: F401  (first: it applies --threads before NumPy loads)
 import numpy as np  # noqa: E402
 
-from _common import (ROOT, cuda_missing, json_line, median, positive_int, print_table,  # noqa: E402
+from _common import (ROOT, cuda_missing, json_line, print_machine, median, positive_int, print_table,  # noqa: E402
                      step_parser, time_interleaved)
 from train_step import (T_OUT, build_ours, cpu_times, load_average, make_batches,  # noqa: E402
                         ours_step_fn, process_peak_rss_mb, run_json_subprocess, thread_settings,
@@ -147,6 +147,8 @@ def run_main(args):
                       f"(R^2 = {fit['r2']:.5f})")
         print(f"load average before {load_before}, after {load_after}; "
               f"thread variables: {thread_settings() or 'none set'}")
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0
 

@@ -40,7 +40,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import ROOT, json_line, positive_int, print_table  # noqa: E402
+from _common import ROOT, json_line, positive_int, print_machine, print_table  # noqa: E402
 from train_step import load_average, thread_settings  # noqa: E402
 
 WORDVEC, LR, MAX_GRAD = 16, 0.001, 5.0
@@ -87,9 +87,15 @@ def batches(rng, n, batch):
     return [order[i:i + batch] for i in range(0, n, batch)]
 
 
-def make_ours(data, hidden, batch, seed):
-    """Our AttentionSeq2seq, trained with the engine; batched evaluation."""
+def make_ours(data, hidden, batch, seed, fused=True):
+    """Our AttentionSeq2seq, trained with the engine; batched evaluation.
+
+    ``fused=False`` trains and evaluates inside ``F.fused_ops(False)`` (the per-step composed
+    recurrences and cells: the reference), under the name ``"ours-composed"``; the same seed
+    gives it the same initial weights and batch order.
+    """
     import tinygrad_attn as ta
+    from tinygrad_attn import functions as F
     from tinygrad_attn.optim import Adam, clip_grads
     from tinygrad_attn.training import evaluate
     from tinygrad_attn_models import AttentionSeq2seq
@@ -111,7 +117,12 @@ def make_ours(data, hidden, batch, seed):
             count += 1
         return total / count
 
-    return Contender("ours", train_epoch, lambda: evaluate(model, data.x_val, data.t_val))
+    def evaluate_val():
+        return evaluate(model, data.x_val, data.t_val)
+
+    if fused:
+        return Contender("ours", train_epoch, evaluate_val)
+    return Contender("ours-composed", F.fused_ops(False)(train_epoch), F.fused_ops(False)(evaluate_val))
 
 
 def make_book(data, hidden, batch, seed, eval_mode):
@@ -157,6 +168,8 @@ def run(args):
     data = load_dataset("date-book", samples=args.samples, seed=args.seed, reverse_input=True)
     load_before = load_average()
     racers = [make_ours(data, args.hidden, args.batch, args.seed)]
+    if args.composed:
+        racers.append(make_ours(data, args.hidden, args.batch, args.seed, fused=False))
     if not args.no_book:
         racers.append(make_book(data, args.hidden, args.batch, args.seed, args.book_eval))
     for epoch in range(1, args.max_epochs + 1):
@@ -179,6 +192,9 @@ def run(args):
         "hidden": args.hidden, "batch": args.batch, "target": args.target,
         "max_epochs": args.max_epochs, "book_eval": args.book_eval,
         "epochs_to_target": reached,
+        "ratio_train_cpu_fused_composed": (ratio(tot["ours"]["train_cpu_s"],
+                                                 tot["ours-composed"]["train_cpu_s"])
+                                           if "ours-composed" in tot else None),
         "history": {r.name: r.history for r in racers},
         "train_s": {k: v["train_s"] for k, v in tot.items()},
         "total_s": {k: v["total_s"] for k, v in tot.items()},
@@ -202,10 +218,15 @@ def run(args):
         if record["ratio_train"] is not None:
             print(f"ratio ours/book: training {record['ratio_train']:.2f}x, with evaluation "
                   f"{record['ratio_total']:.2f}x, training CPU time {record['ratio_train_cpu']:.2f}x")
-        else:
+        elif "book" in tot:
             print("ratio: not both contenders reached the target within --max-epochs")
+        if record["ratio_train_cpu_fused_composed"] is not None:
+            print(f"ratio ours/ours-composed: training CPU time "
+                  f"{record['ratio_train_cpu_fused_composed']:.2f}x")
         print(f"thread variables: {thread_settings() or 'none set'}; load average before "
               f"{load_before}, after {load_after}")
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0
 
@@ -222,6 +243,8 @@ def parse_args(argv=None):
     p.add_argument("--book-eval", choices=("per-sample", "batched"), default="per-sample",
                    help="how the book-style model is evaluated (the book: per sample)")
     p.add_argument("--no-book", action="store_true", help="train ours only")
+    p.add_argument("--composed", action="store_true",
+                   help="also race ours with the fused ops off (per-step composed recurrences)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="BLAS/OpenMP threads (exported before NumPy loads)")
     p.add_argument("--json", action="store_true", help="print only the JSON line")

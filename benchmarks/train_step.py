@@ -24,6 +24,11 @@ many times slower; ``--threads 1`` pins every library to one thread (it exports
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` before NumPy loads,
 and calls ``torch.set_num_threads``), which gives steadier and comparable figures there.
 
+Allocator: unless ``--system-malloc``, the process first calls
+``tinygrad_attn.backend.keep_host_memory()`` (glibc keeps freed multi-MiB blocks for reuse
+instead of mapping fresh pages for every temporary array), as ``tinygrad-attn train`` does; it
+applies to every contender.
+
 Usage::
 
     python benchmarks/train_step.py                      # defaults above, 20 steps, 3 warm-up
@@ -68,7 +73,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import (ROOT, cuda_missing, json_line, median, peak_rss_mb, positive_int,  # noqa: E402
+from _common import (ROOT, cuda_missing, json_line, print_machine, median, peak_rss_mb, positive_int,  # noqa: E402
                      print_table, step_parser, time_interleaved)
 
 VOCAB, WORDVEC, T_IN, T_OUT = 59, 16, 29, 10
@@ -272,11 +277,13 @@ def build_contender(name, hidden, batches, device, seed=0, threads=None):
 def gemm_list(batch, hidden, t_in=T_IN, t_out=T_OUT, vocab=VOCAB, wordvec=WORDVEC):
     """The matrix products of one training step of the chapter's model, forward and backward.
 
-    The model's arithmetic, independent of any framework: per LSTM the input projection of
-    all steps at once and one recurrent product per step (the encoder's first step has no
-    hidden state), the two batched attention products of all decoder steps, the output
-    layer; the backward pass needs two products for each (the input's and the weight's
-    gradient; the embedding's gradient comes from the input projection's input gradient).
+    The model's arithmetic as our step runs it: per LSTM the input projection of all steps
+    at once and one recurrent product per step (the encoder's first step has no hidden
+    state), the two batched attention products of all decoder steps, the output layer; the
+    backward pass needs two products for each (the input's and the weight's gradient; the
+    embedding's gradient comes from the input projection's input gradient). The recurrent
+    weight's gradient is **one** product over all N * T rows (the fused sequence node stacks
+    the previous hidden states of every step), not one per step.
 
     Args:
         batch: N. hidden: H. t_in, t_out: encoder and decoder steps. vocab: V. wordvec: D.
@@ -295,7 +302,7 @@ def gemm_list(batch, hidden, t_in=T_IN, t_out=T_OUT, vocab=VOCAB, wordvec=WORDVE
                 ((N * T, D), (N * T, G), True, False, 1),   # gWx = x^T @ g
                 ((N, H), (H, G), False, False, recurrent),  # h @ Wh per step
                 ((N, G), (H, G), False, True, recurrent),   # gh = gA @ Wh^T
-                ((N, H), (N, G), True, False, recurrent)]   # gWh = h^T @ gA
+                ((N * T, H), (N * T, G), True, False, 1)]   # gWh = Hprev^T @ gA, all steps
     out += [((N, t_out, H), (N, t_in, H), False, True, 1),      # scores
             ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # context
             ((N, t_out, t_in), (N, t_in, H), False, False, 1),  # g scores -> decoder states
@@ -488,6 +495,7 @@ def time_phase(steps, args, limit, torch_default):
     ms = {n: 1000 * median(wall_times(t)) for n, t in times.items()}
     cpu_ms = {n: 1000 * median(cpu_times(t)) for n, t in times.items() if cpu_times(t)}
     return {"times": times, "ms": ms, "cpu_ms": cpu_ms, "ratios": phase_ratios(ms),
+            "cpu_ratios": phase_ratios(cpu_ms),
             "torch_threads": (None if torch_default is None else __import__("torch").get_num_threads())}
 
 
@@ -557,6 +565,8 @@ def run_main(args):
                     "--device", args.device, "--seed", str(args.seed)]
             if args.threads:
                 argv += ["--threads", str(args.threads)]
+            if args.system_malloc:
+                argv.append("--system-malloc")
             rec = run_json_subprocess(argv)
             alone[name], alone_cpu[name] = rec["ms"], rec.get("cpu_ms")
             peak[name], base[name] = rec["peak_rss_mb"], rec["import_rss_mb"]
@@ -580,6 +590,7 @@ def run_main(args):
         "gemm_gflop": (gemm_flops(gemm_list(args.batch, args.hidden)) / 1e9
                        if floor_names else None),
         "phases": {label: {"ms": ph["ms"], "cpu_ms": ph["cpu_ms"], "ratios": ph["ratios"],
+                           "cpu_ratios": ph["cpu_ratios"],
                            "torch_threads": ph["torch_threads"]}
                    for label, ph in phases.items()},
         "cpu_ms": cpu_ms or None, "alone_ms": alone or None, "alone_cpu_ms": alone_cpu or None,
@@ -588,6 +599,7 @@ def run_main(args):
         "torch_threads": first["torch_threads"],
         "threads_option": args.threads, "thread_env": thread_settings(),
         "cpu_count": os.cpu_count(), "load_avg_before": load_before, "load_avg_after": load_after,
+        "keep_host_memory": args.kept_memory,
     }
     if not args.json:
         print(f"train_step: attention seq2seq, float32, batch {args.batch}, V={VOCAB} D={WORDVEC} "
@@ -605,17 +617,18 @@ def run_main(args):
             print_table(["contender", "device", "ms/step (median)", "min", "max", "cpu ms",
                          "alone ms", "alone cpu ms", "peak RSS MiB", "import RSS MiB",
                          "initial loss"], rows)
-            r = ph["ratios"]
+            r, rc = ph["ratios"], ph["cpu_ratios"]
             for key, text in (("ours_torch", "ours/torch (below 1: ours faster)"),
                               ("book_ours", "book/ours (above 1: ours faster)"),
                               ("ours_floor", "ours/GEMM floor (NumPy's BLAS)"),
                               ("torch_floor", "torch/GEMM floor (torch.matmul)"),
                               ("floor_numpy_torch", "GEMM floor NumPy/torch"),
-                              ("composed_fused", "ours composed LSTM cell / fused"),
+                              ("composed_fused", "ours with fused ops off (composed) / fused"),
                               ("table_plain", "ours with embedding table lookup / plain"),
                               ("table_floor", "ours with table lookup / GEMM floor")):
                 if r[key] is not None:
-                    print(f"ratio {text}: {r[key]:.2f}x")
+                    cpu = f" ({rc[key]:.2f}x CPU time)" if rc.get(key) is not None else ""
+                    print(f"ratio {text}: {r[key]:.2f}x{cpu}")
         print("(ms: wall clock, interleaved in one process; cpu ms: this process's CPU time, all "
               "threads; alone: a subprocess running only that contender, which also gives the "
               "peak RSS; import RSS: the same process before building the model; gemm: the "
@@ -627,7 +640,10 @@ def run_main(args):
             how = f"--threads {args.threads}" if args.threads else "PyTorch's default"
             print(f"torch threads: {threads['torch_threads']} ({how}; interop "
                   f"{threads['torch_interop_threads']}), cpus: {os.cpu_count()}")
-        print_run_notes(load_before, load_after, agree)
+        alloc = "keep_host_memory() applied" if args.kept_memory else "defaults"
+        print_run_notes(load_before, load_after, agree, notes=[f"C allocator: {alloc}"])
+    if not args.json:
+        print_machine()
     print(json_line(record))
     return 0 if agree else 1
 
@@ -657,6 +673,10 @@ def parse_args(argv=None):
     p.add_argument("--compare-threads", action="store_true",
                    help="time everything twice in this run: on one thread, then with the "
                         "libraries' default threads (threadpoolctl; needs no --threads)")
+    p.add_argument("--system-malloc", action="store_true",
+                   help="leave the C allocator's defaults (else backend.keep_host_memory(), as "
+                        "`tinygrad-attn train` does; it applies to every contender: they share "
+                        "the process)")
     p.add_argument("--json", action="store_true", help="print only the JSON line")
     args = p.parse_args(argv)
     if args.warmup < 0:
@@ -673,6 +693,9 @@ def main(argv=None):
     args = parse_args(argv)
     if cuda_missing("train_step", args.device):
         return 2
+    from tinygrad_attn.backend import keep_host_memory
+
+    args.kept_memory = False if args.system_malloc else keep_host_memory()
     return run_only(args) if args.only else run_main(args)
 
 

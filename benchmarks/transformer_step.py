@@ -41,7 +41,7 @@ if sys.argv and sys.argv[0] and os.path.dirname(os.path.abspath(sys.argv[0])) ==
 
 import numpy as np  # noqa: E402
 
-from _common import (ROOT, json_line, median, positive_int, print_table,  # noqa: E402
+from _common import (ROOT, json_line, print_machine, median, positive_int, print_table,  # noqa: E402
                      step_parser, time_interleaved)
 from train_step import (cpu_times, cycle, load_average, make_batches,  # noqa: E402
                         ours_step_fn, print_run_notes, process_peak_rss_mb, run_json_subprocess,
@@ -285,6 +285,7 @@ def run_main(args):
         alloc = "keep_host_memory() applied" if args.kept_memory else "defaults"
         print_run_notes(load_before, load_after, agree, " (shared machine)",
                         notes=[f"C allocator: {alloc}"])
+        print_machine()
     print(json_line(record))
     return 0 if agree else 1
 

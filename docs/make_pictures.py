@@ -16,6 +16,12 @@ the pictures it draws to ``tutorial-history.png``, ``tutorial-attention.png``,
 ``tutorial-attention-padding.png``, ``graph-book.svg`` and ``graph-matmul.svg``, so the
 pictures on the tutorial page are exactly what its code draws (needs the dev extra).
 
+    python docs/make_pictures.py --book
+
+draws the chapter's pictures with the command line (``tinygrad-attn graph``):
+``decoder-step-book.svg`` (one decoder step, attention in the book's Repeat -> x -> Sum form)
+and ``decoder-step.svg`` (the same step as the model computes it, with batched matmuls).
+
     python docs/make_pictures.py --padding
 
 runs ``examples/padding_mask.py`` (the tutorial's model without and with the padding mask)
@@ -87,6 +93,21 @@ def padding_pictures(out):
     print("padding pictures written to", out)
 
 
+BOOK_PICTURES = {"decoder-step-book.svg": ["--attention-form", "book"], "decoder-step.svg": []}
+
+
+def book_pictures(out):
+    """One decoder step as the book draws it, with ``tinygrad-attn graph --decoder-step``."""
+    from tinygrad_attn.cli import main as cli
+
+    for name, extra in BOOK_PICTURES.items():
+        code = cli(["graph", "--decoder-step", "--fused", *extra, "--out",
+                    os.path.join(out, name), "--overwrite"])
+        if code:
+            raise SystemExit(code)
+        os.remove(os.path.join(out, name[:-4] + ".dot"))  # the source is not shown
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=os.path.join("runs", "date", "model.npz"))
@@ -96,8 +117,14 @@ def main(argv=None):
                    help="run the tutorial notebook and copy its pictures (nothing else)")
     p.add_argument("--padding", action="store_true",
                    help="run examples/padding_mask.py and copy its pictures (nothing else)")
+    p.add_argument("--book", action="store_true",
+                   help="draw one decoder step as the book does (nothing else)")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    if args.book:
+        book_pictures(args.out)
+        print("book pictures written to", args.out)
+        return
     if args.tutorial or args.padding:
         if args.tutorial:
             tutorial_pictures(args.out)

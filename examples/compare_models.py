@@ -19,6 +19,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from _args import add_threads, check_out, positive_int  # noqa: E402
 
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn.training.registry import build_model  # noqa: E402
@@ -43,19 +46,30 @@ def parse_args(argv=None):
     p.add_argument("--task", default="date-book",
                    help="date-book (the chapter's data, the default), date (dates as people type "
                         "them), addition, or a file in the book's format")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--samples", type=int, default=50000)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--wordvec", type=int, default=16)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=positive_int, default=3, help="epochs per model (default: 3)")
+    p.add_argument("--samples", type=positive_int, default=50000,
+                   help="generated pairs for date/addition, 10 %% held out (default: 50000)")
+    p.add_argument("--hidden", type=positive_int, default=256, help="hidden width H (default: 256)")
+    p.add_argument("--wordvec", type=positive_int, default=16, help="embedding width D (default: 16)")
+    p.add_argument("--batch-size", type=positive_int, default=128,
+                   help="examples per training step (default: 128)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and weights (default: 0)")
     p.add_argument("--reverse-input", action=argparse.BooleanOptionalAction, default=True,
                    help="feed the question reversed (the book does; default on)")
     p.add_argument("--variants", action="store_true", help="also run the attention variants")
     p.add_argument("--only", nargs="*", default=None, help="run only these names")
-    p.add_argument("--val-samples", type=int, default=None)
-    p.add_argument("--out", default=None)
-    return p.parse_args(argv)
+    p.add_argument("--val-samples", type=positive_int, default=None,
+                   help="validate on this many pairs only (default: all)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: runs/compare-<task>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results already in the output folder")
+    add_threads(p)
+    args = p.parse_args(argv)
+    name = "date" if args.task == "date-book" else os.path.basename(args.task)  # the docs' folder
+    args.out = args.out or os.path.join("runs", f"compare-{name}")
+    check_out(p, args.out, ("results.md", "results.json"), args.overwrite)
+    return args
 
 
 def markdown_table(results, epochs):
@@ -72,9 +86,7 @@ def markdown_table(results, epochs):
 
 def main(argv=None):
     args = parse_args(argv)
-    name = "date" if args.task == "date-book" else os.path.basename(args.task)  # the docs' folder
-    out = args.out or os.path.join("runs", f"compare-{name}")
-    os.makedirs(out, exist_ok=True)
+    out = args.out
     data = load_dataset(args.task, samples=args.samples, seed=args.seed, reverse_input=args.reverse_input)
     configs = dict(BASE)
     if args.variants:
@@ -91,7 +103,7 @@ def main(argv=None):
         model = build_model(dict(cfg, vocab_size=len(data.vocab), wordvec_size=args.wordvec,
                                  hidden_size=args.hidden))
         trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=5.0, seed=args.seed,
-                          val_samples=args.val_samples)
+                          val_samples=args.val_samples, threads=args.threads)
         t0 = time.perf_counter()
         trainer.fit(args.epochs, callback=lambda tr, e: print(
             f"   epoch {e['epoch']}: loss {e['loss']:.4f}  val_acc {e['val_acc'] * 100:.2f}%  "

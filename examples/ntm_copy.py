@@ -23,6 +23,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from _args import add_threads, positive_int  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -55,26 +58,49 @@ def test_errors(model, lengths, width, n=256):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=["ntm", "lstm-bits"], default="ntm")
-    p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--memory-rows", type=int, default=128)
-    p.add_argument("--memory-width", type=int, default=20)
-    p.add_argument("--controller", choices=["lstm", "ff"], default="lstm")
-    p.add_argument("--width", type=int, default=8)
-    p.add_argument("--min-len", type=int, default=1)
-    p.add_argument("--max-len", type=int, default=10)
-    p.add_argument("--curriculum", action="store_true")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--steps", type=int, default=250, help="training steps per epoch")
-    p.add_argument("--epochs", type=int, default=10 ** 6)
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--max-grad", type=float, default=10.0)
-    p.add_argument("--val-samples", type=int, default=256)
-    p.add_argument("--test-lengths", default="10,20,30")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
+    p.add_argument("--model", choices=["ntm", "lstm-bits"], default="ntm",
+                   help="the NTM or an LSTM baseline of the same interface (default: ntm)")
+    p.add_argument("--hidden", type=positive_int, default=100,
+                   help="controller (or LSTM) hidden width (default: 100)")
+    p.add_argument("--layers", type=positive_int, default=1,
+                   help="LSTM layers of the baseline (default: 1)")
+    p.add_argument("--memory-rows", type=positive_int, default=128,
+                   help="NTM memory rows N (default: 128)")
+    p.add_argument("--memory-width", type=positive_int, default=20,
+                   help="NTM memory width M (default: 20)")
+    p.add_argument("--controller", choices=["lstm", "ff"], default="lstm",
+                   help="NTM controller: lstm or ff (feed-forward) (default: lstm)")
+    p.add_argument("--width", type=positive_int, default=8, help="bits per vector (default: 8)")
+    p.add_argument("--min-len", type=positive_int, default=1,
+                   help="shortest training sequence (default: 1)")
+    p.add_argument("--max-len", type=positive_int, default=10,
+                   help="longest training sequence (default: 10)")
+    p.add_argument("--curriculum", action="store_true",
+                   help="start at length 2 and lengthen when the validation bit errors fall "
+                        "below 0.5")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="sequences per step (default: 16)")
+    p.add_argument("--steps", type=positive_int, default=250,
+                   help="training steps per epoch (default: 250)")
+    p.add_argument("--epochs", type=positive_int, default=10 ** 6,
+                   help="epochs at most (default: until --minutes)")
+    p.add_argument("--minutes", type=float, default=60.0,
+                   help="stop after the epoch that passes this wall time (default: 60)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    p.add_argument("--max-grad", type=float, default=10.0,
+                   help="global-norm gradient clipping (default: 10)")
+    p.add_argument("--val-samples", type=positive_int, default=256,
+                   help="validation sequences (default: 256)")
+    p.add_argument("--test-lengths", default="10,20,30",
+                   help="comma-separated lengths tested after training (default: 10,20,30)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data and weights (default: 0)")
+    p.add_argument("--out", required=True, help="output folder (model.npz, history.json, "
+                   "results.json)")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="which epoch model.npz holds and the test measures: best (on "
+                        "validation; default — a run can collapse late) or last; the last epoch "
+                        "is also written to model-last.npz")
+    add_threads(p)
     args = p.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
@@ -96,7 +122,8 @@ def main(argv=None):
 
     trainer = Trainer(model, data_for(0), optimizer=Adam(model, lr=args.lr),
                       batch_size=args.batch_size, max_grad=args.max_grad, seed=args.seed,
-                      checkpoint=os.path.join(args.out, "model.npz"), progress=False)
+                      checkpoint=os.path.join(args.out, "model.npz"), progress=False,
+                      threads=args.threads, keep=args.keep)
     log = []
     t_start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -114,9 +141,12 @@ def main(argv=None):
             cur_max += 1
         if wall > args.minutes * 60:
             break
+    if args.keep == "best":
+        print(f"testing epoch {trainer.restore_best()}, the best on validation", flush=True)
     lengths = [int(s) for s in args.test_lengths.split(",") if s]
     res = {"model": args.model, "params": model.num_params(), "steps": log[-1]["steps"],
-           "wall_s": log[-1]["wall_s"], "test": test_errors(model, lengths, W)}
+           "wall_s": log[-1]["wall_s"], "kept_epoch": trainer.best_epoch,
+           "test": test_errors(model, lengths, W)}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps(res), flush=True)

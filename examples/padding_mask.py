@@ -23,6 +23,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+sys.path.insert(0, HERE)
+
+from _args import add_threads, positive_int  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -43,13 +46,16 @@ VARIANTS = {"unmasked": ("no mask (the book)", {}),
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--samples", type=int, default=20000)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=os.path.join("runs", "padding"))
+    p.add_argument("--samples", type=positive_int, default=20000,
+                   help="generated date pairs, 10 %% held out (default: 20000)")
+    p.add_argument("--epochs", type=positive_int, default=1, help="epochs per variant (default: 1)")
+    p.add_argument("--hidden", type=positive_int, default=256, help="hidden width H (default: 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and weights (default: 0)")
+    p.add_argument("--out", default=os.path.join("runs", "padding"),
+                   help="folder of the pictures (default: runs/padding)")
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                    help="train only these variants")
+    add_threads(p)
     return p.parse_args(argv)
 
 
@@ -60,7 +66,8 @@ def run(data, name, args):
     ta.seed(args.seed)
     model = AttentionSeq2seq(len(data.vocab), wordvec_size=16, hidden_size=args.hidden,
                              pad_id=data.vocab.pad_id, **options)
-    trainer = Trainer(model, data, batch_size=128, max_grad=5.0, seed=args.seed, progress=False)
+    trainer = Trainer(model, data, batch_size=128, max_grad=5.0, seed=args.seed, progress=False,
+                      threads=args.threads)
     t0 = time.perf_counter()
     history = trainer.fit(args.epochs)
     seconds = time.perf_counter() - t0

@@ -3,6 +3,7 @@
     python examples/quickstart.py            # dates as people type them; >= 99.9 % on the book's formats
     python examples/quickstart.py --data date-book --samples 50000 --epochs 3 --schedule constant
                                              # the chapter's data and run (the book's 13 formats)
+    python examples/quickstart.py --threads 1   # steadier on a machine other jobs keep busy
 
 The default data (``--data date``) holds the book's 13 US formats and many more spellings:
 ISO 8601, day-first and year-first dates, ordinals, leading zeros, missing commas, mixed
@@ -10,10 +11,14 @@ case, extra spaces and Korean dates (see :func:`tinygrad_attn.data.make_dates`).
 only knows the formats it was shown: one trained on the book's formats alone misreads
 ``2021-05-04`` or ``4 May 2021``.
 
-Writes to ``runs/date/`` (or ``--out``): ``model.npz`` (checkpoint: weights, vocabulary,
+Writes to ``runs/date/`` (``runs/date-book/`` with ``--data date-book``) — a one-epoch quick
+look to ``runs/date-quick/``, so that it never replaces the full run — or to ``--out``; a folder that
+already holds a run is refused unless ``--overwrite`` is given. It writes ``model.npz``
+(checkpoint: weights, vocabulary,
 config), ``history.json``, ``history.png`` (training curves), ``attention.png`` (heatmaps
-of four example dates), ``graph.svg`` (the computational graph of one training step of a
-small model, time steps collapsed) and prints sample conversions and a text heatmap.
+of four example dates), ``graph.svg`` and ``graph.dot`` (the computational graph of one
+training step of a small model, time steps collapsed, and its Graphviz source) and prints
+sample conversions and a text heatmap.
 """
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+sys.path.insert(0, HERE)
+
+from _args import add_threads, check_out, positive_int  # noqa: E402
 
 import tinygrad_attn as ta  # noqa: E402
 from tinygrad_attn_models import AttentionSeq2seq  # noqa: E402
@@ -38,21 +46,38 @@ TYPED_EXAMPLES = ["2021-05-04", "4 May 2021", "MAY 04, 2021", "2021년 5월 4일
                   "27 september 1994", "Tue, 4th May '21", "05.04.2021", "10/31/90"]
 
 
+RUN_FILES = ("model.npz", "history.json")
+EPOCHS, SAMPLES = 4, 100000
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", choices=("date", "date-book"), default="date",
                    help="date: dates as people type them (default); date-book: the book's 13 formats")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--samples", type=int, default=100000)
+    p.add_argument("--epochs", type=positive_int, default=EPOCHS,
+                   help=f"training epochs (default: {EPOCHS})")
+    p.add_argument("--samples", type=positive_int, default=SAMPLES,
+                   help=f"generated date pairs, 10 %% held out for validation (default: {SAMPLES})")
     p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
                    help="learning rate: a short warm-up, then a cosine down to 0 (default), or "
                         "constant (the chapter's run)")
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=os.path.join("runs", "date"))
-    p.add_argument("--no-pictures", action="store_true")
-    return p.parse_args(argv)
+    p.add_argument("--hidden", type=positive_int, default=256, help="hidden width H (default: 256)")
+    p.add_argument("--batch-size", type=positive_int, default=128,
+                   help="examples per training step (default: 128)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and weights (default: 0)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: runs/DATA, e.g. runs/date; a one-epoch quick "
+                        "look: runs/DATA-quick)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in the output folder")
+    p.add_argument("--no-pictures", action="store_true",
+                   help="skip history.png, attention.png and graph.svg")
+    add_threads(p)
+    args = p.parse_args(argv)
+    if args.out is None:                   # a one-epoch quick look never lands on a real run
+        args.out = os.path.join("runs", args.data + ("-quick" if args.epochs == 1 else ""))
+    check_out(p, args.out, RUN_FILES, args.overwrite)
+    return args
 
 
 def pictures(out, trainer, translator, data, examples):
@@ -85,7 +110,7 @@ def pictures(out, trainer, translator, data, examples):
     loss.backward()
     try:
         viz.plot_graph(loss, os.path.join(out, "graph.svg"), collapse_steps=True, show_grad=True)
-        written.append("graph.svg")
+        written += ["graph.svg", "graph.dot"]
     except (ImportError, RuntimeError) as e:
         print(f"(graph.dot written, but no SVG: {e})")
     print("pictures:", ", ".join(os.path.join(out, w) for w in written))
@@ -93,7 +118,7 @@ def pictures(out, trainer, translator, data, examples):
 
 def main(argv=None):
     args = parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    print(f"writing to {args.out}")
     data = load_dataset(args.data, samples=args.samples, seed=args.seed, reverse_input=True)
     print(f"date data: {data.train_size} training / {data.val_size} validation pairs, "
           f"vocabulary of {len(data.vocab)} characters, input width {data.in_width}")
@@ -103,7 +128,7 @@ def main(argv=None):
     steps = -(-data.train_size // args.batch_size) * args.epochs
     schedule = make_schedule(args.schedule, 0.001, warmup=100, total_steps=steps)
     trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=5.0, seed=args.seed,
-                      checkpoint=ckpt, schedule=schedule)
+                      checkpoint=ckpt, schedule=schedule, threads=args.threads)
     t0 = time.perf_counter()
 
     def report(tr, e):
@@ -112,8 +137,12 @@ def main(argv=None):
 
     trainer.fit(args.epochs, callback=report)
     print(f"trained in {time.perf_counter() - t0:.1f} s; checkpoint: {ckpt}")
-    with open(os.path.join(args.out, "history.json"), "w") as f:
+    tmp = os.path.join(args.out, "history.json.tmp")
+    with open(tmp, "w") as f:                 # atomically: temp file, fsync, rename
         json.dump(trainer.history, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, os.path.join(args.out, "history.json"))
 
     final = trainer.history[-1]["val_acc"] if trainer.history else None
     if final is not None and final < 0.5:

@@ -33,8 +33,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=4, help="batch size N (default 4)")
     ap.add_argument("--size", type=int, default=16, help="input and hidden width (default 16)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="skip_connections_gradflow.png",
-                    help="where to write the plot (default: ./skip_connections_gradflow.png)")
+    ap.add_argument("--out", default=os.path.join("runs", "skip_connections_gradflow.png"),
+                    help="where to write the plot (default: runs/skip_connections_gradflow.png)")
     ap.add_argument("--no-plot", action="store_true", help="only print the tables")
     args = ap.parse_args(argv)
 

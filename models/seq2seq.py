@@ -9,9 +9,14 @@ from tinygrad_attn import functions as F
 from tinygrad_attn import layers as L
 from tinygrad_attn.backend import as_device, as_numpy, device_of, get_array_module
 from tinygrad_attn.core import OpError, Variable, name_scope, no_grad, test_mode
+from tinygrad_attn.functions.attention import ATTENTION_FORMS
 from tinygrad_attn.training.registry import ModelSpec, Option, register_model
 
-__all__ = ["Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
+__all__ = ["INITS", "Seq2seqBase", "Seq2seq", "PeekySeq2seq", "AttentionSeq2seq", "padding_positions", "SPECS"]
+
+
+INITS = ("default", "book")
+"""Initialisation presets of the seq2seq models (the ``init`` argument)."""
 
 
 class Seq2seqBase(L.Layer):
@@ -19,6 +24,13 @@ class Seq2seqBase(L.Layer):
 
     ``xs`` (N, T_in) are input ids; ``ts`` (N, 1 + T_out) are the start id followed by the
     answer ids: the decoder reads ``ts[:, :-1]`` and is trained to predict ``ts[:, 1:]``.
+
+    Initialisation (``init``, ``embed_std``): the LSTM weights are always the book's
+    (normal, std ``1/sqrt(fan_in)``; zero biases). ``init="default"`` draws the embeddings
+    with std 1.0 (PyTorch's) and the output Affine layer Xavier-normal (std
+    ``sqrt(2 / (fan_in + fan_out))``); ``init="book"`` draws every weight as the book's
+    chapter code does: embeddings std 0.01 and the output Affine layer std ``1/sqrt(fan_in)``.
+    ``embed_std`` (default: 1.0, or 0.01 with ``init="book"``) overrides the embeddings' std.
     """
 
     kind = ""
@@ -27,11 +39,18 @@ class Seq2seqBase(L.Layer):
     ``"cross"`` the decoder over the input at every step, ``"enc"`` / ``"dec"`` self-attention
     of the encoder / decoder (see :attr:`tinygrad_attn.training.registry.ModelSpec.maps`)."""
 
-    def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=1.0):
+    def __init__(self, vocab_size, wordvec_size, hidden_size, dtype, embed_std=None, init="default"):
         super().__init__()
-        if not embed_std > 0:
-            raise ValueError(f"{type(self).__name__}: embed_std must be positive, got {embed_std!r}")
+        if init not in INITS:
+            raise ValueError(f"{type(self).__name__}: init must be one of {INITS}, got {init!r}")
+        self.init = init
+        if embed_std is None:
+            embed_std = 0.01 if init == "book" else 1.0
+        if isinstance(embed_std, bool) or not isinstance(embed_std, (int, float, np.integer, np.floating)) \
+                or not 0 < embed_std < np.inf:
+            raise ValueError(f"{type(self).__name__}: embed_std must be a positive number, got {embed_std!r}")
         self.embed_std = float(embed_std)
+        self.out_init = "scaled" if init == "book" else "xavier"
         for name, v in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
                         ("hidden_size", hidden_size)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
@@ -40,11 +59,12 @@ class Seq2seqBase(L.Layer):
         self.dtype = np.dtype(dtype)
         self._attn = None
 
-    def example_batch(self, rng, batch, seq_len):
+    def example_batch(self, rng, batch, seq_len, answer_len=None):
         """A random batch ``(xs, ts)`` for pictures and gradient checks: ``seq_len`` input ids
-        and ``max(seq_len // 2, 2)`` answer ids after a start id."""
+        and ``answer_len`` (default ``max(seq_len // 2, 2)``) answer ids after a start id."""
+        steps = max(seq_len // 2, 2) if answer_len is None else int(answer_len)
         xs = rng.integers(0, self.vocab_size, size=(batch, seq_len))
-        ts = rng.integers(0, self.vocab_size, size=(batch, max(seq_len // 2, 2) + 1))
+        ts = rng.integers(0, self.vocab_size, size=(batch, steps + 1))
         return xs, ts
 
     def _ids(self, a, name):
@@ -205,6 +225,40 @@ class Seq2seqBase(L.Layer):
             return (as_numpy(hist[pick]).astype(np.int64),
                     as_numpy(xp.take_along_axis(score, win.reshape(N, 1), axis=1)).reshape(N))
 
+    def decoder_step_loss(self, xs, ts, step=1):
+        """The loss of one decoder step alone, with everything it reads as leaves.
+
+        The picture the book draws of the decoder: the encoder runs, then decoder steps
+        ``0 .. step-1`` run without a graph (teacher forcing: step t reads ``ts[:, t]``); step
+        ``step`` then runs from leaves — the encoder's states (``hs`` for the attention model)
+        and the previous step's state, detached, names kept — reads ``ts[:, step]`` and is
+        scored against ``ts[:, step + 1]``. Drawing the returned loss
+        (:func:`~tinygrad_attn.viz.plot_graph`) shows that step's layers and nothing of the
+        encoder.
+
+        Args:
+            xs: (N, T_in) input ids. ts: (N, 1 + T_out) start id + answer ids.
+            step: which decoder step, 0 to T_out - 1 (0 starts from the encoder's state).
+
+        Returns:
+            The scalar loss Variable of that step.
+        """
+        xs = self._ids(xs, "xs")
+        ts = self._ids(ts, "ts")
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) \
+                or not 0 <= step < ts.shape[1] - 1:
+            raise ValueError(f"{type(self).__name__}.decoder_step_loss: step must be an integer "
+                             f"in [0, {ts.shape[1] - 2}] for ts of shape {ts.shape}, got {step!r}")
+        with no_grad():
+            state = self._decode_start(xs)
+            for t in range(int(step)):
+                _, state, _ = self._decode_step(ts[:, t], state)
+        state = _detached(state)
+        with name_scope(type(self).__name__):
+            score, _, _ = self._decode_step(ts[:, step], state)
+            with name_scope("loss"):
+                return F.softmax_cross_entropy(score, ts[:, step + 1])
+
     # --- the encoder and one decoder step as plain functions (what ONNX export traces)
     def decoder_init(self, xs):
         """The encoder as a function of the ids alone: ``xs`` (N, T_in) -> the decoder's
@@ -255,20 +309,23 @@ class Seq2seq(Seq2seqBase):
 
     Args:
         vocab_size: V. wordvec_size: embedding width D. hidden_size: H.
-        embed_std: standard deviation of the embeddings' initialisation (the book: 0.01).
+        embed_std: standard deviation of the embeddings' initialisation (default 1.0, or the
+            book's 0.01 with ``init="book"``).
+        init: ``"default"`` or ``"book"`` (every weight drawn as the book does; see
+            :class:`Seq2seqBase`).
     """
 
     kind = "seq2seq"
 
-    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, embed_std=1.0,
-                 dtype=np.float32, rng=None):
-        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, embed_std=None,
+                 init="default", dtype=np.float32, rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std, init)
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.enc_embed = L.Embedding(V, D, std=self.embed_std, dtype=dtype, rng=rng)
         self.encoder = L.LSTM(D, H, dtype=dtype, rng=rng)
         self.dec_embed = L.Embedding(V, D, std=self.embed_std, dtype=dtype, rng=rng)
         self.decoder = L.LSTM(self._dec_in(D, H), H, dtype=dtype, rng=rng)
-        self.out = L.Linear(self._out_in(H), V, dtype=dtype, rng=rng)
+        self.out = L.Linear(self._out_in(H), V, init=self.out_init, dtype=dtype, rng=rng)
 
     def _dec_in(self, D, H):
         return D
@@ -277,9 +334,9 @@ class Seq2seq(Seq2seqBase):
         return H
 
     def encode(self, xs):
-        """Run the encoder; returns its final hidden state h (N, H)."""
+        """Run the encoder; returns its final hidden state h (N, H), named ``h_enc``."""
         self.encoder(self.enc_embed(xs))
-        return self.encoder.h
+        return _named(self.encoder.h, "h_enc")
 
     def logits(self, xs, dec_in):
         h = self.encode(xs)
@@ -315,7 +372,8 @@ class Seq2seq(Seq2seqBase):
         N = ids.shape[0]
         emb = self.dec_embed(ids.reshape(N, 1))                  # (N, 1, D)
         x = self._peek_in(emb, h_enc)[:, 0, :]
-        h, c = self.decoder.step_input(x, h, c)
+        with self.decoder.scope():
+            h, c = _name_states([self.decoder.step_input(x, h, c)])[0]
         score = self.out(self._peek_out(F.reshape(h, (N, 1, -1)), h_enc))
         return F.reshape(score, (N, -1)), (h_enc, h, c), None
 
@@ -391,10 +449,11 @@ class AttentionSeq2seq(Seq2seqBase):
         num_layers: LSTM layers in encoder and decoder; from the second layer on each layer's
             input is added to its output (skip connections, as in GNMT).
         dropout: dropout between stacked layers (0 = none).
-        embed_std: standard deviation of the embeddings' normal initialisation. The book uses
-            0.01; the default 1.0 (PyTorch's) makes the encoder states depend on the input from
-            the first step, and on the date task it changes validation accuracy after one
-            epoch from 0 % to about 99 % (docs/results.md).
+        embed_std: standard deviation of the embeddings' normal initialisation: default 1.0
+            (PyTorch's), or 0.01 (the book's) with ``init="book"``; given, it overrides either.
+        init: ``"default"`` or ``"book"``: every weight drawn as the book's chapter code draws
+            it (embeddings std 0.01, output Affine std ``1/sqrt(fan_in)``; the LSTM weights are
+            the book's in both). See docs/results.md for what each changes on the date task.
         score: the attention score (:class:`~tinygrad_attn.layers.Attention`): ``"dot"`` (the
             chapter), ``"scaled"``, ``"general"`` (bilinear) or ``"additive"`` (Bahdanau).
         mask_padding: give the input's padding positions attention weight 0. Off by default,
@@ -422,10 +481,11 @@ class AttentionSeq2seq(Seq2seqBase):
     attention_maps = ("cross",)
 
     def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, bidirectional=False,
-                 attention_feed="affine", num_layers=1, dropout=0.0, embed_std=1.0,
+                 attention_feed="affine", num_layers=1, dropout=0.0, embed_std=None,
                  score="dot", mask_padding=False, pad_id=0, attention_form="matmul",
-                 embed_projection=False, mask_scope="ids", dtype=np.float32, rng=None):
-        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std)
+                 embed_projection=False, mask_scope="ids", init="default", dtype=np.float32,
+                 rng=None):
+        super().__init__(vocab_size, wordvec_size, hidden_size, dtype, embed_std, init)
         if attention_feed not in ATTENTION_FEEDS:
             raise ValueError(f"AttentionSeq2seq: attention_feed must be one of {ATTENTION_FEEDS}, "
                              f"got {attention_feed!r}")
@@ -460,7 +520,7 @@ class AttentionSeq2seq(Seq2seqBase):
         self.decoder = L.StackedLSTM(D + (H if self._feed_lstm else 0), H, num_layers, residual=True,
                                      dropout=self.dropout, **kw)
         self.attention = L.Attention(score, hidden_size=H, form=attention_form, **kw)
-        self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, **kw)
+        self.out = L.Linear(H if attention_feed == "lstm" else 2 * H, V, init=self.out_init, **kw)
 
     def load_state_dict(self, arrays, source="state dict", **options):
         """As :meth:`Layer.load_state_dict` (same ``options``), also accepting the names of
@@ -476,7 +536,7 @@ class AttentionSeq2seq(Seq2seqBase):
             hs = self.encoder(None, projected=self.encoder.project_embedding(self.enc_embed, xs))
         else:
             hs = self.encoder(self.enc_embed(xs))
-        return hs, [h for h, _ in self.encoder.states]
+        return _named(hs, "hs"), [_named(h, "h_enc") for h, _ in self.encoder.states]
 
     def key_mask(self, xs):
         """The attention mask for input ids ``xs`` (True = attend): not a padding position
@@ -494,6 +554,7 @@ class AttentionSeq2seq(Seq2seqBase):
                                   projected=self.decoder.project_embedding(self.dec_embed, dec_in))
             else:
                 hs = self.decoder(self.dec_embed(dec_in), states)
+            hs = _named(hs, "h")                           # the decoder's h of every step
             ctx = self.attention(hs_enc, hs, mask)          # all decoder steps at once
             self._attn = self.attention.weights
             return self.out(F.concat([ctx, hs], axis=-1))
@@ -516,6 +577,7 @@ class AttentionSeq2seq(Seq2seqBase):
         if ctx is not None:
             a = proj_ctx(ctx, add=a)
         x, states = self.decoder.step(None, states, projected=a)
+        x, states = _named(x, "h"), _name_states(states)
         ctx = self.attention(hs_enc, x, mask)
         out = x if self.attention_feed == "lstm" else F.concat([ctx, x], axis=-1)
         return out, ctx, states
@@ -563,6 +625,7 @@ class AttentionSeq2seq(Seq2seqBase):
             out, ctx, states = self._feed_step(proj_emb(emb), ctx, proj_ctx, states, hs_enc, mask)
         else:
             x, states = self.decoder.step(emb, states)
+            x, states = _named(x, "h"), _name_states(states)
             ctx = self.attention(hs_enc, x, mask)
             out = F.concat([ctx, x], axis=-1)
         return self.out(out), (hs_enc, ctx, states, mask), self.attention.weights
@@ -585,6 +648,30 @@ class AttentionSeq2seq(Seq2seqBase):
         return out
 
 
+def _detached(state):
+    """A copy of a nested decoder state whose Variables are leaves (names kept)."""
+    if isinstance(state, Variable):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(_detached(v) for v in state)
+    return state
+
+
+def _named(v, name):
+    """Name the Variable ``v`` (the chapter's names, for drawings) unless it has a name."""
+    if isinstance(v, Variable) and v.name is None:
+        v.name = name
+    return v
+
+
+def _name_states(states):
+    """Name each LSTM layer's new state: ``h`` and ``cell`` (the memory cell)."""
+    for h, c in states:
+        _named(h, "h")
+        _named(c, "cell")
+    return states
+
+
 def _take_rows(state, n, rows):
     """Select batch rows ``rows`` of every array/Variable with ``n`` rows in a nested state."""
     if state is None:
@@ -602,8 +689,12 @@ def _common_options(hidden=128):
     """Command-line options every seq2seq model of the chapter takes."""
     return (Option("wordvec", int, 16, "embedding width D", config="wordvec_size", low=1, high=4096),
             Option("hidden", int, hidden, "hidden width H", config="hidden_size", low=1, high=8192),
-            Option("embed-std", float, 1.0, "std of the embeddings' initialisation (the book: "
-                   "0.01; 1.0 converges much faster)", config="embed_std", low=1e-8, high=100.0))
+            Option("init", str, "default", "initialisation preset: default (embeddings std "
+                   "1.0, output Affine Xavier) or book (every weight as the book: embeddings std "
+                   "0.01, output Affine std 1/sqrt(fan_in)); the LSTM weights are the book's in "
+                   "both", choices=INITS),
+            Option("embed-std", float, None, "std of the embeddings' initialisation; default "
+                   "1.0, or 0.01 with --init book", config="embed_std", low=1e-8, high=100.0))
 
 
 _TINY = {"vocab_size": 13, "wordvec_size": 4, "hidden_size": 6}
@@ -625,6 +716,9 @@ SPECS = (
                choices=ATTENTION_SCORES),
         Option("mask-padding", bool, False, "give the input's padding positions zero attention "
                "weight (the book attends to them)"),
+        Option("attention-form", str, "matmul", "how attention is computed: matmul (batched "
+               "matrix products) or book (the book's Repeat -> x -> Sum graphs; same values, "
+               "slower; for drawing)", choices=ATTENTION_FORMS),
         Option("embed-projection", bool, False, "embedding + input projection as a lookup in "
                "the projected table E @ Wx (same values; see docs/performance.md)"),
         Option("mask-scope", str, "ids", "which positions --mask-padding hides: ids (every pad "

@@ -97,13 +97,6 @@ class TransformerSeq2seq(Seq2seqBase):
         self._all = None
         self._log = None
 
-    def example_batch(self, rng, batch, seq_len):
-        """A random batch ``(xs, ts)`` for pictures and gradient checks: ``seq_len`` input ids
-        and ``max(seq_len // 2, 2)`` answer ids after a start id."""
-        xs = rng.integers(0, self.vocab_size, size=(batch, seq_len))
-        ts = rng.integers(0, self.vocab_size, size=(batch, max(seq_len // 2, 2) + 1))
-        return xs, ts
-
     # --- masks (data, on the inputs' device)
     def source_mask(self, xs):
         """Key mask (N, 1, 1, T_in) hiding the leading/trailing padding of ``xs``, or None."""

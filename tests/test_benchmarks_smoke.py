@@ -89,7 +89,9 @@ def test_train_step_variants_are_timed_beside_ours():
     for v in ("ours-composed", "ours-table"):
         assert rec["phases"]["default"]["ms"][v] > 0 and v not in rec["peak_rss_mb"]
     assert rec["phases"]["default"]["ratios"]["composed_fused"] > 0
-    assert "composed LSTM cell / fused" in out
+    assert rec["phases"]["default"]["cpu_ratios"]["composed_fused"] > 0
+    assert "fused ops off (composed) / fused" in out
+    assert rec["keep_host_memory"] in (True, False) and rec["machine"]["numpy"]
 
 
 def test_train_step_compare_threads_times_both_settings():
@@ -116,19 +118,19 @@ def test_gemm_floor_counts_the_products_our_step_computes(monkeypatch):
     from tinygrad_attn.functions import linalg
 
     flops = []
-    orig_linear, orig_matmul = linalg.Linear.forward, linalg.MatMul.forward
+    orig_linear, orig_matmul = linalg.Linear.forward, np.matmul
 
     def linear(self, x, W, b=None):
         flops.append(2 * (x.size // x.shape[-1]) * W.shape[0] * W.shape[1])
         return orig_linear(self, x, W, b)
 
-    def matmul(self, a, b):
+    def matmul(a, b, **kw):  # MatMul and the fused recurrences' products
         lead = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
         flops.append(2 * lead * a.shape[-2] * a.shape[-1] * b.shape[-1])
-        return orig_matmul(self, a, b)
+        return orig_matmul(a, b, **kw)
 
     monkeypatch.setattr(linalg.Linear, "forward", linear)
-    monkeypatch.setattr(linalg.MatMul, "forward", matmul)
+    monkeypatch.setattr(np, "matmul", matmul)
     N, H = 3, 4
     step = tsb.ours_step_fn(tsb.build_ours(H), tsb.make_batches(N, count=1))
     step()
@@ -377,3 +379,20 @@ def test_transformer_torch_mirror_computes_our_model():
         g = tgrads[ts.torch_name(name)]
         g = g if "embed" in name or g.ndim == 1 else g.T
         np.testing.assert_allclose(p.grad.data, g, rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+def test_book_init_contenders_share_batches_and_the_reference_weights():
+    """benchmarks/book_init.py: every contender trains on the same batches; 'book-weights' (the
+    reference's arrays in our engine) and 'book-engine' (the reference itself) start from the
+    same weights, so their first losses agree; init='book' draws the book's stds."""
+    code, out, err = run_script("book_init.py", "--samples", "200", "--hidden", "8",
+                                "--epochs", "1", "--log-every", "1", "--json")
+    assert code == 0, err
+    rec = json.loads(out.strip().splitlines()[-1])
+    by = {r["contender"]: r for r in rec["records"]}
+    assert set(by) == {"ours", "embed0.01", "book", "book-xavier-out", "book-weights",
+                       "book-engine"}
+    first = {k: r["losses"][0][1] for k, r in by.items()}
+    assert abs(first["book-weights"] - first["book-engine"]) < 1e-3
+    assert by["book-weights"]["init_std"] == pytest.approx(by["book-engine"]["init_std"], rel=1e-3)
+    assert by["book"]["init_std"]["enc_embed.W"] < 0.02 < by["ours"]["init_std"]["enc_embed.W"]

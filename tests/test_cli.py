@@ -48,6 +48,31 @@ def test_eval_on_book_format_file(tiny_run, tmp_path, capsys):
     assert out.startswith("exact match: ") and "/50 = " in out
 
 
+def test_eval_on_generated_dates_is_seeded_and_equals_the_same_pairs_in_a_file(tiny_run, tmp_path,
+                                                                            capsys):
+    ck = str(tiny_run / "model.npz")
+    runs = []
+    for _ in range(2):
+        assert main(["eval", "--checkpoint", ck, "--data", "date", "--samples", "60",
+                     "--seed", "9"]) == 0
+        runs.append(capsys.readouterr().out)
+    assert runs[0] == runs[1] and "/60 = " in runs[0]
+    assert main(["eval", "--checkpoint", ck, "--data", "date"]) == 0
+    assert "/1000 = " in capsys.readouterr().out
+    assert main(["eval", "--checkpoint", ck]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_has_help():
+    from tinygrad_attn.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    missing = [(name, a.option_strings) for name, sub in [("", parser), *commands.items()]
+               for a in sub._actions if a.option_strings and not a.help]
+    assert not missing, missing
+
+
 def test_threads_option_reaches_the_trainer_and_eval(tiny_run, tmp_path, monkeypatch, capsys):
     import contextlib
 

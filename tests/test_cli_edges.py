@@ -75,8 +75,8 @@ def ckpts(tmp_path_factory):
     (["train", "--data", "date", "--max-length", "3"],
      "(--max-length belongs to --data copy or repeat-copy)"),
     (["train", "--data", "copy", "--model", "ntm", "--reverse-input"],
-     "(--reverse-input belongs to --data addition or date or a file)"),
-    (["eval", "--checkpoint", "{copy}", "--data", "date"], "--data belongs to text checkpoints"),
+     "(--reverse-input belongs to --data addition or date or date-book or a file)"),
+    (["eval", "--checkpoint", "{copy}", "--data", "date"], "--data belongs to date or text checkpoints"),
     (["eval", "--checkpoint", "{txt}", "--lengths", "3"], "--lengths belongs to bits checkpoints"),
     (["memory", "--checkpoint", "{copy}", "--repeats", "2", "--out", "{tmp}/m.png"],
      "--repeats belongs to the repeat-copy task; the task of"),
@@ -168,7 +168,7 @@ def test_generated_data_is_sized_and_probed_before_it_is_made(ckpts, tmp_path, c
     asked.clear()
     code = main(["train", "--data", "date", "--samples", "10000000", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
-    assert code == 2 and "make 400,000,000 ids; at most 268,435,456" in err, err
+    assert code == 2 and "make 510,000,000 ids; at most 268,435,456" in err, err
     assert asked == [] and not (tmp_path / "r").exists()
 
 

@@ -56,6 +56,26 @@ def test_attention_every_kind_layer_and_head(run_dir, tmp_path, capsys, kind):
     assert f"{kind} layer 0, head 1" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("kind, xlabel, ylabel", [
+    ("cross", "input", "output"),
+    ("enc", "input (keys)", "input (queries)"),
+    ("dec", "answer so far (start + answer[:-1], keys)", "output (queries)"),
+])
+def test_attention_axis_labels_say_what_each_kind_maps(run_dir, tmp_path, monkeypatch, kind,
+                                                        xlabel, ylabel):
+    """A decoder self-attention map's columns are the answer so far, not the input."""
+    from tinygrad_attn import viz
+
+    figs = []
+    real = viz.plot_attention_grid
+    monkeypatch.setattr(viz, "plot_attention_grid",
+                        lambda *a, **k: figs.append(real(*a, **k)) or figs[-1])
+    assert main(["attention", "--checkpoint", str(run_dir / "model.npz"), "--out",
+                 str(tmp_path / "m.png"), "--kind", kind, "--no-text", "may 4, 2021"]) == 0
+    ax = figs[0].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (xlabel, ylabel)
+
+
 def test_graph_and_gradcheck(tmp_path, capsys):
     dot = tmp_path / "g.dot"
     assert main(["graph", "--model", "transformer", "--out", str(dot)]) == 0

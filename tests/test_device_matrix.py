@@ -100,7 +100,7 @@ def test_model_step_generate_attention_checkpoint(device, cfg, tmp_path):
     data = load_dataset("date", samples=40, seed=1, val_fraction=0.25, reverse_input=True)
     V = len(data.vocab)
     ta.seed(0)
-    sizes = (dict(d_model=8, num_heads=2, d_ff=12, num_layers=1, max_len=32)
+    sizes = (dict(d_model=8, num_heads=2, d_ff=12, num_layers=1, max_len=48)
              if cfg["model"] == "transformer" else dict(wordvec_size=4, hidden_size=8))
     model = build_model(dict(cfg, vocab_size=V, **sizes)).to_device(device)
     assert model.device == device

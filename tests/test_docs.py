@@ -7,14 +7,22 @@
   Blocks fenced as ``text``, ``bash``, ``console`` (anything but ``python``/``py``) are
   only shown, never run. A block preceded by the line ``<!-- docs-test: skip -->`` is
   skipped too (for code that needs hardware the test machine may lack).
+* Shown output is checked: a ``text`` block that directly follows a ``python`` block (only
+  blank lines between) is that block's output, and must equal what the block prints
+  (trailing spaces and blank lines aside; ``...`` inside the shown text stands for any text,
+  as in doctest's ELLIPSIS). An output that varies from run to run (times, a training run on
+  another machine) is marked with ``<!-- docs-test: output varies -->`` right before its text
+  block and is not compared; the page must say so in words next to it ("vary", "differ").
 * ``mkdocs build --strict`` succeeds when MkDocs and its plugins are installed.
 * Every public function and class of ``tinygrad_attn`` (and ``tinygrad_attn_models``) has a docstring.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import io
 import os
 import pkgutil
 import re
@@ -29,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 SKIP_MARK = "<!-- docs-test: skip -->"
+VARIES_MARK = "<!-- docs-test: output varies -->"
+_SAYS_VARIES = re.compile(r"\b(vary|varies|varying|differ|differs|different|run to run)\b", re.I)
 RUN_LANGS = {"python", "py"}
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 
@@ -88,6 +98,59 @@ def _pages():
 PAGES = _pages()
 
 
+def shown_outputs(text: str):
+    """The outputs a page shows for its python blocks.
+
+    Returns:
+        ``{index of the python block among the page's blocks: (expected text, varies, line)}``
+        for every ``text`` block that directly follows a ``python`` block (only blank lines
+        between); ``varies`` when the marker precedes it.
+
+    Raises:
+        ValueError: a varies-marked block whose page says nothing about varying next to it.
+    """
+    lines = text.split("\n")
+    blocks = extract_blocks(text)
+    out = {}
+    for i in range(len(blocks) - 1):
+        (lang, line, code, _), (lang2, line2, body, _) = blocks[i], blocks[i + 1]
+        if lang not in RUN_LANGS or lang2 != "text":
+            continue
+        end = line - 1 + code.count("\n") + 1          # the python block's closing fence (0-based)
+        between = [ln.strip() for ln in lines[end + 1:line2 - 2]]
+        varies = VARIES_MARK in between
+        if any(b and b != VARIES_MARK for b in between):
+            continue                                      # prose between: not its output
+        if varies:
+            close = line2 - 1 + body.count("\n") + 1
+            near = "\n".join(lines[max(0, line - 12):line - 2] + lines[close + 1:close + 6])
+            if not _SAYS_VARIES.search(near):
+                raise ValueError(f"line {line2}: an output marked as varying must say so in the "
+                                 "page next to it (e.g. 'your numbers will differ')")
+        out[i] = (body, varies, line2)
+    return out
+
+
+def output_mismatch(expected: str, got: str):
+    """None when ``got`` matches the shown ``expected`` (trailing spaces and blank lines aside,
+    ``...`` matching any text), else a short description of the first differing line."""
+    def norm(t):
+        rows = [ln.rstrip() for ln in t.strip("\n").split("\n")]
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    want, have = norm(expected), norm(got)
+    pattern = "\n".join(re.escape(r).replace(re.escape("..."), ".*?") for r in want)
+    if re.fullmatch(pattern, "\n".join(have), re.S):
+        return None
+    for k, (w, h) in enumerate(zip(want, have)):
+        if not re.fullmatch(re.escape(w).replace(re.escape("..."), ".*?"), h):
+            return f"line {k + 1} shown {w!r}, printed {h!r}"
+    return (f"shown {len(want)} lines, printed {len(have)}: "
+            f"{(want[len(have):] or have[len(want):])[:2]!r}")
+
+
 def _page_id(p: Path) -> str:
     return p.relative_to(ROOT).as_posix()
 
@@ -120,6 +183,61 @@ def test_extract_blocks_languages_lines_and_skip_marker():
     assert blocks[2][2].strip() == "b = a + 1"
     with pytest.raises(ValueError, match="line 1"):
         extract_blocks("```python\nx = 1\n")
+
+
+def test_the_home_page_lists_every_page():
+    table = (DOCS / "index.md").read_text(encoding="utf-8").split("## The pages", 1)[1]
+    linked = set(re.findall(r"\]\(([\w-]+\.md)\)", table))
+    pages = {p.name for p in DOCS.glob("*.md")} - {"index.md"}
+    assert not pages - linked, f"docs/index.md's page table misses {sorted(pages - linked)}"
+
+
+def test_no_internal_language_in_the_docs():
+    """Pages speak to readers: no tracker references ("issue 16", "#16")."""
+    bad = []
+    for page in PAGES:
+        for k, line in enumerate(page.read_text(encoding="utf-8").split("\n"), 1):
+            if re.search(r"\bissues? #?\d+\b|\bthe (performance |lead's )?issue\b", line, re.I):
+                bad.append(f"{_page_id(page)}:{k}: {line.strip()[:80]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_shown_outputs_and_their_comparison():
+    md = textwrap.dedent("""\
+        ```python
+        print(1)
+        ```
+
+        ```text
+        1
+        ```
+
+        ```python
+        print(2)
+        ```
+        Then prose.
+        ```text
+        not an output
+        ```
+
+        Times vary from run to run:
+
+        ```python
+        print("3.2 s")
+        ```
+        <!-- docs-test: output varies -->
+        ```text
+        2.9 s
+        ```
+        """)
+    got = shown_outputs(md)
+    assert sorted(got) == [0, 4] and got[0][:2] == ("1", False) and got[4][1]
+    with pytest.raises(ValueError, match="must say so"):
+        shown_outputs(md.replace("Times vary from run to run:", "Times:"))
+    assert output_mismatch("a\nb  \n\n", "a\nb\n") is None
+    assert output_mismatch("loss ... (took ... s)", "loss 0.25 (took 3.1 s)") is None
+    assert "line 2 shown 'b', printed 'c'" in output_mismatch("a\nb", "a\nc")
+    assert "shown 1 lines, printed 2" in output_mismatch("a", "a\nextra")
 
 
 @pytest.fixture
@@ -158,19 +276,30 @@ def test_page_code_runs(page, docs_env):
     as_notebook, _ = _runs_as_notebook(page)
     if as_notebook:
         pytest.skip("docs/tutorial.md is executed as a notebook by tests/test_notebook.py")
-    blocks = [b for b in extract_blocks(page.read_text(encoding="utf-8"))
-              if b[0] in RUN_LANGS and not b[3]]
+    text = page.read_text(encoding="utf-8")
     # A page without python blocks still passes through extract_blocks, which fails on an
     # unclosed fence (that would swallow the rest of the page when rendered).
+    all_blocks = extract_blocks(text)
+    shown = shown_outputs(text)
     ns = {"__name__": "__main__", "__file__": str(docs_env / "page.py")}
-    for _, line, code, _ in blocks:
+    mismatches = []
+    for i, (lang, line, code, skipped) in enumerate(all_blocks):
+        if lang not in RUN_LANGS or skipped:
+            continue
         # Pad with newlines so tracebacks show the line number in the Markdown file.
         src = "\n" * (line - 1) + code
+        buf = io.StringIO()
         try:
-            exec(compile(src, str(page), "exec"), ns)
+            with contextlib.redirect_stdout(buf):
+                exec(compile(src, str(page), "exec"), ns)
         except Exception as e:
             raise AssertionError(f"{_page_id(page)}: the python block starting at line {line} "
                                  f"failed with {type(e).__name__}: {e}") from e
+        if i in shown and not shown[i][1]:
+            why = output_mismatch(shown[i][0], buf.getvalue())
+            if why:
+                mismatches.append(f"output shown at line {shown[i][2]}: {why}")
+    assert not mismatches, f"{_page_id(page)}: " + "; ".join(mismatches)
 
 
 # ----------------------------------------------------------------------------- mkdocs build

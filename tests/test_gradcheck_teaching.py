@@ -423,3 +423,36 @@ def test_check_layer_on_the_strict_device_keeps_device_arrays():
     assert res.passed, res.report()
     for n, p in cell.named_params():
         assert p.data is arrays[n] and backend.device_of(p.data) == "strict"
+
+
+def test_too_large_a_step_is_told_from_a_wrong_backward(monkeypatch):
+    """A failure at a large eps whose error falls like eps^2 is the step; one whose error
+    stays put when eps shrinks is the backward."""
+    x = ta.Variable(R.standard_normal((3, 4)), name="x")
+    res = ta.gradcheck(lambda v: ta.functions.tanh(v) * 3.0, x, eps=0.5)
+    assert not res.passed
+    hint = res.entries[0].hint
+    assert res.entries[0].name == "x"
+    assert hint.startswith("the step eps=0.5 is too large, not the backward"), hint
+    assert "at eps=0.05" in hint and "rerun with a smaller eps" in hint
+    assert ta.gradcheck(lambda v: ta.functions.tanh(v) * 3.0, x, eps=0.005).passed
+    monkeypatch.setattr(ScaledTanh, "mode", "formula")
+    bad = ta.gradcheck(lambda v: ScaledTanh()(v), x, eps=0.5)
+    hint = bad.entries[0].hint
+    assert "a smaller step does not help" in hint and hint.endswith("not the step size"), hint
+    assert "the backward formula itself is wrong" in hint
+    assert "too large" not in hint
+
+
+def test_report_rows_carry_variable_names():
+    hs = ta.Variable(R.standard_normal((2, 5, 4)), name="hs")
+    h = ta.Variable(R.standard_normal((2, 4)), name="h")
+    res = ta.gradcheck(lambda a, b, u, w: ta.functions.weight_sum(
+        a, ta.functions.attention_weight(a, b)).sum() * (u.sum() + w.sum()),
+        hs, h, ta.Variable(np.ones(2), name="hs"), np.ones(3))
+    assert [e.name for e in res.entries] == ["hs", "h", "hs (input 2)", "input 3"]
+    from tinygrad_attn.checks.layercases import check_layer_case
+
+    rep = check_layer_case("attention-general").report()
+    assert rep.splitlines()[3].startswith("hs ") and rep.splitlines()[4].startswith("h ")
+    assert "note: mask (not floating" in rep

@@ -110,3 +110,58 @@ def test_pickled_npz_is_refused(tmp_path):
     np.savez(path, obj=np.array([{"a": 1}], dtype=object))
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
+
+
+def test_keep_best_holds_the_best_validated_epoch_and_writes_the_last_beside_it(data, tmp_path,
+                                                                               monkeypatch):
+    """keep="best": the checkpoint holds the epoch with the best validation, the last epoch
+    goes to model-last.npz, the history says which epoch is kept; restore_best brings it back."""
+    ta.seed(0)
+    model = AttentionSeq2seq(len(data.vocab), 8, 16)
+    ckpt = tmp_path / "model.npz"
+    tr = Trainer(model, data, batch_size=32, checkpoint=str(ckpt), progress=False, keep="best")
+    scores = iter([0.50, 0.80, 0.30])               # epoch 2 is the best, epoch 3 collapses
+    monkeypatch.setattr(tr, "validate", lambda: {"acc": next(scores)})
+    weights = []
+    tr.fit(3, callback=lambda t, e: weights.append(
+        {k: np.array(v, copy=True) for k, v in t.model.state_dict().items()}))
+    assert [e["kept_epoch"] for e in tr.history] == [1, 2, 2] and tr.best_epoch == 2
+    best, _ = load_checkpoint(ckpt)
+    last, _ = load_checkpoint(tmp_path / "model-last.npz")
+    for k, v in best.state_dict().items():
+        assert np.array_equal(v, weights[1][k])
+        assert np.array_equal(last.state_dict()[k], weights[2][k])
+    assert not np.array_equal(weights[1]["out.W"], weights[2]["out.W"])
+    assert tr.restore_best() == 2
+    assert all(np.array_equal(v, weights[1][k]) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="keep must be one of"):
+        Trainer(model, data, keep="first")
+
+
+def test_keep_best_breaks_ties_by_bit_errors_then_the_earlier_epoch(data, monkeypatch):
+    ta.seed(0)
+    tr = Trainer(AttentionSeq2seq(len(data.vocab), 8, 16), data, batch_size=64, progress=False,
+                 keep="best")
+    scores = iter([{"acc": 1.0, "bit_errors": 0.5}, {"acc": 1.0, "bit_errors": 0.1},
+                   {"acc": 1.0, "bit_errors": 0.1}])
+    monkeypatch.setattr(tr, "validate", lambda: next(scores))
+    tr.fit(3)
+    assert tr.best_epoch == 2 and tr.history[-1]["kept_epoch"] == 2
+
+
+def test_cli_train_keep_best(tmp_path, capsys):
+    import json
+
+    from tinygrad_attn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--data", "date", "--samples", "60", "--epochs", "2", "--hidden", "8",
+                 "--wordvec", "4", "--out", str(out), "--no-progress", "--keep", "best"]) == 0
+    said = capsys.readouterr().out
+    hist = json.loads((out / "history.json").read_text())
+    kept = hist["kept_epoch"]
+    assert kept in (1, 2) and hist["history"][-1]["kept_epoch"] == kept
+    assert (out / "model-last.npz").is_file() and f"(epoch {kept}, the best on validation" in said
+    # an existing run with a model-last.npz is not replaced unasked
+    assert main(["train", "--data", "date", "--samples", "60", "--epochs", "1", "--hidden", "8",
+                 "--wordvec", "4", "--out", str(out), "--no-progress"]) == 2

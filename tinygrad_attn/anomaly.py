@@ -76,7 +76,8 @@ def _user_frame():
     """The innermost stack frame outside this package, as 'file:line in func: code'."""
     for fr in reversed(traceback.extract_stack()):
         if not os.path.abspath(fr.filename).startswith(_PACKAGE_DIR):
-            return f"{fr.filename}:{fr.lineno} in {fr.name}: {(fr.line or '').strip()}"
+            code = (fr.line or "").strip()    # none when typed at an interactive prompt
+            return f"{fr.filename}:{fr.lineno} in {fr.name}" + (f": {code}" if code else "")
     return None
 
 

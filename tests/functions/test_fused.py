@@ -158,7 +158,8 @@ def test_lstm_layers_use_the_switch(rng):
     y1 = lstm(xs)
     with F.fused_ops(False):
         y2 = lstm(xs)
-    assert "LSTMCell" in _creators(y1) and "LSTMCell" not in _creators(y2)
+    assert "LSTMSequence" in _creators(y1)  # the whole sequence as one node
+    assert "LSTMCell" not in _creators(y2) and "LSTMSequence" not in _creators(y2)
     np.testing.assert_allclose(y1.data, y2.data, rtol=1e-12)
 
 
@@ -211,7 +212,7 @@ def test_graph_command_draws_the_composition_unless_fused(tmp_path, capsys):
     assert main(["graph", "--model", "attention", "--no-collapse", "--fused", "--out", str(out)]) == 0
     fused = out.read_text()
     assert 'label="Sigmoid"' in composed and "LSTMCell" not in composed
-    assert "LSTMCell" in fused and 'label="Sigmoid"' not in fused
+    assert "LSTMSequence" in fused and 'label="Sigmoid"' not in fused
     assert F.fused_ops.enabled  # the command restores the switch
 
 

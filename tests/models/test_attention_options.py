@@ -173,3 +173,41 @@ def test_run_scope_keeps_inner_pad_ids_visible(feed):
         assert np.all(w[1] == 0)                                      # all padding: zeros, no NaN
         assert np.all(w[2][:, 1] > 0)
     assert m.config["mask_scope"] == "run"
+
+
+@pytest.mark.parametrize("kind", ["seq2seq", "peeky", "attention"])
+def test_book_initialisation_preset_draws_every_weight_as_the_book(kind, tmp_path):
+    """init="book": embeddings std 0.01 and the output Affine std 1/sqrt(fan_in) (the book's
+    chapter code), against the default's std 1.0 and Xavier; embed_std overrides either."""
+    V_, D, H = 30, 16, 64
+    ta.seed(0)
+    book = build_model({"model": kind, "vocab_size": V_, "wordvec_size": D, "hidden_size": H,
+                        "init": "book"})
+    ta.seed(0)
+    ours = build_model({"model": kind, "vocab_size": V_, "wordvec_size": D, "hidden_size": H})
+    fan_in = book.out.W.shape[0]
+    assert book.config["init"] == "book" and book.embed_std == 0.01
+    assert ours.config["init"] == "default" and ours.embed_std == 1.0
+    assert book.config["embed_std"] is None          # recorded as given: the preset's value
+    assert np.std(book.enc_embed.W.data) == pytest.approx(0.01, rel=0.1)
+    assert np.std(ours.enc_embed.W.data) == pytest.approx(1.0, rel=0.1)
+    assert np.std(book.out.W.data) == pytest.approx(1 / np.sqrt(fan_in), rel=0.1)
+    assert np.std(ours.out.W.data) == pytest.approx(np.sqrt(2 / (fan_in + V_)), rel=0.1)
+    assert not np.any(book.out.b.data)
+    # the LSTM weights are the book's in both presets (same draws from the same seed)
+    for name in ("encoder", "decoder"):
+        a, b = dict(getattr(book, name).named_params()), dict(getattr(ours, name).named_params())
+        for k in a:
+            assert np.std(a[k].data) == pytest.approx(np.std(b[k].data), rel=0.15), (name, k)
+    over = build_model({"model": kind, "vocab_size": V_, "wordvec_size": D, "hidden_size": H,
+                        "init": "book", "embed_std": 0.5})
+    assert over.config["embed_std"] == 0.5 and over.embed_std == 0.5 and np.std(over.dec_embed.W.data) == pytest.approx(0.5, rel=0.1)
+    path = tmp_path / "m.npz"
+    vocab = Vocabulary.from_texts(["abcdefghijklmnopqrstuvwxyz0123456789"[:V_ - 2]])
+    assert len(vocab) == V_
+    save_checkpoint(path, book, TextTask(vocab, 5, 3))
+    assert load_checkpoint(path)[0].config == book.config
+    with pytest.raises(ValueError, match="init must be one of"):
+        build_model({"model": kind, "vocab_size": V_, "init": "pytorch"})
+    with pytest.raises(ValueError, match="embed_std must be a positive number"):
+        build_model({"model": kind, "vocab_size": V_, "embed_std": 0.0})

@@ -152,7 +152,7 @@ def test_checkpoint_round_trip(tmp_path):
     data = load_dataset("date", samples=40, seed=1, val_fraction=0.25)
     ta.seed(0)
     m = TransformerSeq2seq(len(data.vocab), d_model=8, num_heads=2, num_layers=1, d_ff=8,
-                           positions="learned", max_len=32)
+                           positions="learned", max_len=48)   # typed dates: 40 wide
     path = tmp_path / "t.npz"
     save_checkpoint(path, m, data.task)
     back, meta = load_checkpoint(path)

@@ -137,3 +137,13 @@ def test_show_padding_draws_and_marks_the_padding_columns(tmp_path):
                                [w[:, len(inp):].sum(1), w[:, 2:].sum(1)])
     with pytest.raises(ValueError, match=r"input_len must be integers in 0..14"):
         padding_share(w, 15)
+
+
+def test_axis_labels_are_given_or_refused():
+    w = np.full((2, 3), 1 / 3)
+    fig = plot_attention_grid([(w, "abc", "xy")], axis_labels=("keys", "queries"))
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("keys", "queries")
+    fig = plot_attention(w, "abc", "xy")
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("input", "output")
+    with pytest.raises(ValueError, match="axis_labels must be two strings"):
+        plot_attention(w, "abc", "xy", axis_labels=("only one",))

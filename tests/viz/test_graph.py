@@ -323,3 +323,110 @@ def test_cli_missing_dot_is_a_user_error(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "g.dot").is_file()
     assert main(["graph", "--out", str(tmp_path / "g.txt")]) == 2
     assert main(["graph", "--seq-len", "0", "--out", str(tmp_path / "g.dot")]) == 2
+
+
+# ----------------------------------------------------------------------------- the book's pictures
+_CLUSTER = re.compile(r'subgraph "cluster_([^"]*)" \{')
+
+
+def clusters_of(dot):
+    """{cluster path: [first label line of every node directly inside it]}."""
+    out, stack = {}, []
+    for line in dot.splitlines():
+        m = _CLUSTER.search(line)
+        if m:
+            stack.append(m.group(1))
+            out.setdefault(m.group(1), [])
+        elif line.strip() == "}" and stack:
+            stack.pop()
+        else:
+            n = _NODE.match(line)
+            if n and stack:
+                out[stack[-1]].append(n.group(2).split("\\n")[0])
+    return out
+
+
+@pytest.mark.parametrize("form, weight_ops, sum_ops", [
+    ("matmul", {"Reshape", "MatMul", "Softmax"}, {"Reshape", "MatMul"}),
+    ("book", {"Reshape", "BroadcastTo", "Mul", "Sum", "Softmax"}, {"Reshape", "BroadcastTo", "Mul", "Sum"}),
+])
+def test_cli_decoder_step_draws_the_books_decoder(tmp_path, capsys, form, weight_ops, sum_ops):
+    """--decoder-step: one step, hs a leaf, AttentionWeight and WeightSum as clusters around
+    their ops, the chapter's Variable names; model options (--attention-form) are taken."""
+    from tinygrad_attn.cli import main
+
+    out = tmp_path / "step.dot"
+    assert main(["graph", "--decoder-step", "--fused", "--attention-form", form,
+                 "--out", str(out)]) == 0
+    assert "decoder step 1 alone" in capsys.readouterr().out
+    dot = out.read_text(encoding="utf-8")
+    nodes, edges = parse(dot)
+    by_name = {lines[0]: nid for nid, (lines, _) in nodes.items()
+               if nid.startswith("v") and len(lines) == 3}
+    for name in ("hs", "h", "s", "a", "c", "cell"):
+        assert name in by_name, (name, sorted(by_name))
+    made = {dst for _, dst, _ in edges}
+    assert by_name["hs"] not in made and by_name["cell"] not in made    # leaves
+    cl = clusters_of(dot)
+    root = "AttentionSeq2seq/attention"
+    ops_w = {lab for lab in cl[f"{root}/AttentionWeight"] if lab[0].isupper()}
+    ops_s = {lab for lab in cl[f"{root}/WeightSum"] if lab[0].isupper()}
+    assert ops_w == weight_ops and ops_s == sum_ops
+    assert {"s", "a"} <= set(cl[f"{root}/AttentionWeight"]) and "c" in cl[f"{root}/WeightSum"]
+    assert sum(1 for lines, _ in nodes.values() if lines[0] == "LSTMCell") == 1
+    assert not any("encoder" in c for c in cl)          # the encoder is not drawn
+    # the step's clusters: embedding, decoder LSTM, attention, output layer, loss
+    assert {"AttentionSeq2seq/dec_embed", "AttentionSeq2seq/decoder/0", "AttentionSeq2seq/out",
+            "AttentionSeq2seq/loss"} <= set(cl)
+
+
+def test_whole_model_names_and_marks_the_first_step(tmp_path):
+    """The full graph names hs/h/s/a/c too; ops of the first step alone say so, and the
+    legend explains it."""
+    from tinygrad_attn.cli import main
+
+    out = tmp_path / "g.dot"
+    assert main(["graph", "--seq-len", "3", "--answer-len", "2", "--out", str(out)]) == 0
+    dot = out.read_text(encoding="utf-8")
+    nodes, _ = parse(dot)
+    names = {lines[0] for nid, (lines, _) in nodes.items() if nid.startswith("v")}
+    assert {"hs", "h", "s", "a", "c"} <= names
+    marked = [lines for nid, (lines, _) in nodes.items() if nid.startswith("f") and len(lines) > 1]
+    assert any(lines[1] == "t=0 only" for lines in marked)
+    assert any(lines[1] == "t=1..2" for lines in marked)     # encoder: 3 steps, t=0 apart
+    assert "legend [label=" in dot and "t=0 only" in dot.split("legend [label=")[1]
+    assert main(["graph", "--no-legend", "--out", str(out), "--overwrite"]) == 0
+    assert "legend" not in out.read_text(encoding="utf-8")
+
+
+def test_cli_graph_takes_every_model_option_and_refuses_others(tmp_path, capsys):
+    from tinygrad_attn.training import registry
+    from tinygrad_attn.cli import main
+
+    out = tmp_path / "g.dot"
+    assert main(["graph", "--model", "attention", "--attention-feed", "lstm", "--hidden", "4",
+                 "--score", "general", "--out", str(out)]) == 0
+    dot = out.read_text(encoding="utf-8")
+    assert "(4, 4)" in dot                       # general score's W: hidden 4 taken
+    # every option of every model is accepted by graph as by train
+    from tinygrad_attn.cli import build_parser
+    helptext = build_parser()._subparsers._group_actions[0].choices["graph"].format_help()
+    for dest, owners in registry.all_options().items():
+        assert owners[0][1].flag in helptext
+    for argv, msg in ((["--model", "seq2seq", "--attention-feed", "lstm"], "not of --model seq2seq"),
+                      (["--model", "example", "--hidden", "4"], "not of --model example"),
+                      (["--model", "ntm", "--decoder-step"], "has no decoder steps"),
+                      (["--decoder-step", "5", "--answer-len", "2"], "beyond the answer's 2"),
+                      (["--model", "example", "--decoder-step"], "needs a registered model")):
+        assert main(["graph", *argv, "--out", str(tmp_path / "x.dot"), "--overwrite"]) == 2
+        assert msg in capsys.readouterr().err, argv
+
+
+def test_decoder_step_loss_validates_the_step():
+    from tinygrad_attn_models import AttentionSeq2seq
+
+    m = AttentionSeq2seq(13, 4, 6, dtype=np.float64)
+    xs, ts = np.ones((2, 5), dtype=np.int64), np.ones((2, 3), dtype=np.int64)
+    assert m.decoder_step_loss(xs, ts, step=0).shape == ()
+    with pytest.raises(ValueError, match=r"step must be an integer in \[0, 1\]"):
+        m.decoder_step_loss(xs, ts, step=2)

@@ -59,7 +59,8 @@ class GradcheckEntry:
     """The comparison for one Variable.
 
     Attributes:
-        name: ``"input 0"``, ``"input 1"``, ... or a parameter's name.
+        name: an input's Variable name (``"hs"``), else ``"input 0"``, ``"input 1"``, ...,
+            or a parameter's name.
         shape: the Variable's shape.
         max_abs_err: largest ``|analytic - numeric|``.
         max_rel_err: largest ``|analytic - numeric| / |numeric|`` among the elements whose
@@ -301,6 +302,56 @@ def _diagnose(da, dn, bad, sel, shape, atol):
             "numeric: the backward formula itself is wrong")
 
 
+def _input_labels(inputs, taken=()):
+    """Report names of ``inputs``: a Variable's own name, else ``"input i"``; a name used
+    twice (or by a parameter) gets ``" (input i)"`` added."""
+    labels, seen = [], set(taken)
+    for i, x in enumerate(inputs):
+        name = getattr(x, "name", None) if isinstance(x, Variable) else None
+        label = str(name) if name else f"input {i}"
+        if label in seen:
+            label = f"{label} (input {i})"
+        seen.add(label)
+        labels.append(label)
+    return labels
+
+
+_PROBE_ELEMENTS = 20   # failing elements recomputed with smaller steps
+_PROBE_FLOOR = 1e-9    # smallest step tried (rounding error grows below it)
+
+
+def _probe_step(objective, v, analytic, numeric, indices, eps, atol, rtol, hint):
+    """Tell a step that is too large from a wrong backward: recompute the failing elements'
+    central differences with eps/10 and eps/100 and watch the error.
+
+    The central difference's own error shrinks like eps^2 for smooth functions (100x per 10x
+    smaller step); a wrong backward leaves an error that does not move. Returns the diagnosis
+    line (``hint`` kept, with what the smaller steps showed, when it is not the step)."""
+    a, n = analytic.reshape(-1), numeric.reshape(-1)
+    sel = np.arange(a.size) if indices is None else np.asarray(indices, dtype=np.int64)
+    err = np.abs(a[sel] - n[sel])
+    used = err / (atol + rtol * np.abs(n[sel]))
+    bad = sel[~(used <= 1)][:_PROBE_ELEMENTS]
+    steps = [e for e in (eps / 10, eps / 100) if e >= _PROBE_FLOOR]
+    if not bad.size or not steps:
+        return hint
+    errs, passes = [float(np.max(np.abs(a[bad] - n[bad])))], []
+    for e in steps:
+        m = numerical_grad(objective, v, eps=e, indices=bad).reshape(-1)[bad]
+        d = np.abs(a[bad] - m)
+        errs.append(float(np.max(d)))
+        passes.append(bool(np.all(d <= atol + rtol * np.abs(m))))
+    trail = ", ".join(f"{e:.2e} at eps={s:g}" for e, s in zip(errs, [eps] + steps))
+    if passes[-1] and errs[-1] < errs[0] / 10:
+        ok = next(s for s, p in zip(steps, passes) if p)
+        return (f"the step eps={eps:g} is too large, not the backward: on the failing elements "
+                f"the error falls as the step shrinks ({trail}) and they pass from eps={ok:g}; "
+                "the central difference's own error grows like eps^2 — rerun with a smaller eps")
+    if errs[-1] >= errs[0] / 3:
+        return (f"{hint}; a smaller step does not help ({trail}): not the step size")
+    return f"{hint}; a smaller step changes the error ({trail}): try a smaller eps"
+
+
 def _compare(name, analytic, numeric, atol, rtol, indices, shape):
     a = analytic.reshape(-1)
     n = numeric.reshape(-1)
@@ -335,7 +386,8 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
         fn: a function of Variables (one per entry of ``inputs``) returning a Variable of
             any shape.
         *inputs: floating arrays or Variables of any shapes; float32 ones are promoted to
-            float64 (with a note in the report).
+            float64 (with a note in the report). A named Variable's rows carry its name
+            (``Variable(hs, name="hs")``), others ``input 0``, ``input 1``, ...
         params: extra Variables (e.g. a layer's Parameters) that ``fn`` uses and that should
             be checked too; they are temporarily promoted to float64 and restored after.
             A dict maps names to Variables; a list gets names ``param 0``, ...
@@ -364,14 +416,16 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
     eps, atol, rtol, max_elements, seed = check_options("gradcheck", eps, atol, rtol,
                                                         max_elements, seed)
     promoted = []
-    xs = [Variable(_to_float64_variable(x, promoted, f"input {i}")) for i, x in enumerate(inputs)]
     named = [] if params is None else named_variables(params, "gradcheck")
+    labels = _input_labels(inputs, {label for label, _ in named})
+    xs = [Variable(_to_float64_variable(x, promoted, lab), name=getattr(x, "name", None))
+          for lab, x in zip(labels, inputs)]
     saved = [(p, p.data, p.grad) for _, p in named]
     try:
         for label, p in named:
             p.data = _to_float64_variable(p, promoted, label)
             p.grad = None
-        targets = [(f"input {i}", x) for i, x in enumerate(xs)] + named
+        targets = list(zip(labels, xs)) + named
         rng = np.random.default_rng(seed)
         y0 = fn(*xs)  # with grad mode on: fn may itself call backward (gradgradcheck)
         if not isinstance(y0, Variable):
@@ -397,7 +451,11 @@ def gradcheck(fn, *inputs, params=None, eps=1e-6, atol=1e-5, rtol=1e-4, max_elem
                 idx = np.sort(rng.choice(v.size, size=max_elements, replace=False))
                 sampled += 1
             numeric = numerical_grad(objective, v, eps=eps, indices=idx)
-            result.entries.append(_compare(label, analytic, numeric, atol, rtol, idx, v.shape))
+            entry = _compare(label, analytic, numeric, atol, rtol, idx, v.shape)
+            if not entry.passed:
+                entry.hint = _probe_step(objective, v, analytic, numeric, idx, eps, atol, rtol,
+                                         entry.hint)
+            result.entries.append(entry)
         if sampled:
             notes.append(f"note: {sampled} Variable(s) larger than max_elements={max_elements} "
                          "were checked on a random sample of elements (column 'checked')")
@@ -557,9 +615,12 @@ def _check_module(who, module, call, inputs, max_elements, seed, eps, atol, rtol
         _restore_state(snap)
         host_rng.bit_generator.state = rng_state
     if float_pos and len(float_pos) < len(inputs):
-        result.notes.append(f"note: inputs {[i for i in range(len(inputs)) if i not in float_pos]}"
-                            " are not floating (ids, None) and were held constant; "
-                            f"'input k' rows number the floating inputs {float_pos} in order")
+        held = [getattr(inputs[i], "name", None) or f"input {i}" for i in range(len(inputs))
+                if i not in float_pos]
+        unnamed = [i for i in float_pos if not getattr(inputs[i], "name", None)]
+        result.notes.append(f"note: {', '.join(map(str, held))} (not floating: ids, masks, None) "
+                            "held constant" + (f"; 'input k' rows number the floating inputs "
+                                               f"{float_pos} in order" if unnamed else ""))
     if verbose:
         print(result.report())
     if raise_on_failure and not result.passed:

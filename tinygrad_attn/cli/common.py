@@ -14,8 +14,9 @@ from ..training import Translator, load_checkpoint, read_checkpoint_info, regist
 from . import values as T
 from .values import CLIError
 
-__all__ = ["open_checkpoint", "add_model_options", "model_config", "THREADS_HELP", "RUN_FILES",
-           "load_translator", "load_task_checkpoint", "model_example", "readable_texts"]
+__all__ = ["open_checkpoint", "add_model_options", "check_model_options", "model_config",
+           "THREADS_HELP", "RUN_FILES", "load_translator", "load_task_checkpoint", "model_example",
+           "readable_texts"]
 
 
 def open_checkpoint(load, path):
@@ -75,19 +76,25 @@ THREADS_HELP = ("BLAS threads for the matrix products, 1 to 1024 (default: the l
                 "one per core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise; 1 is "
                 "steadier on a machine other jobs keep busy)")
 
-RUN_FILES = ("model.npz", "history.json")
-"""The files a run writes into its ``--out`` folder."""
+RUN_FILES = ("model.npz", "history.json", "model-last.npz")
+"""The files a run writes into its ``--out`` folder (``model-last.npz``: with ``--keep best``)."""
 
 
-def add_model_options(p):
-    """Add ``--model`` and every registered model's options to parser ``p``."""
+def add_model_options(p, extra_models=(), model_help=None):
+    """Add ``--model`` and every registered model's options to parser ``p``.
+
+    ``extra_models``: further ``--model`` choices (e.g. ``graph``'s ``example``);
+    ``model_help``: the help of ``--model``."""
     names = registry.model_names()
-    p.add_argument("--model", choices=names, default="attention" if "attention" in names else None,
-                   help="which model (default: attention); each model's own options follow")
+    p.add_argument("--model", choices=names + list(extra_models),
+                   default="attention" if "attention" in names else None,
+                   help=model_help or "which model (default: attention); each model's own "
+                                      "options follow")
     group = p.add_argument_group("model options (each applies to the models named in brackets)")
     for dest, owners in registry.all_options().items():
         opt = owners[0][1]
-        who = ", ".join(f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
+        who = ", ".join(m if o.default is None else  # a default that depends on other options
+                        f"{m}: {o.default!r}" if len(owners) > 1 else f"{m}; default {o.default!r}"
                         for m, o in owners)
         helptext = f"{opt.help} [{who}]"
         if opt.type is bool:
@@ -102,40 +109,60 @@ def add_model_options(p):
                                metavar=None if opt.choices else opt.dest.upper())
 
 
+def check_model_options(args, own=()):
+    """CLIError when an option of another model than ``args.model`` was given (``own``: the
+    dests of the chosen model's options)."""
+    for dest, owners in registry.all_options().items():
+        if dest not in own and getattr(args, dest, None) is not None:
+            flag = owners[0][1].flag
+            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
+                           f"not of --model {args.model}")
+
+
 def model_config(args, **data_fields):
     """The model config from the parsed options; CLIError for options of another model."""
     try:
         spec = registry.get_spec(args.model)
     except ValueError as e:
         raise CLIError(str(e)) from e
-    own = {o.dest for o in spec.options}
-    for dest, owners in registry.all_options().items():
-        if dest not in own and getattr(args, dest, None) is not None:
-            flag = owners[0][1].flag
-            raise CLIError(f"{flag} is an option of {', '.join(m for m, _ in owners)}, "
-                           f"not of --model {args.model}")
+    check_model_options(args, {o.dest for o in spec.options})
     try:
         return spec, spec.config_from(vars(args), **data_fields)
     except ValueError as e:
         raise CLIError(str(e)) from e
 
 
-
-
-def model_example(name, seq_len=5, batch=2, seed=0, variant=None):
+def model_example(name, seq_len=5, batch=2, seed=0, variant=None, options=None, answer_len=None):
     """A small float64 instance of the registered model ``name`` and a random batch for it.
 
     The model takes its task kind's example fields (text: a vocabulary of 13 ids), then its
-    spec's ``tiny`` config and ``variant``'s overrides; the batch comes from the model's
-    ``example_batch(rng, batch, seq_len)``.
+    spec's ``tiny`` config and ``variant``'s overrides, then ``options`` (config key -> value,
+    checked like the command line's); the batch comes from the model's
+    ``example_batch(rng, batch, seq_len)`` (with ``answer_len=`` when given: the decoder steps
+    of a text model's batch).
 
     Returns:
         ``(model, (xs, ts))``.
+
+    Raises:
+        ValueError: an option the model does not have, or a value out of its range.
     """
-
-
     spec = registry.get_spec(name)
     ta.seed(seed)
     fields = task_class(spec.task).example_fields()
-    model = spec.build(spec.tiny_config(variant, **fields), dtype=np.float64)
-    return model, model.example_batch(np.random.default_rng(seed), batch, seq_len)
+    config = spec.tiny_config(variant, **fields)
+    by_key = {o.key: o for o in spec.options}
+    for key, value in (options or {}).items():
+        if key not in by_key:
+            raise ValueError(f"model {name!r} has no option {key!r}")
+        config[key] = by_key[key].check(value, name)
+    model = spec.build(config, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if answer_len is not None:
+        import inspect
+
+        if "answer_len" not in inspect.signature(model.example_batch).parameters:
+            raise ValueError(f"model {name!r} chooses its own answer length (its example_batch "
+                             "takes no answer_len)")
+        return model, model.example_batch(rng, batch, seq_len, answer_len=answer_len)
+    return model, model.example_batch(rng, batch, seq_len)

@@ -70,13 +70,22 @@ def add_train_arguments(p):
     p.add_argument("--seed", type=T.integer(0, 2**32 - 1), default=0,
                    help="seed of the data, weights and shuffling, 0 to 2**32-1 (default 0)")
     p.add_argument("--reverse-input", action="store_true", default=None,
-                   help="feed the questions reversed (the book's trick; text tasks)")
+                   help="feed the questions reversed (the book's trick for the date task; text "
+                        "tasks; default: as written)")
+    p.add_argument("--keep", choices=("last", "best"), default="last",
+                   help="which epoch model.npz holds: last (default) or best (the best "
+                        "validation exact match so far, ties to fewer bit errors, then the "
+                        "earlier epoch; the last epoch is then also written to "
+                        "model-last.npz, and history.json records kept_epoch)")
     p.add_argument("--val-samples", type=T.integer(1, T.MAX_SAMPLES), default=None, metavar="N",
                    help="validate on at most N examples, N >= 1 (default: all)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where to train: cpu (NumPy, default) or cuda (CuPy; needs the gpu "
+                        "extra and an NVIDIA GPU)")
     p.add_argument("--threads", type=T.integer(1, 1024), default=None, metavar="N",
                    help=THREADS_HELP)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per epoch only")
     p.add_argument("--out", required=True, metavar="DIR", type=T.run_folder(),
                    help="the run folder (created): model.npz and history.json are written there")
     p.add_argument("--overwrite", action="store_true",
@@ -133,7 +142,8 @@ def run_training(args):
         trainer = Trainer(model, data, batch_size=args.batch_size, max_grad=args.max_grad,
                           lr=args.lr, seed=args.seed, val_samples=args.val_samples,
                           checkpoint=ckpt, progress=not args.no_progress, threads=args.threads,
-                          schedule=schedule, label_smoothing=args.label_smoothing)
+                          schedule=schedule, label_smoothing=args.label_smoothing,
+                          keep=args.keep)
     except ValueError as e:
         raise CLIError(str(e)) from e
     os.makedirs(args.out, exist_ok=True)  # only once every check has passed: no empty run folder
@@ -176,9 +186,11 @@ def _fit(args, trainer, model, data, ckpt):
     """Train in the locked run folder, writing the history after every epoch."""
 
     def write_history(tr, entry):
+        record = {"config": model.config, "task": data.task.describe(), "history": tr.history}
+        if args.keep == "best":
+            record["kept_epoch"] = tr.best_epoch
         with atomic_write(os.path.join(args.out, "history.json"), "w", encoding="utf-8") as f:
-            json.dump({"config": model.config, "task": data.task.describe(),
-                       "history": tr.history}, f, indent=1)
+            json.dump(record, f, indent=1)
         acc = entry["val_acc"]
         bits = entry.get("val_bit_errors")
         extra = "" if bits is None else f"  bit errors/seq {bits:.3f}"
@@ -190,6 +202,13 @@ def _fit(args, trainer, model, data, ckpt):
         trainer.fit(args.epochs, callback=write_history)
     except TrainingDiverged as e:
         raise CLIError(str(e)) from e
-    print(f"checkpoint: {ckpt}")
+    if args.keep == "best":
+        best = trainer.history[trainer.best_epoch - 1] if trainer.best_epoch else None
+        acc = best and best["val_acc"]
+        print(f"checkpoint: {ckpt} (epoch {trainer.best_epoch}, the best on validation"
+              + ("" if acc is None else f": {acc * 100:.2f}%") + f"); last epoch: "
+              f"{trainer.last_checkpoint}")
+    else:
+        print(f"checkpoint: {ckpt}")
     print(f"history: {os.path.join(args.out, 'history.json')}")
     return 0

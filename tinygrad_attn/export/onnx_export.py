@@ -35,6 +35,7 @@ import os
 import numpy as np
 
 from ..core import OpError, Variable, enable_grad, no_grad, test_mode
+from ..functions.recurrent import composed_sequences
 from . import require
 from .book import _atomic_write
 
@@ -66,7 +67,7 @@ class _Trace:
         for name, obj in inputs:
             self.input_ids[id(obj)] = name
             args.append(obj)
-        with enable_grad(), test_mode():
+        with enable_grad(), test_mode(), composed_sequences():  # per-step ops, mapped below
             outs = fn(*args)
         self.outputs = list(outs)
         self.order = self._walk()

@@ -2,8 +2,9 @@
 
 Primitives (each a :class:`~tinygrad_attn.Function` with its own forward and backward)
 are grouped by theme: :mod:`.math` (element-wise), :mod:`.shape`, :mod:`.reduce`,
-:mod:`.linalg`, :mod:`.nn` and :mod:`.fused` (one op doing several ops' work, beside its
-composed reference; :class:`fused_ops` switches). Composed helpers (``mean``, ``mean_squared_error``,
+:mod:`.linalg`, :mod:`.nn`, :mod:`.fused` (one op doing several ops' work, beside its
+composed reference; :class:`fused_ops` switches) and :mod:`.recurrent` (a whole LSTM or GRU
+sequence as one fused op). Composed helpers (``mean``, ``mean_squared_error``,
 ``dropout``, ``logsumexp``, the attention functions) are plain Python functions of
 primitives and need no backward of their own.
 
@@ -21,6 +22,7 @@ from .math import (abs, add, clip, div, exp, log, mul, neg, pow, rdiv, relu, rpo
 from .nn import (binary_cross_entropy_with_logits, dropout, embedding, embedding_projection,
                  log_softmax, mean_squared_error, softmax, softmax_cross_entropy, softplus)
 from .norm import layer_norm
+from .recurrent import gru_sequence, gru_sequence_composed, lstm_sequence, lstm_sequence_composed
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import (broadcast_to, concat, expand_dims, flatten, flip, get_item, reshape, split,
                     squeeze, stack, sum_to, swapaxes, transpose, unstack)
@@ -29,8 +31,10 @@ __all__ = [
     "abs", "add", "additive_score", "attention_weight", "binary_cross_entropy_with_logits",
     "broadcast_to", "causal_mask", "clip",
     "concat", "div", "dot_score", "dropout", "embedding", "embedding_projection", "exp",
-    "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "layer_norm",
-    "linear", "log", "lstm_cell", "lstm_cell_composed", "log_softmax", "logsumexp",
+    "expand_dims", "flatten", "flip", "fused_ops", "general_score", "get_item", "gru_sequence",
+    "gru_sequence_composed", "layer_norm",
+    "linear", "log", "lstm_cell", "lstm_cell_composed", "lstm_sequence", "lstm_sequence_composed",
+    "log_softmax", "logsumexp",
     "masked_softmax", "matmul", "max", "mean", "mean_squared_error", "min", "mul", "neg",
     "padding_mask", "pow", "rdiv", "relu", "reshape", "rpow", "rsub",
     "scaled_dot_product_attention", "sigmoid", "softmax",

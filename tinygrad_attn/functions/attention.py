@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from ..backend import as_device, device_of, get_array_module
-from ..core import OpError, Variable, as_variable
+from ..core import OpError, Variable, as_variable, name_scope
 from .linalg import linear, matmul
 from .math import tanh, where
 from .nn import dropout as _dropout
@@ -208,14 +208,17 @@ def attention_weight(hs, h, mask=None, form="matmul"):
         form: ``"matmul"`` or ``"book"`` (Repeat -> x -> Sum -> Softmax); same values.
 
     Returns:
-        (N, T_enc) for one step, or (N, T_dec, T_enc); each row sums to 1.
+        (N, T_enc) for one step, or (N, T_dec, T_enc); each row sums to 1. Named ``"a"``,
+        computed in the name scope ``AttentionWeight`` (the scores inside are named ``"s"``).
     """
     hs = as_variable(hs)
     h = as_variable(h, hs)
     if hs.ndim != 3 or h.ndim not in (2, 3) or h.shape[0] != hs.shape[0] or h.shape[-1] != hs.shape[-1]:
         raise OpError(f"attention_weight: expected hs (N, T_enc, H) and h (N, H) or (N, T_dec, H), "
                       f"got hs {hs.shape} and h {h.shape}")
-    return masked_softmax(dot_score(hs, h, form=form), mask)
+    with name_scope("AttentionWeight"):
+        s = _named(dot_score(hs, h, form=form), "s")
+        return _named(masked_softmax(s, mask), "a")
 
 
 def weight_sum(hs, a, form="matmul"):
@@ -227,7 +230,7 @@ def weight_sum(hs, a, form="matmul"):
         form: ``"matmul"`` (one batched matmul) or ``"book"`` (Repeat -> x -> Sum).
 
     Returns:
-        (N, H) or (N, T_dec, H).
+        (N, H) or (N, T_dec, H), named ``"c"``, computed in the name scope ``WeightSum``.
     """
     hs = as_variable(hs)
     a = as_variable(a, hs)
@@ -235,15 +238,27 @@ def weight_sum(hs, a, form="matmul"):
         raise OpError(f"weight_sum: expected hs (N, T_enc, H) and a (N, T_enc) or (N, T_dec, T_enc), "
                       f"got hs {hs.shape} and a {a.shape}")
     _check_form("weight_sum", form)
+    with name_scope("WeightSum"):
+        return _named(_weight_sum(hs, a, form), "c")
+
+
+def _weight_sum(hs, a, form):
     N, T, H = hs.shape
     if form == "book":
         if a.ndim == 3:
-            return stack([weight_sum(hs, a_t, form) for a_t in unstack(a, axis=1)], axis=1)
+            return stack([_weight_sum(hs, a_t, form) for a_t in unstack(a, axis=1)], axis=1)
         ar = broadcast_to(reshape(a, (N, T, 1)), (N, T, H))   # Repeat
         return _sum(hs * ar, axis=1)                          # x, Sum
     if a.ndim == 2:
         return reshape(matmul(reshape(a, (N, 1, T)), hs), (N, H))
     return matmul(a, hs)
+
+
+def _named(v, name):
+    """Give the fresh output ``v`` the chapter's name (shown by drawings and reports)."""
+    if v.name is None:
+        v.name = name
+    return v
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, rng=None):
@@ -279,7 +294,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, rng=None):
         raise OpError(f"scaled_dot_product_attention: expected q (..., T_q, d), k (..., T_k, d) "
                       f"and v (..., T_k, d_v) with the same leading axes, got q {q.shape}, "
                       f"k {k.shape}, v {v.shape}")
-    scores = matmul(q, swapaxes(k, -1, -2)) * (1.0 / math.sqrt(q.shape[-1]))   # step 1
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    if q.shape[-1] < k.shape[-2]:   # scale the smaller array: q (.., T_q, d) or the scores
+        scores = matmul(q * scale, swapaxes(k, -1, -2))                          # step 1
+    else:
+        scores = matmul(q, swapaxes(k, -1, -2)) * scale
     if mask is not None:
         if isinstance(mask, Variable):
             mask = mask.data

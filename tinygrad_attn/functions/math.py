@@ -305,11 +305,11 @@ def sigmoid(x):
 
 class ReLU(Function):
     def forward(self, x):
-        return x * (x > 0)
+        return get_array_module(x).maximum(x, 0)  # one pass (x * (x > 0) takes two)
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * Variable((x.data > 0).astype(gy.dtype))
+        return gy * Variable(x.data > 0)  # a boolean mask: the product casts it in its own pass
 
 
 def relu(x):

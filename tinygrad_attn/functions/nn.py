@@ -8,6 +8,7 @@ from ..core import Config, Function, OpError, Variable, as_variable
 from .fused import fused_ops
 from .linalg import linear, matmul
 from .math import exp, sigmoid, where
+from .reduce import row_max, row_sum
 from .reduce import sum as _sum
 from .shape import get_item, reshape
 
@@ -20,9 +21,9 @@ def _softmax_array(x, axis):
     xp = get_array_module(x)
     if x.size == 0:  # an empty axis (or an empty batch): the result has no elements either
         return xp.zeros_like(x)
-    y = x - x.max(axis=axis, keepdims=True)
+    y = x - row_max(x, axis)
     xp.exp(y, out=y)
-    y /= y.sum(axis=axis, keepdims=True)
+    y /= row_sum(y, axis)
     return y
 
 
@@ -72,7 +73,7 @@ class SoftmaxGrad(Function):
     def forward(self, y, gy):
         xp = get_array_module(y)
         gx = y * gy
-        s = gx.sum(axis=self.axis, keepdims=True)
+        s = row_sum(gx, self.axis)
         xp.subtract(gy, s, out=gx)
         gx *= y
         return gx
@@ -104,9 +105,8 @@ class LogSoftmax(Function):
         xp = get_array_module(x)
         if x.size == 0:  # nothing to normalise: an empty result of the same shape
             return xp.zeros_like(x)
-        m = x.max(axis=self.axis, keepdims=True)
-        y = x - m
-        y -= xp.log(xp.exp(y).sum(axis=self.axis, keepdims=True))
+        y = x - row_max(x, self.axis)
+        y -= xp.log(row_sum(xp.exp(y), self.axis))
         return y
 
     def backward(self, gy):
@@ -161,8 +161,8 @@ class SoftmaxCrossEntropy(Function):
         tt = xp.where(mask, t, 0)
         self.tt = tt
         self.mask = mask
-        m = x2.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(x2 - m).sum(axis=1)) + m[:, 0]
+        m = row_max(x2)
+        lse = xp.log(row_sum(xp.exp(x2 - m)))[:, 0] + m[:, 0]
         picked = x2[xp.arange(x2.shape[0]), tt]
         e = self.label_smoothing
         if e:

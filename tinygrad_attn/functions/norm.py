@@ -25,6 +25,7 @@ from ..backend import get_array_module
 from ..core import Function, OpError, as_variable
 from .fused import fused_ops
 from .reduce import mean as _mean
+from .reduce import lead_sum, row_sum
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape
 
@@ -59,9 +60,13 @@ class LayerNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
-        mu = x.mean(axis=-1, keepdims=True)
-        xc = x - mu
-        var = (xc * xc).mean(axis=-1, keepdims=True)
+        inv_d = 1.0 / x.shape[-1]
+        if x.dtype == xp.float32:   # BLAS sums, no (.., D) temporary (float64: pairwise sums)
+            xc = x - row_sum(x) * inv_d
+            var = xp.einsum("...i,...i->...", xc, xc)[..., None] * inv_d
+        else:
+            xc = x - x.mean(axis=-1, keepdims=True)
+            var = (xc * xc).mean(axis=-1, keepdims=True)
         rstd = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype)
         xc *= rstd                                  # xc now holds xhat
         self.xhat, self.rstd = xc, rstd
@@ -98,14 +103,21 @@ class LayerNormGrad(Function):
         xhat, rstd = self.xhat, self.rstd
         D = x.shape[-1]
         g = gy * gamma
-        mg = g.mean(axis=-1, keepdims=True)
-        mgx = (g * xhat).mean(axis=-1, keepdims=True)
+        xp = get_array_module(g)
+        fast = g.dtype == xp.float32  # BLAS sums and einsum (float64 keeps pairwise sums)
+        if fast:
+            mg = row_sum(g) * (1.0 / D)
+            mgx = xp.einsum("...i,...i->...", g, xhat)[..., None] * (1.0 / D)
+        else:
+            mg = g.mean(axis=-1, keepdims=True)
+            mgx = (g * xhat).mean(axis=-1, keepdims=True)
         g -= mg
         g -= xhat * mgx
         g *= rstd
         gy2 = gy.reshape(-1, D)
-        ggamma = (gy2 * xhat.reshape(-1, D)).sum(axis=0)
-        gbeta = gy2.sum(axis=0)
+        ggamma = (xp.einsum("ij,ij->j", gy2, xhat.reshape(-1, D)) if fast
+                  else (gy2 * xhat.reshape(-1, D)).sum(axis=0))
+        gbeta = lead_sum(gy2)
         return g, ggamma, gbeta
 
     def backward(self, A, B, C):

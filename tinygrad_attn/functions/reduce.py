@@ -3,11 +3,68 @@ from __future__ import annotations
 
 import numbers
 
+from ..backend import get_array_module
 from ..core import Function, OpError, Variable, as_variable
 from .math import exp, log
 from .shape import broadcast_to, reshape
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp"]
+
+_SHORT_ROW = 128  # last axes up to this length take the column loop in row_max
+
+
+def _is_last(axis, ndim):
+    return ndim >= 1 and axis in (-1, ndim - 1, (ndim - 1,))
+
+
+def _fast_sum(x, xp):
+    """Whether a sum may go to the BLAS: a contiguous, non-empty float32 NumPy array. float64
+    (the gradient checks' dtype) keeps NumPy's pairwise summation: more accurate, and its
+    rounding, which central differences magnify, stays what it was."""
+    return (x.dtype == xp.float32 and x.size and xp.__name__ == "numpy"
+            and x.flags.c_contiguous)
+
+
+def row_sum(x, axis=-1):
+    """``x.sum(axis, keepdims=True)``; over the last axis of a contiguous NumPy float32 array
+    as one matrix-vector product with a vector of ones (the BLAS sums short rows about ten
+    times faster than NumPy's reduction, which pays a fixed cost per row). Same values up to
+    the order of the additions."""
+    xp = get_array_module(x)
+    if _is_last(axis, x.ndim) and _fast_sum(x, xp):
+        K = x.shape[-1]
+        out = x.reshape(-1, K) @ xp.ones(K, dtype=x.dtype)
+        return out.reshape(x.shape[:-1] + (1,))
+    return x.sum(axis=axis, keepdims=True)
+
+
+def lead_sum(x, k=1):
+    """``x.sum(axis=(0, ..., k-1))``: the sum over the first ``k`` axes; for a contiguous NumPy
+    float32 array one vector-matrix product with a vector of ones (e.g. a bias gradient:
+    several times faster than NumPy's reduction). Same values up to the order of the
+    additions."""
+    xp = get_array_module(x)
+    if 0 < k < x.ndim and _fast_sum(x, xp):
+        rows = 1
+        for n in x.shape[:k]:
+            rows *= n
+        out = xp.ones(rows, dtype=x.dtype) @ x.reshape(rows, -1)
+        return out.reshape(x.shape[k:])
+    return x.sum(axis=tuple(range(k)))
+
+
+def row_max(x, axis=-1):
+    """``x.max(axis, keepdims=True)``; over a short last axis of a NumPy array as a loop of
+    element-wise maxima over its columns (NumPy's reduction over rows of a few dozen elements
+    is several times slower). Same values (NaN propagates as in ``max``)."""
+    xp = get_array_module(x)
+    if (_is_last(axis, x.ndim) and 1 < x.shape[-1] <= _SHORT_ROW and x.size
+            and xp.__name__ == "numpy"):
+        m = x[..., 0].copy()
+        for j in range(1, x.shape[-1]):
+            xp.maximum(m, x[..., j], out=m)
+        return m[..., None]
+    return x.max(axis=axis, keepdims=True)
 
 
 def _norm_axis(axis, ndim, op):
@@ -44,7 +101,14 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        ax = self.axis
+        if ax is not None and ax == tuple(range(len(ax))) and len(ax) < x.ndim:  # leading axes
+            y = lead_sum(x, len(ax))
+            return y.reshape((1,) * len(ax) + y.shape) if self.keepdims else y
+        if ax is not None and len(ax) == 1 and ax[0] == x.ndim - 1:             # the last axis
+            y = row_sum(x)
+            return y if self.keepdims else y.reshape(y.shape[:-1])
+        return x.sum(axis=ax, keepdims=self.keepdims)
 
     def backward(self, gy):
         if not self.keepdims:

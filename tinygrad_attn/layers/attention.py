@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from ..core import OpError
-from ..functions.attention import ATTENTION_FORMS
+from ..core import OpError, name_scope
+from ..functions.attention import ATTENTION_FORMS, _named
 from . import init as I
 from .base import Layer
 
@@ -24,6 +24,12 @@ class Attention(Layer):
     ``self.weights`` keeps the weights (raw array, (N, T_enc) or (N, T_dec, T_enc)) for heatmaps,
     and ``self.score_values`` the scores of the same call before the softmax (and before any
     mask), for explaining the weights (:func:`tinygrad_attn.viz.explore`).
+
+    The forward pass runs the scores and the softmax in a name scope ``AttentionWeight`` and the
+    weighted sum in ``WeightSum`` (the book's two layers, drawn as two clusters by
+    :func:`~tinygrad_attn.viz.plot_graph`), and names the Variables as the chapter does:
+    ``hs`` and ``h`` (the inputs, when they have no name yet), ``s`` (scores), ``a`` (weights)
+    and ``c`` (context).
 
     Args:
         score: how a decoder state h is compared with each encoder state hs[t]:
@@ -83,11 +89,12 @@ class Attention(Layer):
         return F.additive_score(hs, h, self.W_query, self.W_key, self.v)
 
     def forward(self, hs, h, mask=None):
-        s = self.scores(hs, h)
-        a = F.masked_softmax(s, mask)
+        with name_scope("AttentionWeight"):          # the book's two layers, as two scopes
+            s = _named(self.scores(hs, h), "s")
+            a = _named(F.masked_softmax(s, mask), "a")
         self.score_values = s.data
         self.weights = a.data
-        return F.weight_sum(hs, a, form=self.form)
+        return F.weight_sum(hs, a, form=self.form)   # in its own scope WeightSum, named "c"
 
     def extra_repr(self):
         parts = [] if self.score == "dot" else [f"score={self.score!r}"]

@@ -62,6 +62,12 @@ class Layer:
         with name_scope(self._scope_name):
             return self.forward(*args, **kwargs)
 
+    def scope(self):
+        """The name scope a call of this layer runs in (its attribute name), as a context
+        manager: for methods other than ``forward`` (e.g. one decoder step), so that graph
+        drawings put their ops in the layer's cluster too."""
+        return name_scope(self._scope_name)
+
     def forward(self, *args, **kwargs):
         """Compute the layer's output (override in subclasses)."""
         raise NotImplementedError

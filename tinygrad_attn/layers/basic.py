@@ -18,7 +18,8 @@ class Linear(Layer):
         in_size: input width D.
         out_size: output width O.
         bias: add a bias (zeros at start).
-        init: ``"xavier"`` (default) or ``"he"`` (for ReLU stacks).
+        init: ``"xavier"`` (default: std ``sqrt(2 / (D + O))``), ``"he"`` (for ReLU stacks:
+            std ``sqrt(2 / D)``) or ``"scaled"`` (the book's Affine layers: std ``1 / sqrt(D)``).
         dtype: parameter dtype (float32 by default).
         rng: a NumPy Generator (default: the library's, see :func:`tinygrad_attn.seed`).
 
@@ -29,9 +30,9 @@ class Linear(Layer):
     def __init__(self, in_size, out_size, bias=True, init="xavier", dtype=np.float32, rng=None):
         super().__init__()
         self.in_size, self.out_size = in_size, out_size
-        make = {"xavier": I.xavier_normal, "he": I.he_normal}.get(init)
+        make = {"xavier": I.xavier_normal, "he": I.he_normal, "scaled": I.scaled_normal}.get(init)
         if make is None:
-            raise ValueError(f"Linear: init must be 'xavier' or 'he', got {init!r}")
+            raise ValueError(f"Linear: init must be 'xavier', 'he' or 'scaled', got {init!r}")
         self.W = make((in_size, out_size), dtype, rng, name="W")
         self.b = I.zeros((out_size,), dtype, name="b") if bias else None
 

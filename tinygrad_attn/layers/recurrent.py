@@ -1,9 +1,15 @@
 """Recurrent layers: LSTM (cell and sequence), GRU, Bidirectional, stacked LSTM with skip connections.
 
-All gradients come from the engine; these layers only compose ops. The compositions
-that make them fast:
+All gradients come from the engine; these layers only compose ops. A whole sequence
+(:class:`LSTM`, :class:`GRU`, and so every stacked, bidirectional or stateful use of them)
+runs by default as the input projection of **all time steps** in one GEMM (``F.linear`` on
+(N, T, D)) followed by **one** fused recurrence node (:func:`F.lstm_sequence
+<tinygrad_attn.functions.lstm_sequence>`, :func:`F.gru_sequence
+<tinygrad_attn.functions.gru_sequence>`), whose backward pass computes the recurrent weight's
+gradient as one product over all steps. Inside ``F.fused_ops(False)`` (graph pictures, the
+reference in the tests) the same layers compose per-step ops instead:
 
-* the input projection of **all time steps** is one GEMM (``F.linear`` on (N, T, D));
+* the input projection of all time steps is still one GEMM;
 * its result is cut into per-step views by **one** ``unstack`` node (backward: one stack);
 * the four LSTM gates come from **one** ``split`` node on the (N, 4H) pre-activation;
 * per step only ``h @ Wh + a_t`` (N, H) x (H, 4H) remains: one fused ``F.linear`` node;
@@ -15,11 +21,14 @@ import numpy as np
 
 from .. import functions as F
 from ..core import OpError, Variable, name_scope
+from ..functions.recurrent import gru_step_composed
 from . import init as I
 from .base import Layer
 from .basic import Linear
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU", "Bidirectional", "StackedLSTM", "lstm_update"]
+
+_SWAP = (1, 0, 2)  # (N, T, .) <-> (T, N, .)
 
 
 def lstm_update(A, c):
@@ -128,8 +137,11 @@ class LSTM(_RecurrentBase):
     After a call, ``lstm.h`` and ``lstm.c`` (N, H) are the final states (in the graph, so a
     decoder initialised from them sends gradients back into the encoder).
 
-    Cost per call: one (N*T, D) x (D, 4H) GEMM for all inputs, then per step one
-    (N, H) x (H, 4H) GEMM plus about a dozen element-wise ops; one unstack and one stack node.
+    Cost per call: one (N*T, D) x (D, 4H) GEMM for all inputs, then one fused recurrence node
+    (per step one (N, H) x (H, 4H) GEMM and the gate arithmetic; backward: per step one GEMM,
+    and the gradient of ``Wh`` as one product over all steps). Inside ``F.fused_ops(False)``
+    the recurrence is composed per step (about a dozen ops each; what graph pictures show).
+    Decoders that run one step at a time use :meth:`step`.
     """
 
     def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
@@ -212,6 +224,14 @@ class LSTM(_RecurrentBase):
         """
         if (xs is None) == (projected is None):
             raise OpError("LSTM: give exactly one of xs and projected")
+        if F.fused_ops.enabled and projected is None:
+            _check_seq("LSTM", xs, self.input_size)
+            N = xs.shape[0]
+            h, c = self._initial(h0, c0, N)
+            # time-major projection (T, N, 4H): each step's rows contiguous for the fused node
+            proj = F.linear(F.transpose(xs, _SWAP), self.Wx, self.b)
+            hs, self.h, self.c = F.lstm_sequence(proj, self.Wh, h, c, time_major=True)
+            return F.transpose(hs, _SWAP)
         if projected is None:
             _check_seq("LSTM", xs, self.input_size)
             projected = self.project(xs)
@@ -220,6 +240,9 @@ class LSTM(_RecurrentBase):
                           f"got {projected.shape}")
         N, T, _ = projected.shape
         h, c = self._initial(h0, c0, N)
+        if F.fused_ops.enabled:  # the whole recurrence as one node (F.lstm_sequence)
+            hs, self.h, self.c = F.lstm_sequence(projected, self.Wh, h, c)
+            return hs
         steps = F.unstack(projected, axis=1)
         hs = []
         for t in range(T):
@@ -252,24 +275,18 @@ class GRUCell(Layer):
 
 
 def gru_update(a, h, Wh):
-    """The GRU update from the projected input ``a`` (N, 3H), previous ``h`` (or None) and ``Wh``."""
-    xr, xz, xn = F.split(a, 3, axis=-1)
-    if h is None:
-        z = F.sigmoid(xz)
-        n = F.tanh(xn)
-        return n - z * n
-    hr, hz, hn = F.split(F.matmul(h, Wh), 3, axis=-1)  # r gates only the hidden part of n
-    r = F.sigmoid(xr + hr)
-    z = F.sigmoid(xz + hz)
-    n = F.tanh(xn + r * hn)
-    return n + z * (h - n)
+    """The GRU update from the projected input ``a`` (N, 3H), previous ``h`` (or None) and ``Wh``
+    (composed of ops: :func:`tinygrad_attn.functions.recurrent.gru_step_composed`)."""
+    return gru_step_composed(a, h, Wh)
 
 
 class GRU(_RecurrentBase):
     """A GRU over a sequence: xs (N, T, D) -> hs (N, T, H); ``gru.h`` is the final state.
 
-    Same composition as :class:`LSTM` (one input GEMM, one unstack, one stack; per step one
-    (N, H) x (H, 3H) GEMM and one split). ``stateful`` as in :class:`LSTM`.
+    Same structure as :class:`LSTM`: one input GEMM, then one fused recurrence node
+    (:func:`F.gru_sequence <tinygrad_attn.functions.gru_sequence>`), or inside
+    ``F.fused_ops(False)`` per step one (N, H) x (H, 3H) GEMM and one split.
+    ``stateful`` as in :class:`LSTM`.
     """
 
     def __init__(self, input_size, hidden_size, stateful=False, dtype=np.float32, rng=None):
@@ -283,6 +300,10 @@ class GRU(_RecurrentBase):
         _check_seq("GRU", xs, self.input_size)
         N, T, _ = xs.shape
         h, _ = self._initial(h0, None, N)
+        if F.fused_ops.enabled:  # the whole recurrence as one node, time-major as in LSTM
+            proj = F.linear(F.transpose(xs, _SWAP), self.Wx, self.b)
+            hs, self.h = F.gru_sequence(proj, self.Wh, h, time_major=True)
+            return F.transpose(hs, _SWAP)
         steps = F.unstack(F.linear(xs, self.Wx, self.b), axis=1)
         hs = []
         for t in range(T):
@@ -449,14 +470,17 @@ class StackedLSTM(Layer):
             raise OpError("StackedLSTM.step: give exactly one of x and projected")
         new = []
         out = x
-        for k, layer in enumerate(self.layers):
-            h, c = (None, None) if states is None or states[k] is None else states[k]
-            if k == 0:
-                h, c = first.step(projected, h, c) if x is None else first.step_input(x, h, c)
-                out = h
-            else:
-                x_in = self._layer_input(k, out)
-                h, c = layer.step(layer.project(x_in), h, c)
-                out = self._skip(k, x_in, h)
-            new.append((h, c))
+        with self.scope():                       # drawn in the stack's cluster, per layer
+            for k, layer in enumerate(self.layers):
+                h, c = (None, None) if states is None or states[k] is None else states[k]
+                with layer.scope():
+                    if k == 0:
+                        h, c = (first.step(projected, h, c) if x is None
+                                else first.step_input(x, h, c))
+                        out = h
+                    else:
+                        x_in = self._layer_input(k, out)
+                        h, c = layer.step(layer.project(x_in), h, c)
+                        out = self._skip(k, x_in, h)
+                new.append((h, c))
         return out, new

@@ -192,8 +192,11 @@ def _store(out, run, result):
     """Write a finished run's files (bytes from the worker) into its folder; record last."""
     folder = os.path.join(out, run.folder)
     os.makedirs(folder, exist_ok=True)
-    for name in RUN_FILES:
-        write_atomic(os.path.join(folder, name), result["files"][name])
+    files = result["files"]
+    for name in [n for n in files if n != "history.json"] + ["history.json"]:
+        if os.sep in name or name != os.path.basename(name) or name in ("", ".", ".."):
+            raise SweepError(f"run {run.folder}: the worker returned a bad file name {name!r}")
+        write_atomic(os.path.join(folder, name), files[name])
     record = {k: result[k] for k in ("seconds", "host", "version", "log")}
     record.update(argv=list(run.argv), config=run.config, seed=run.seed,
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))

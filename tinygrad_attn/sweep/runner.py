@@ -54,7 +54,8 @@ def train_run(argv, threads=1):
             None leaves the libraries' default.
 
     Returns:
-        dict: ``ok`` (bool), ``files`` (``{name: bytes}`` of :data:`RUN_FILES` when ok),
+        dict: ``ok`` (bool), ``files`` (``{name: bytes}`` of every file the run wrote, when
+        ok: :data:`RUN_FILES`, and ``model-last.npz`` with ``--keep best``),
         ``error`` (one line, when not ok), ``log`` (what the command printed), ``seconds``
         (wall time of the run), ``host`` (the worker's machine), ``version`` (the worker's
         tinygrad_attn).
@@ -80,9 +81,13 @@ def train_run(argv, threads=1):
         with contextlib.redirect_stdout(log):
             args = train_parser().parse_args([*argv, "--out", out, "--no-progress"])
             run_training(args)
-        for name in RUN_FILES:
-            with open(os.path.join(out, name), "rb") as f:
-                result["files"][name] = f.read()
+        # every file the run wrote (model.npz, history.json, model-last.npz with --keep best);
+        # hidden ones (the run lock) stay behind
+        for name in sorted(os.listdir(out)):
+            path = os.path.join(out, name)
+            if not name.startswith(".") and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    result["files"][name] = f.read()
         result["ok"] = True
     except (_UsageError, CLIError) as e:
         result["error"] = " ".join(str(e).split())

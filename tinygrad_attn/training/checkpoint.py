@@ -276,6 +276,9 @@ def check_config(config, source="config"):
             raise CheckpointError(f"{where}[{key!r}] must be finite, got {value!r}")
         opt = by_key.get(key)
         default = defaults.get(key, inspect.Parameter.empty)
+        if value is None and default is None:   # "the model's own default", as recorded
+            out[key] = None
+            continue
         expect = type(default) if default not in (inspect.Parameter.empty, None) else None
         if opt is not None:
             expect = opt.type

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 import time
 
 import numpy as np
 
 from .. import validate as V
-from ..backend import as_device
+from ..backend import as_device, as_numpy
 from ..optim import Adam, clip_grads
 from .checkpoint import save_checkpoint
 from .evaluation import check_int
 from .threads import check_threads, limit_threads
 
-__all__ = ["Trainer", "TrainingDiverged"]
+__all__ = ["Trainer", "TrainingDiverged", "KEEP"]
+
+KEEP = ("last", "best")
+"""Which epoch a :class:`Trainer`'s checkpoint holds (its ``keep`` argument)."""
 
 _CURVE_PARTS = 20  # an epoch's loss_curve: the mean loss over (up to) this many parts
 
@@ -56,11 +60,23 @@ class Trainer:
             rate before every update (step 1, 2, ...), or None (the rate stays).
         label_smoothing: passed to the model's loss, ``model(x, t, label_smoothing=e)``
             (0 = plain cross entropy; models whose ``forward`` lacks the argument refuse e > 0).
+        keep: which epoch ``checkpoint`` holds: ``"last"`` (the default: written after every
+            epoch) or ``"best"`` (the epoch with the best validation so far: highest
+            ``val_acc``, ties going to fewer ``val_bit_errors``, then to the earlier epoch;
+            the last epoch is also written, beside it as ``<name>-last<ext>``, e.g.
+            ``model-last.npz``). With ``"best"`` every history entry records ``kept_epoch``,
+            the epoch the checkpoint holds after it (the checkpoint's own history ends at that
+            epoch), and :meth:`restore_best` puts those weights back into the model.
     """
 
     def __init__(self, model, data, optimizer=None, batch_size=128, max_grad=5.0, lr=0.001,
                  seed=0, val_samples=None, checkpoint=None, progress=True, threads=None,
-                 schedule=None, label_smoothing=0.0):
+                 schedule=None, label_smoothing=0.0, keep="last"):
+        if keep not in KEEP:
+            raise ValueError(f"Trainer: keep must be one of {KEEP}, got {keep!r}")
+        self.keep = keep
+        self.best_epoch = None
+        self._best = None        # (key, host copy of the weights) of the best epoch so far
         check_int("Trainer", "batch_size", batch_size, 1)
         if val_samples is not None:
             check_int("Trainer", "val_samples", val_samples, 1)
@@ -96,6 +112,40 @@ class Trainer:
         self.checkpoint = checkpoint
         self.progress = progress
         self.history = []
+
+    @property
+    def last_checkpoint(self):
+        """Where the last epoch is written with ``keep="best"`` (``model.npz`` ->
+        ``model-last.npz``); None without a checkpoint or with ``keep="last"``."""
+        if self.checkpoint is None or self.keep != "best":
+            return None
+        root, ext = os.path.splitext(os.fspath(self.checkpoint))
+        return f"{root}-last{ext or '.npz'}"
+
+    def restore_best(self):
+        """Put the weights of the best epoch so far back into the model (``keep="best"``).
+
+        Returns:
+            The epoch restored, or None when there is none yet (or ``keep="last"``).
+        """
+        if self._best is None:
+            return None
+        dev = self.model.device
+        self.model.load_state_dict({k: v if dev == "cpu" else as_device(v, dev)
+                                    for k, v in self._best[1].items()}, "the best epoch's weights")
+        return self.best_epoch
+
+    def _keep_best(self, entry):
+        """Remember the epoch of ``entry`` if it is the best so far; True if it is."""
+        acc = entry.get("val_acc")
+        bits = entry.get("val_bit_errors")
+        key = (-math.inf if acc is None else acc, -math.inf if bits is None else -bits)
+        if self._best is not None and not key > self._best[0]:
+            return False
+        state = {k: np.array(as_numpy(v), copy=True) for k, v in self.model.state_dict().items()}
+        self._best = (key, state)
+        self.best_epoch = entry["epoch"]
+        return True
 
     def save(self, path=None):
         """Write a checkpoint (model, vocabulary, widths, history) to ``path`` or ``self.checkpoint``."""
@@ -199,6 +249,9 @@ class Trainer:
                          **{f"val_{k}": v for k, v in val.items() if k != "acc"},
                          "train_time": train_time, "time": time.perf_counter() - t0,
                          "lr": float(self.optimizer.lr)}
+                better = self.keep == "best" and self._keep_best(entry)
+                if self.keep == "best":
+                    entry["kept_epoch"] = self.best_epoch
                 self.history.append(entry)
                 if bar is not None:
                     bar.set_postfix(loss=f"{entry['loss']:.4f}",
@@ -208,12 +261,18 @@ class Trainer:
                     print(f"epoch {epoch}: loss {entry['loss']:.4f} val_acc "
                           f"{'-' if acc is None else f'{acc * 100:.2f}%'} ({entry['time']:.1f} s)",
                           file=sys.stderr)
-                self.save()
+                if self.keep == "best":
+                    self.save(self.last_checkpoint)
+                    if better:                    # its history: the epochs up to it
+                        self.save()
+                else:
+                    self.save()
                 if callback is not None:
                     callback(self, entry)
         except KeyboardInterrupt:
             if self.checkpoint is not None:
-                self.save()
-                print(f"\ninterrupted: checkpoint saved to {self.checkpoint}", file=sys.stderr)
+                path = self.last_checkpoint or self.checkpoint
+                self.save(path)
+                print(f"\ninterrupted: checkpoint saved to {path}", file=sys.stderr)
             raise
         return self.history

@@ -113,7 +113,17 @@ def padding_share(weights, input_len):
     return (a * pad).sum(axis=-1)
 
 
-def _draw(ax, a, ins, outs, title, cmap, n_pad=0):
+def _check_labels(fn, axis_labels):
+    if axis_labels is None:
+        return ("input", "output")
+    if (not isinstance(axis_labels, (tuple, list)) or len(axis_labels) != 2
+            or not all(isinstance(t, str) for t in axis_labels)):
+        raise ValueError(f"{fn}: axis_labels must be two strings (x label, y label), "
+                         f"got {axis_labels!r}")
+    return tuple(axis_labels)
+
+
+def _draw(ax, a, ins, outs, title, cmap, n_pad=0, labels=("input", "output")):
     vmin = min(0.0, float(a.min()))
     vmax = max(1.0, float(a.max()))
     im = ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
@@ -129,8 +139,8 @@ def _draw(ax, a, ins, outs, title, cmap, n_pad=0):
                 ha="center", va="bottom", fontsize=size)
     ax.set_yticks(range(len(outs)))
     ax.set_yticklabels([_visible(t) for t in outs], fontsize=size, **font)
-    ax.set_xlabel("input" + (f" (then {n_pad} padding positions)" if n_pad else ""))
-    ax.set_ylabel("output")
+    ax.set_xlabel(labels[0] + (f" (then {n_pad} padding positions)" if n_pad else ""))
+    ax.set_ylabel(labels[1])
     if title:
         ax.set_title(title, **({"fontfamily": f} if (f := label_fonts([title])) else {}))
     ax.figure.colorbar(im, ax=ax)
@@ -138,7 +148,7 @@ def _draw(ax, a, ins, outs, title, cmap, n_pad=0):
 
 
 def plot_attention(weights, input_text, output_text, path=None, *, ax=None, title=None, dpi=100,
-                   figsize=None, cmap="gray", show_padding=False):
+                   figsize=None, cmap="gray", show_padding=False, axis_labels=None):
     """Draw one attention map: input characters across, output characters down.
 
     Args:
@@ -159,6 +169,8 @@ def plot_attention(weights, input_text, output_text, path=None, *, ax=None, titl
             order the Translator returns) are the padding positions, labelled
             :data:`PAD_LABEL` in red behind a dashed line. False (default): the shapes must
             match exactly.
+        axis_labels: ``(x label, y label)``; default ``("input", "output")``. A map whose
+            columns are not the input (a decoder's self-attention: the answer so far) says so.
 
     Returns:
         matplotlib.figure.Figure.
@@ -172,6 +184,7 @@ def plot_attention(weights, input_text, output_text, path=None, *, ax=None, titl
     """
     fn = "plot_attention"
     a, ins, outs, n_pad = _check(weights, input_text, output_text, fn, show_padding)
+    labels = _check_labels(fn, axis_labels)
     if ax is None:
         if figsize is None:
             figsize = (max(3.5, 0.32 * (len(ins) + n_pad) + 2.2),
@@ -180,13 +193,13 @@ def plot_attention(weights, input_text, output_text, path=None, *, ax=None, titl
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    _draw(ax, a, ins, outs, title, cmap, n_pad)
+    _draw(ax, a, ins, outs, title, cmap, n_pad, labels)
     save_figure(fig, path, dpi)
     return fig
 
 
 def plot_attention_grid(items, path=None, ncols=2, *, titles=None, dpi=100, figsize=None,
-                        cmap="gray", show_padding=False):
+                        cmap="gray", show_padding=False, axis_labels=None):
     """Draw several attention maps in one figure (a grid, ``ncols`` maps per row).
 
     Args:
@@ -199,6 +212,7 @@ def plot_attention_grid(items, path=None, ncols=2, *, titles=None, dpi=100, figs
         figsize: (width, height) in inches of the whole figure; default from the sizes.
         cmap: matplotlib colormap name.
         show_padding: draw padding columns, as in :func:`plot_attention`.
+        axis_labels: ``(x label, y label)`` of every map, as in :func:`plot_attention`.
 
     Returns:
         matplotlib.figure.Figure with one Axes per item (plus their colorbars).
@@ -209,6 +223,7 @@ def plot_attention_grid(items, path=None, ncols=2, *, titles=None, dpi=100, figs
         ImportError: matplotlib is missing.
     """
     fn = "plot_attention_grid"
+    labels = _check_labels(fn, axis_labels)
     items = list(items)
     if not items:
         raise ValueError(f"{fn}: items is empty; pass a list of (weights, input_text, output_text)")
@@ -233,7 +248,7 @@ def plot_attention_grid(items, path=None, ncols=2, *, titles=None, dpi=100, figs
     fig = new_figure(fn, figsize, dpi)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, (a, ins, outs, n_pad) in enumerate(checked):
-        _draw(axes[i], a, ins, outs, titles[i] if titles else None, cmap, n_pad)
+        _draw(axes[i], a, ins, outs, titles[i] if titles else None, cmap, n_pad, labels)
     for ax in axes[len(checked):]:
         ax.set_axis_off()
     fig.tight_layout()

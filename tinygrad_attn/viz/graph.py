@@ -180,7 +180,37 @@ def _graph_of(output):
     return outputs, variables, functions, {id(v) for v in outputs}
 
 
-def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
+def _step_text(steps):
+    """'t=0' / 't=1..4' / 't=0,2' for a set of single-level step indices (else '')."""
+    if not steps or any(len(k) != 1 for k in steps):
+        return ""
+    ks = sorted(k[0] for k in steps)
+    if len(ks) == 1:
+        return f"t={ks[0]} only"
+    if ks == list(range(ks[0], ks[-1] + 1)):
+        return f"t={ks[0]}..{ks[-1]}"
+    return "t=" + ",".join(map(str, ks))
+
+
+_LEGEND_BASE = ("legend: box = Function (op); ellipse = Variable (name, shape, dtype); "
+                "gold cylinder = Parameter; red = the output drawn")
+_LEGEND_MERGED = ("3-D box, double ellipse, \u00d7n = one node for n time steps; dashed arrow = "
+                  "state passed on to the next step")
+_LEGEND_PARTIAL = ("'t=0 only' (or t=a..b) = ops of those steps only: the first step has no "
+                   "previous state (an encoder's h and c, a decoder's memory cell c: zeros), so "
+                   "it skips the ops that would read it and is drawn apart")
+
+
+def _legend_stmt(lines, width=72):
+    """A note node holding ``lines``, wrapped at ``width`` characters, left-aligned."""
+    import textwrap
+
+    rows = [r for line in lines for r in textwrap.wrap(line, width, subsequent_indent="  ")]
+    text = "".join(_q(r)[1:-1] + "\\l" for r in rows)   # \l: end of a left-aligned line
+    return f'legend [label="{text}", shape=note, style=filled, fillcolor=white, fontsize=9]'
+
+
+def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label, legend=False):
     """Return the DOT body lines (each ending in a newline) for :func:`to_dot`."""
     _check_rankdir(rankdir)
     if not isinstance(max_label, int) or isinstance(max_label, bool) or max_label < 4:
@@ -291,6 +321,7 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
     # --- node statements
     nv = nf = 0
     stmts = {}
+    partial = False
     for g in groups.values():
         n = len(g.members)
         if g.kind == "fn":
@@ -299,6 +330,13 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
             first = g.members[0]
             name = type(first).__name__
             lines = [_clip(name if n == 1 else f"{name} \u00d7{n}", max_label)]
+            if "t=*" in g.scope:
+                inner = g.scope[: len(g.scope) - g.scope[::-1].index("t=*")]
+                if len(steps_at.get(inner, ())) > 1 and g.steps != steps_at[inner]:
+                    part = _step_text(g.steps)
+                    if part:
+                        lines.append(part)
+                        partial = True
             if n == 1:
                 tip = f"{name}{first._describe_args()}"
                 if first.scope:
@@ -358,6 +396,13 @@ def _build(output, *, show_grad, cluster, collapse_steps, rankdir, max_label):
             edges[(a, b)] = edges.get((a, b), True) and rec
     for (a, b), rec in edges.items():
         plain.append(f"{a} -> {b}" + (" [style=dashed, constraint=false]" if rec else ""))
+    if legend:
+        text = [_LEGEND_BASE]
+        if any(len(g.members) > 1 for g in groups.values()):
+            text.append(_LEGEND_MERGED)
+        if partial:
+            text.append(_LEGEND_PARTIAL)
+        stmts.setdefault((), []).append(_legend_stmt(text))
 
     # --- assemble, clusters nested by scope path
     def label_of(child):
@@ -493,7 +538,7 @@ def _build_blocks(output, *, depth, show_grad, rankdir, max_label):
 
 
 def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankdir="TB",
-           max_label=40, depth=None) -> str:
+           max_label=40, depth=None, legend=False) -> str:
     """Return the Graphviz DOT source of the graph that produced ``output``.
 
     The graph holds every Function and Variable backward-reachable from ``output``
@@ -529,7 +574,8 @@ def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankd
     k op nodes instead of T*k whatever T is, provided every step computes the same
     thing; a step that differs (say t=0 skips the recurrent matmul because there is no
     state yet) keeps its own nodes for what it computes differently and for everything
-    downstream of that within the step.
+    downstream of that within the step. An op node that stands for some of its cluster's
+    steps only says which on a second line (``t=0 only``, ``t=1..4``).
 
     Higher-order graphs need nothing special: the gradient Variables left by
     ``backward(create_graph=True)`` have creators, so ``to_dot(x.grad)`` draws the
@@ -551,6 +597,8 @@ def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankd
             not drawn. Boxes sit in clusters of their parent scopes.
             A deep model's step then fits on one screen. (``collapse_steps`` and ``cluster``
             do not apply.)
+        legend: add a note explaining the node shapes (and, when collapsing, the merged
+            nodes and the steps drawn apart). Not with ``depth``.
 
     Returns:
         The DOT source (``digraph { ... }``) as a string.
@@ -564,7 +612,7 @@ def to_dot(output, *, show_grad=False, cluster=True, collapse_steps=False, rankd
                              max_label=max_label)
         return "digraph {\n" + "".join(body) + "}\n"
     body = _build(output, show_grad=show_grad, cluster=cluster, collapse_steps=collapse_steps,
-                  rankdir=rankdir, max_label=max_label)
+                  rankdir=rankdir, max_label=max_label, legend=legend)
     return "digraph {\n" + "".join(body) + "}\n"
 
 
@@ -590,7 +638,7 @@ def plot_graph(output, path, **to_dot_kwargs):
         output: a Variable or a list of Variables (see :func:`to_dot`).
         path: output file (str or path-like); missing parent folders are created.
         **to_dot_kwargs: ``show_grad``, ``cluster``, ``collapse_steps``, ``rankdir``,
-            ``max_label``, ``depth`` as in :func:`to_dot`.
+            ``max_label``, ``depth``, ``legend`` as in :func:`to_dot`.
 
     Returns:
         graphviz.Digraph whose ``source`` equals ``to_dot(output, **to_dot_kwargs)``.

@@ -30,7 +30,8 @@ def add_parser(sub):
                                    "model cannot read is refused on stderr with its number (exit "
                                    "status 2) and the others are drawn. For a Transformer, "
                                    "choose the attention with --kind, --layer and --head.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint of an attention model (model.npz written by train)")
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(T.IMAGE_EXTENSIONS),
                    help=f"the picture to write ({exts}); replaced if it exists")
     p.add_argument("--ncols", type=T.integer(1, MAX_TEXTS), default=None,
@@ -65,6 +66,14 @@ def _index(value, n, what):
         raise CLIError(f"--{what} {i} is out of range: the model has {n} {what}s "
                        f"(valid: 0 .. {n - 1}, or negative from the end)")
     return i % n
+
+
+AXIS_LABELS = {
+    "enc": ("input (keys)", "input (queries)"),
+    "dec": ("answer so far (start + answer[:-1], keys)", "output (queries)"),
+    "cross": ("input", "output"),
+}
+"""(x label, y label) of the maps of each ``--kind``."""
 
 
 def _maps(tr, args, texts, answers):
@@ -126,10 +135,12 @@ def run(args):
     if several and args.show_padding:
         raise CLIError("--show-padding draws the chapter's one map per input; for a Transformer "
                        "choose maps with --kind, --layer and --head")
+    labels = None
     if several:
         found, ncols = _maps(tr, args, texts, answers)
         items = [(w, cols, rows) for w, cols, rows, _ in found]
         titles = [t for *_, t in found]
+        labels = AXIS_LABELS[args.kind or "cross"]
     else:
         items = [(w[:len(ans), :len(text)], text, ans)
                  for text, ans, w in zip(texts, answers, weights)]
@@ -139,7 +150,7 @@ def run(args):
         drawn = [(w[:len(ans)], text, ans) for text, ans, w in zip(texts, answers, weights)]
     try:
         viz.plot_attention_grid(drawn, args.out, ncols=args.ncols or ncols, titles=titles,
-                                show_padding=args.show_padding)
+                                show_padding=args.show_padding, axis_labels=labels)
     except ImportError as e:
         raise CLIError(f"{e}; install with: pip install \"tinygrad-attn[viz]\"") from e
     except ValueError as e:

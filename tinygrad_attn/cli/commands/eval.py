@@ -20,7 +20,8 @@ def add_parser(sub):
                                    "file in the book's question_answer format. Checkpoints of a "
                                    "binary-vector task (copy, repeat-copy): print the bit errors "
                                    "per sequence on --samples fresh sequences of each --lengths.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint to evaluate (model.npz written by train)")
     p.add_argument("--data", metavar="SOURCE", type=T.data_source(tuple(D.data_sources())),
                    help="text checkpoints (required for them): a file in the book's format, or "
                         "a generator (e.g. 'date', 'addition') seeded by --seed")

@@ -28,7 +28,8 @@ def add_parser(sub):
                     "A TEXT a model cannot read is refused on stderr with its number (exit "
                     "status 2) and the others are explored; nothing is written when every "
                     "input, or a checkpoint, is refused.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint to explore (model.npz written by train)")
     p.add_argument("--compare", metavar="PATH", type=T.existing_file("checkpoint"), default=None,
                    help="a second checkpoint shown beside the first on the same inputs")
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(EXTENSIONS),

@@ -23,8 +23,10 @@ def add_parser(sub):
                     "metadata (--out FILE.safetensors; every command reads it as a checkpoint). "
                     "onnx: the encoder and one decoder step as ONNX graphs (--out DIR).")
     p.add_argument("--checkpoint", required=True, metavar="PATH",
-                   type=T.existing_file("checkpoint"))
-    p.add_argument("--format", required=True, choices=FORMATS)
+                   type=T.existing_file("checkpoint"),
+                   help="the checkpoint to export (model.npz written by train)")
+    p.add_argument("--format", required=True, choices=FORMATS,
+                   help="book (the book's pickle), safetensors, or onnx (see above)")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="the file (book, safetensors) or folder (onnx) to write")
     p.add_argument("--opset", type=T.integer(18, 23), default=None, metavar="N",

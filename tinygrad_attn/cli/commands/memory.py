@@ -15,7 +15,8 @@ def add_parser(sub):
                                    "copy) and draw the input, target and output bits and the "
                                    "write and read weightings over time (PNG/SVG/PDF by "
                                    "extension); prints the example's bit errors.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the checkpoint of an NTM (model.npz written by train --model ntm)")
     p.add_argument("--out", required=True, metavar="FILE", type=T.output_file(T.IMAGE_EXTENSIONS),
                    help="the picture; its extension chooses the format")
     p.add_argument("--length", type=T.integer(1, 10000), default=10,

@@ -27,7 +27,8 @@ def add_parser(sub):
                                    "--scores at the end of the answer's line. Stdin is read and "
                                    "answered in groups of lines, memory bounded. Windows line "
                                    "endings are accepted.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"))
+    p.add_argument("--checkpoint", required=True, metavar="PATH", type=T.existing_file("checkpoint"),
+                   help="the text checkpoint to translate with (model.npz written by train)")
     p.add_argument("--beam", type=T.integer(1, T.MAX_BEAM), default=1, metavar="N",
                    help=f"beam width, 1 to {T.MAX_BEAM} (1 = greedy decoding)")
     p.add_argument("--scores", action="store_true",
