@@ -201,17 +201,18 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):
 def test_without_dask_a_clear_error_and_the_finished_table_still_builds(tmp_path, capsys,
                                                                         monkeypatch):
     out = tmp_path / "sw"
-    assert main(["sweep", *TINY[:-1], "1", "--keep", "best", "--grid", "score=dot", "--seeds", "0", "--workers",
-                 "1", "--out", str(out), "--no-plot"]) == 0
+    opts = [*TINY[:-1], "1", "--keep", "best"]
+    assert main(["sweep", *opts, "--grid", "score=dot", "--seeds", "0", "--workers", "1",
+                 "--out", str(out), "--no-plot"]) == 0
     capsys.readouterr()
     # every file the run wrote comes back (--keep best adds model-last.npz); the lock does not
     assert sorted(os.listdir(out / "score-dot/seed-0")) == ["history.json", "model-last.npz",
                                                             "model.npz", "run.json"]
     monkeypatch.setitem(sys.modules, "distributed", None)     # as if the extra were missing
-    assert main(["sweep", *TINY[:-1], "1", "--keep", "best", "--grid", "score=dot", "--seeds", "0", "--out",
-                 str(out), "--no-plot"]) == 0                  # finished: no cluster needed
+    assert main(["sweep", *opts, "--grid", "score=dot", "--seeds", "0", "--out", str(out),
+                 "--no-plot"]) == 0                  # finished: no cluster needed
     capsys.readouterr()
-    assert main(["sweep", *TINY[:-1], "1", "--keep", "best", "--grid", "score=dot,additive", "--seeds", "0",
+    assert main(["sweep", *opts, "--grid", "score=dot,additive", "--seeds", "0",
                  "--out", str(out), "--no-plot"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'pip install "tinygrad-attn[cluster]"' in err
