@@ -17,6 +17,8 @@ import os
 import socket
 import time
 
+from .files import pid_alive
+
 try:  # POSIX: flock locks die with their process
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -26,18 +28,6 @@ __all__ = ["RunLock", "RunLockedError", "LOCK_NAME"]
 
 LOCK_NAME = ".tinygrad-attn.lock"
 """The lock file inside a run folder."""
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 class RunLockedError(RuntimeError):
@@ -150,7 +140,7 @@ class RunLock:
                 if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                     raise
         owner = _read_owner(fd).get("pid", "")
-        return not (owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)))
+        return not (owner.isdigit() and int(owner) != os.getpid() and pid_alive(int(owner)))
 
     def release(self):
         """Remove the lock file and release the lock (nothing when not held)."""
