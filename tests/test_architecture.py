@@ -234,7 +234,7 @@ SORT_TASK = '''
 """A third kind of task, written outside the framework: sort a string of digits."""
 import numpy as np
 from tinygrad_attn.data import DataSource, TaskData, TextTask, Vocabulary, register_data_source
-from tinygrad_attn.data import register_task_kind
+from tinygrad_attn.data import greedy_decode, register_task_kind
 
 
 @register_task_kind
@@ -250,8 +250,7 @@ class SortTask(TextTask):
         return dict(super().describe(), kind=self.kind)
 
     def score(self, model, x, t, batch_size=512):     # exact match and per-digit accuracy
-        pred = np.concatenate([model.generate(x[i:i + batch_size], int(t[0, 0]), t.shape[1] - 1)
-                               for i in range(0, len(x), batch_size)])
+        pred = greedy_decode(model, x, int(t[0, 0]), t.shape[1] - 1, batch_size)
         return {"acc": float((pred == t[:, 1:]).all(axis=1).mean()),
                 "digit_acc": float((pred == t[:, 1:]).mean())}
 
@@ -265,7 +264,7 @@ def pairs(name, samples, seed):
     return [(q, "".join(sorted(q))) for q in qs]
 
 
-def load(samples=1000, seed=0, reverse_input=False):
+def load(name, samples=1000, seed=0, reverse_input=False):
     vocab = Vocabulary.from_texts(["0123456789"])
     task = SortTask(vocab, 6, 6, bool(reverse_input))
     p = pairs("sort", samples, seed)

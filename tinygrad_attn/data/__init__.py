@@ -11,7 +11,7 @@ from .addition import ADDITION_ALPHABET, addition_widths, make_addition
 from .bits import (BIT_TASKS, BitsData, BitsTask, bit_errors, load_bits_dataset, make_copy,
                    make_repeat_copy)
 from .dataset import (GENERATED_TASKS, DateTask, Seq2seqData, TextTask, decode_answers,
-                      encode_questions, load_dataset)
+                      encode_questions, greedy_decode, load_dataset)
 from .task import (DataSource, Task, TaskData, TaskError, data_source, data_sources, load_data,
                    register_data_source, register_task_kind, task_from_description, task_kinds)
 from .dates import (
@@ -64,6 +64,7 @@ __all__ = [
     "Vocabulary",
     "addition_widths",
     "decode_answers",
+    "greedy_decode",
     "encode_questions",
     "format_date",
     "load_dataset",

@@ -397,18 +397,17 @@ class BitsTask(Task):
         return dict(model.metrics(x, t))
 
 
-def _bits_source(name):
-    def load(samples=10000, seed=0, min_length=1, max_length=10, bit_width=8, max_repeats=10):
-        params = dict(min_len=min_length, max_len=max_length, width=bit_width)
-        if name == "repeat-copy":
-            params["max_repeats"] = max_repeats
-        return load_bits_dataset(name, samples=samples, seed=seed, **params)
-    return load
+def _load_bits(name, samples=10000, seed=0, min_length=1, max_length=10, bit_width=8,
+               max_repeats=10):
+    params = dict(min_len=min_length, max_len=max_length, width=bit_width)
+    if name == "repeat-copy":
+        params["max_repeats"] = max_repeats
+    return load_bits_dataset(name, samples=samples, seed=seed, **params)
 
 
-register_data_source(DataSource("copy", "bits", _bits_source("copy"),
+register_data_source(DataSource("copy", "bits", _load_bits,
                                 ("min_length", "max_length", "bit_width"),
                                 "copy a sequence of bit vectors"))
-register_data_source(DataSource("repeat-copy", "bits", _bits_source("repeat-copy"),
+register_data_source(DataSource("repeat-copy", "bits", _load_bits,
                                 ("min_length", "max_length", "bit_width", "max_repeats"),
                                 "copy a sequence of bit vectors K times"))

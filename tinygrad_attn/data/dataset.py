@@ -23,7 +23,7 @@ from .task import (MAX_SEQ_WIDTH, MAX_VOCAB, DataSource, Task, TaskError, data_s
 from .textfile import check_pair, load_text
 from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
-__all__ = ["TextTask", "DateTask", "Seq2seqData", "load_dataset", "encode_questions",
+__all__ = ["TextTask", "greedy_decode", "DateTask", "Seq2seqData", "load_dataset", "encode_questions",
            "decode_answers", "MAX_DATA_IDS", "check_data_size", "GENERATED_TASKS"]
 
 GENERATED_TASKS = ("date", "date-book", "addition")
@@ -177,6 +177,15 @@ def decode_answers(ids: np.ndarray | Sequence[Sequence[int]], vocab: Vocabulary)
             s = s[1:]
         out.append(s.strip(vocab.pad_char))
     return out
+
+
+def greedy_decode(model, x, start_id: int, length: int, batch_size: int = 512) -> np.ndarray:
+    """Host ids ``(N, length)`` that ``model.generate`` writes for ``x``, ``batch_size`` rows at
+    a time (what exact-match scoring compares with the answers)."""
+    if len(x) == 0:
+        return np.zeros((0, length), np.int64)
+    return np.concatenate([model.generate(x[i:i + batch_size], start_id, length)
+                           for i in range(0, len(x), batch_size)], axis=0)
 
 
 def load_dataset(source: str | os.PathLike = "date", samples: int = 50000, seed: int = 0,
@@ -419,13 +428,9 @@ class TextTask(Task):
 
     def score(self, model, x, t, batch_size: int = 512) -> dict:
         """``{"acc": exact-match accuracy of greedy decoding}`` (``model.generate``)."""
-        n = len(x)
-        if n == 0:
+        if len(x) == 0:
             return {"acc": 0.0}
-        start_id = int(t[0, 0])
-        preds = [model.generate(x[i:i + batch_size], start_id, t.shape[1] - 1)
-                 for i in range(0, n, batch_size)]
-        pred = np.concatenate(preds, axis=0)
+        pred = greedy_decode(model, x, int(t[0, 0]), t.shape[1] - 1, batch_size)
         return {"acc": float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())}
 
 
@@ -447,28 +452,23 @@ class DateTask(TextTask):
         return None if why is None else f"not a real date: {why}"
 
 
-def _generated(name):
-    def load(samples=50000, seed=0, reverse_input=False):
-        return load_dataset(name, samples=samples, seed=seed, reverse_input=reverse_input)
-    return load
+def _load(name, samples=50000, seed=0, reverse_input=False):
+    """The data of a generator name, or of a file in the book's format (every line is used;
+    ``samples`` does not apply to files)."""
+    return load_dataset(name, samples=samples, seed=seed, reverse_input=reverse_input)
 
 
-def _from_file(path, samples=None, seed=0, reverse_input=False):
-    """A file in the book's format (every line is used; ``samples`` does not apply)."""
-    return load_dataset(path, seed=seed, reverse_input=reverse_input)
-
-
-register_data_source(DataSource("date", "text", _generated("date"), ("reverse_input",),
+register_data_source(DataSource("date", "text", _load, ("reverse_input",),
                                 "dates as people type them (the book's 13 formats, ISO, "
                                 "day-first, ordinals, Korean, ...) -> ISO dates",
                                 pairs=lambda name, samples, seed: make_dates(samples, seed=seed)))
-register_data_source(DataSource("date-book", "text", _generated("date-book"), ("reverse_input",),
+register_data_source(DataSource("date-book", "text", _load, ("reverse_input",),
                                 "the book's 13 US date formats only (the chapter's data)",
                                 pairs=lambda name, samples, seed: make_dates(
                                     samples, seed=seed, formats="book")))
-register_data_source(DataSource("addition", "text", _generated("addition"), ("reverse_input",),
+register_data_source(DataSource("addition", "text", _load, ("reverse_input",),
                                 "3-digit additions",
                                 pairs=lambda name, samples, seed: make_addition(samples, seed=seed)))
-register_data_source(DataSource("file", "text", _from_file, ("reverse_input",),
+register_data_source(DataSource("file", "text", _load, ("reverse_input",),
                                 "a file in the book's question_answer format",
                                 pairs=lambda path, samples, seed: load_text(path)), files=True)

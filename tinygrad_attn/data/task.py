@@ -211,7 +211,8 @@ class DataSource:
         name: what ``--data`` takes (``"date"``, ``"copy"``, ...).
         kind: the kind of model its task feeds (``"text"``, ``"bits"``), matched against
             ``ModelSpec.task`` before anything is loaded.
-        load: ``load(samples=, seed=, **options) -> TaskData``.
+        load: ``load(name, samples=, seed=, **options) -> TaskData`` (``name`` is what
+            ``--data`` got: the source's name, or the file path for the file reader).
         options: the names of the ``train`` options it takes (``"reverse_input"``,
             ``"min_length"``, ...); the others are refused for this source.
         help: one line for ``--help``.
@@ -299,6 +300,4 @@ def load_data(name, samples: int = 50000, seed: int = 0, **options) -> TaskData:
                          f"{', '.join('--' + k.replace('_', '-') for k in extra)} "
                          f"({'; '.join(owners)})")
     kw = {k: v for k, v in options.items() if v is not None}
-    if src is (_FILE_SOURCE[0] if _FILE_SOURCE else None):
-        return src.load(name, samples=samples, seed=seed, **kw)
-    return src.load(samples=samples, seed=seed, **kw)
+    return src.load(name, samples=samples, seed=seed, **kw)

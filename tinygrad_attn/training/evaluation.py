@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.bits import BitsTask
+from ..data.dataset import greedy_decode
 
 __all__ = ["evaluate", "evaluate_bits", "check_int"]
 
@@ -32,14 +33,9 @@ def evaluate(model, x, t, batch_size=512, return_predictions=False):
         The fraction of rows whose whole answer is right (and the predictions if asked).
     """
     check_int("evaluate", "batch_size", batch_size, 1)
-    n = len(x)
-    if n == 0:
+    if len(x) == 0:
         return (0.0, np.zeros((0, t.shape[1] - 1), np.int64)) if return_predictions else 0.0
-    start_id = int(t[0, 0])
-    preds = []
-    for i in range(0, n, batch_size):
-        preds.append(model.generate(x[i:i + batch_size], start_id, t.shape[1] - 1))
-    pred = np.concatenate(preds, axis=0)
+    pred = greedy_decode(model, x, int(t[0, 0]), t.shape[1] - 1, batch_size)
     acc = float((pred == np.asarray(t[:, 1:])).all(axis=1).mean())
     return (acc, pred) if return_predictions else acc
 
