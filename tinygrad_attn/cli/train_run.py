@@ -172,12 +172,11 @@ def _dry_run(args, model, data):
             model(x, t)
     except ta.OpError as e:
         hint = ""
-        if "max_len" in model.config and "max_len" in str(e):
-            widths = {k: getattr(data.task, k) for k in ("in_width", "out_width")
-                      if hasattr(data.task, k)}
-            need = max(widths.values(), default=0)
+        widths = data.task.widths()
+        need = max(widths.values(), default=0)
+        if model.config.get("max_len", need) < need:
             hint = (f"; raise --max-len to at least {need} (the data has "
-                    f"{', '.join(f'{k} {v}' for k, v in widths.items())})" if need else "")
+                    f"{', '.join(f'{k} {v}' for k, v in widths.items())})")
         raise CLIError(f"--model {args.model} cannot run the examples of --data {args.data}: "
                        f"{e}{hint}") from e
 

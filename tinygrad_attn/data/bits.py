@@ -324,6 +324,10 @@ class BitsTask(Task):
             raise TaskError(str(e)) from None
         return task
 
+    def widths(self) -> dict:
+        """``{"steps": ...}``: the longest sequence of the trained lengths."""
+        return {"steps": self.steps()}
+
     def steps(self, length: int | None = None, repeats: int | None = None) -> int:
         """Time steps of one sequence of ``length`` (default: the longest trained): the padded
         length the generator makes and the model runs (:func:`sequence_steps`)."""

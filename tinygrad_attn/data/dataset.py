@@ -336,6 +336,10 @@ class TextTask(Task):
         return cls(v, int_field(d, "in_width", 1, MAX_SEQ_WIDTH, source),
                    int_field(d, "out_width", 1, MAX_SEQ_WIDTH, source), rev)
 
+    def widths(self) -> dict:
+        """``{"in_width": ..., "out_width": ...}``."""
+        return {"in_width": self.in_width, "out_width": self.out_width}
+
     @classmethod
     def example_fields(cls) -> dict:
         """A vocabulary of 13 ids for small example models."""

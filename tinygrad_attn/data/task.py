@@ -119,6 +119,11 @@ class Task(ABC):
         """The longest sequence (time steps) the task makes a model run: checked before work."""
         return 0
 
+    def widths(self) -> dict:
+        """The sequence lengths the task makes a model read or write, by name (for messages
+        such as "raise --max-len to at least ..."); empty when it has none to name."""
+        return {}
+
     @classmethod
     def example_fields(cls) -> dict:
         """Data-decided config fields of a small example model (for ``graph``, ``gradcheck``)."""
