@@ -30,7 +30,9 @@ class ShapeOnly:
     total of parameters is checked against ``max_params``.
 
     Attributes:
-        count: parameters created so far.
+        count: parameters created so far by the initialisers that take ``rng`` (``zeros``
+            takes none: biases and norm gains are real, small arrays, counted by the caller
+            from the described shapes).
 
     Raises:
         ModelTooLarge: at the first parameter that takes the total past ``max_params``.
