@@ -27,7 +27,7 @@ from .files import atomic_write
 from .npzfile import MAX_ARRAY_ELEMENTS, MAX_META_CHARS, CheckpointError, StoredArray
 from .validate import input_file
 
-__all__ = ["save_safetensors_file", "read_safetensors_meta", "load_safetensors_file",
+__all__ = ["save_safetensors_file", "read_safetensors_meta",
            "open_safetensors_arrays",
            "is_safetensors", "META_NAME", "MAX_HEADER_BYTES"]
 
@@ -175,29 +175,3 @@ class open_safetensors_arrays:
         if self._file is not None:
             self._file.__exit__(*exc)
         return False
-
-
-def load_safetensors_file(path, validate=None):
-    """Read a file written by :func:`save_safetensors_file`, as :func:`~tinygrad_attn.npzfile.load_npz`.
-
-    Args:
-        path: the file.
-        validate: optional ``validate(headers, meta)`` run before any tensor data is read.
-
-    Returns:
-        (arrays, meta): host NumPy arrays and the metadata dict.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: as :func:`read_safetensors_meta`; also unreadable tensor data.
-        ImportError: the safetensors package is missing.
-    """
-    headers, meta = read_safetensors_meta(path)
-    if validate is not None:
-        validate(headers, meta)
-    st = _safetensors_numpy()
-    try:
-        arrays = st.load_file(os.fspath(path))
-    except Exception as e:  # the library raises its own SafetensorError
-        raise CheckpointError(f"{path}: unreadable safetensors data: {e}") from None
-    return arrays, meta

@@ -35,7 +35,7 @@ from .textfile import load_text, save_text
 from .vocab import PAD_CHAR, START_CHAR, Vocabulary
 
 __all__ = [
-    "Task", "TaskData", "TaskError", "TextTask", "BitsTask", "DataSource", "data_source",
+    "Task", "TaskData", "DateTask", "TaskError", "TextTask", "BitsTask", "DataSource", "data_source",
     "data_sources", "load_data", "register_data_source", "register_task_kind",
     "task_from_description", "task_kinds",
     "ADDITION_ALPHABET",

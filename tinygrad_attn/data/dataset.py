@@ -423,13 +423,6 @@ class TextTask(Task):
         acc = figures["acc"]
         return f"exact match: {round(acc * n)}/{n} = {100.0 * acc:.2f}%"
 
-    def decode_questions(self, x) -> list[str]:
-        """The questions ``x`` (N, in_width) as text (un-reversed, padding removed)."""
-        x = np.asarray(x)
-        if self.reversed_input:
-            x = x[:, ::-1]
-        return [s.strip(self.vocab.pad_char) for s in self.vocab.decode_batch(x)]
-
     def score(self, model, x, t, batch_size: int = 512) -> dict:
         """``{"acc": exact-match accuracy of greedy decoding}`` (``model.generate``)."""
         if len(x) == 0:

@@ -48,15 +48,15 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday",
 _CASES = ("lower", "title", "upper")
 
 
-def _cased(words: tuple[str, ...], case: str) -> tuple[str, ...]:
+def _cased_words(words: tuple[str, ...], case: str) -> tuple[str, ...]:
     """Return ``words`` in ``"lower"``, ``"title"`` or ``"upper"`` case."""
     return tuple(w.title() if case == "title" else w.upper() if case == "upper" else w
                  for w in words)
 
 
-_MONTH_NAMES = {("full", c): _cased(_MONTHS, c) for c in _CASES}
-_MONTH_NAMES.update({("abbr", c): _cased(tuple(m[:3] for m in _MONTHS), c) for c in _CASES})
-_WEEKDAY_NAMES = {c: _cased(_WEEKDAYS, c) for c in _CASES}
+_MONTH_NAMES = {("full", c): _cased_words(_MONTHS, c) for c in _CASES}
+_MONTH_NAMES.update({("abbr", c): _cased_words(tuple(m[:3] for m in _MONTHS), c) for c in _CASES})
+_WEEKDAY_NAMES = {c: _cased_words(_WEEKDAYS, c) for c in _CASES}
 
 DATE_FORMATS: tuple[str, ...] = ("numeric",) + tuple(
     f"{prefix}{style}_{case}"

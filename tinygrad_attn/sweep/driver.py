@@ -171,14 +171,8 @@ def _plot(out, runs, statuses, table, say):
     if not panels:
         return None
     path = os.path.join(out, "curves.png")
-    tmp = os.path.join(out, f".tmp-{os.getpid()}-curves.png")
-    try:
-        plot_bands(panels, tmp, title="mean across seeds; band: 95 % interval of the mean "
-                                      "(cut to the metric's range)")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    plot_bands(panels, path, title="mean across seeds; band: 95 % interval of the mean "
+                                   "(cut to the metric's range)")  # written atomically
     return path
 
 

@@ -37,7 +37,8 @@ def run(args):
     try:
         path = import_book(args.pkl, args.data, args.model, args.out, reverse=reverse,
                            overwrite=args.overwrite)
-    except (UnsafePickleError, BookFormatError, FileExistsError, FileNotFoundError) as e:
+    except (UnsafePickleError, BookFormatError, FileExistsError, FileNotFoundError,
+            ValueError) as e:  # ValueError: e.g. a data file the task refuses (TaskError)
         raise CLIError(str(e)) from None
     print(f"wrote {os.path.normpath(path)}")
     return 0

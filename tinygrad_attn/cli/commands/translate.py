@@ -118,17 +118,6 @@ def stdin_chunks(limit=None, size=CHUNK):
         yield chunk
 
 
-def translate_lines(tr, texts, **kw):
-    """Translate ``texts``; blank ones give "" (one answer per text, in order)."""
-    keep = [i for i, t in enumerate(texts) if t.strip()]
-    answers = [""] * len(texts)
-    if keep:
-        got = tr.translate([texts[i] for i in keep], **kw)
-        for i, a in zip(keep, got):
-            answers[i] = a
-    return answers
-
-
 def notes(result, min_prob):
     """The notes on one answer: not a real date, unsure (probability below ``min_prob``)."""
     out = []
