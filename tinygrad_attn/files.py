@@ -17,7 +17,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-__all__ = ["atomic_write", "file_mode", "clean_stale_temps", "pid_alive"]
+__all__ = ["write_file", "atomic_write", "file_mode", "clean_stale_temps", "pid_alive"]
 
 _STALE_AGE_S = 3600.0  # a temp file without a readable pid is stale after an hour
 
@@ -144,3 +144,22 @@ def _unlink(p):
         os.unlink(p)
     except OSError:
         pass
+
+
+def write_file(path, data, *, overwrite: bool = True) -> None:
+    """Write ``data`` (bytes, or str as UTF-8) to ``path`` through :func:`atomic_write`,
+    creating the folder; with ``overwrite=False`` an existing file is refused.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        ValueError: ``path`` is a folder.
+        OSError: the folder cannot be written (the message names ``path``).
+    """
+    path = os.fspath(path)
+    if not overwrite and os.path.lexists(path) and not os.path.isdir(path):
+        raise FileExistsError(f"{path} exists; refusing to overwrite it")
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path, "wb") as f:
+        f.write(data)

@@ -18,8 +18,15 @@ import os
 from ..npzfile import CheckpointError
 from ..safetensorsfile import is_safetensors
 from ..training import load_checkpoint, save_checkpoint
-from .book import (BOOK_MODELS, BookFormatError, book_layout, book_vocabulary, import_book,
-                   read_book_params, write_book_params)
+from .book import (
+    BOOK_MODELS,
+    BookFormatError,
+    book_layout,
+    book_vocabulary,
+    import_book,
+    read_book_params,
+    write_book_params,
+)
 from .safe_pickle import UnsafePickleError, load_arrays
 
 __all__ = ["BOOK_MODELS", "BookFormatError", "UnsafePickleError", "book_layout",

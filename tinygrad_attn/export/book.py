@@ -45,7 +45,7 @@ import numpy as np
 from ..backend import as_numpy
 from ..data.dataset import TextTask
 from ..data.vocab import Vocabulary
-from ..files import atomic_write
+from ..files import write_file
 from ..npzfile import CheckpointError
 from ..training import save_checkpoint
 from ..training.registry import build_model
@@ -211,7 +211,7 @@ def write_book_params(model, path, overwrite=False):
         if not big <= 65504.0:
             raise BookFormatError(f"{ours}: |w| up to {big:g} does not fit float16 (max 65504)")
         arrays.append(a.astype(np.float16))
-    _atomic_write(path, _dumps(arrays), overwrite)
+    write_file(path, _dumps(arrays), overwrite=overwrite)
 
 
 def _host_state(model):
@@ -230,18 +230,6 @@ def _dumps(arrays):
     buf = io.BytesIO()
     _PortablePickler(buf, protocol=3).dump(arrays)
     return buf.getvalue()
-
-
-def _atomic_write(path, data: bytes, overwrite=False):
-    """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a folder; give a file name")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with atomic_write(path, "wb") as f:
-        f.write(data)
 
 
 def book_vocabulary(path, max_bytes=MAX_DATA_BYTES):

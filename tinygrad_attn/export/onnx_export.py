@@ -35,9 +35,9 @@ import os
 import numpy as np
 
 from ..core import OpError, Variable, enable_grad, no_grad, test_mode
+from ..files import write_file
 from ..functions.recurrent import composed_sequences
 from . import require
-from .book import _atomic_write
 
 __all__ = ["to_onnx", "trace_to_onnx", "ExportError", "OP_MAP", "DEFAULT_OPSET", "MIN_OPSET",
            "RUNNER_FILE"]
@@ -660,9 +660,9 @@ def to_onnx(model, out_dir, task=None, *, in_width=None, out_width=None, start_i
             "reversed_input": bool(getattr(task, "reversed_input", False)),
             "vocab": None if vocab is None else vocab.to_dict()}
     os.makedirs(out_dir, exist_ok=True)
-    _atomic_write(files[0], encoder.SerializeToString(), overwrite=True)
-    _atomic_write(files[1], decoder.SerializeToString(), overwrite=True)
-    _atomic_write(files[2], json.dumps(desc, indent=1).encode(), overwrite=True)
+    write_file(files[0], encoder.SerializeToString(), overwrite=True)
+    write_file(files[1], decoder.SerializeToString(), overwrite=True)
+    write_file(files[2], json.dumps(desc, indent=1).encode(), overwrite=True)
     return files
 
 
@@ -693,6 +693,6 @@ def _bits_to_onnx(model, out_dir, seq_len, opset, overwrite):
     desc = {"format": "tinygrad-attn-onnx/1", "opset": opset, "config": model.config,
             "seq_len": T, "input_width": W, "output_width": int(model.output_width)}
     os.makedirs(out_dir, exist_ok=True)
-    _atomic_write(files[0], graph.SerializeToString(), overwrite=True)
-    _atomic_write(files[1], json.dumps(desc, indent=1).encode(), overwrite=True)
+    write_file(files[0], graph.SerializeToString(), overwrite=True)
+    write_file(files[1], json.dumps(desc, indent=1).encode(), overwrite=True)
     return files

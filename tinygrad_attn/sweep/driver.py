@@ -21,9 +21,17 @@ import signal
 import sys
 import time
 
-from .plan import SweepError, options_to_argv, parse_grid, parse_seeds, plan_runs, train_parser
+from ..files import write_file
+from .plan import (
+    SweepError,
+    options_to_argv,
+    parse_grid,
+    parse_seeds,
+    plan_runs,
+    train_parser,
+)
 from .runner import RUN_FILES
-from .table import SweepTable, build_rows, write_atomic
+from .table import SweepTable, build_rows
 
 __all__ = ["sweep", "load_table", "SWEEP_FILE", "RUN_RECORD"]
 
@@ -177,7 +185,7 @@ def _plot(out, runs, statuses, table, say):
 
 
 def _write_meta(out, fixed, grid, seeds, runs, statuses, state):
-    write_atomic(os.path.join(out, SWEEP_FILE), json.dumps(
+    write_file(os.path.join(out, SWEEP_FILE), json.dumps(
         {"format": _FORMAT, "fixed": fixed, "grid": grid, "seeds": seeds, "state": state,
          "runs": [dict(statuses[r.folder], argv=list(r.argv)) for r in runs]}, indent=1))
 
@@ -190,11 +198,11 @@ def _store(out, run, result):
     for name in [n for n in files if n != "history.json"] + ["history.json"]:
         if os.sep in name or name != os.path.basename(name) or name in ("", ".", ".."):
             raise SweepError(f"run {run.folder}: the worker returned a bad file name {name!r}")
-        write_atomic(os.path.join(folder, name), files[name])
+        write_file(os.path.join(folder, name), files[name])
     record = {k: result[k] for k in ("seconds", "host", "version", "log")}
     record.update(argv=list(run.argv), config=run.config, seed=run.seed,
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    write_atomic(os.path.join(folder, RUN_RECORD), json.dumps(record, indent=1))
+    write_file(os.path.join(folder, RUN_RECORD), json.dumps(record, indent=1))
 
 
 def _last(history, key):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import numbers
 import json
+import numbers
 import re
 from dataclasses import dataclass, field
 

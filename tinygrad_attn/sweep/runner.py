@@ -61,6 +61,7 @@ def train_run(argv, threads=1):
         tinygrad_attn).
     """
     import tinygrad_attn
+
     from ..cli.main import _UsageError
     from ..cli.train_run import run_training
     from ..cli.values import CLIError

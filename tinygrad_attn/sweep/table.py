@@ -14,22 +14,12 @@ import math
 import numbers
 import os
 
+from ..files import write_file
 from .stats import Summary, summarize
 
-__all__ = ["SweepTable", "build_rows", "metric_names", "write_atomic", "format_value"]
+__all__ = ["SweepTable", "build_rows", "metric_names", "format_value"]
 
 CSV_COLUMNS = ("epoch", "metric", "n", "mean", "std", "ci_low", "ci_high", "level")
-
-
-def write_atomic(path, data) -> None:
-    """Write ``data`` (bytes or str) to ``path`` atomically (:func:`tinygrad_attn.files.atomic_write`)."""
-    from ..files import atomic_write
-
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
-    with atomic_write(path, "wb") as f:
-        f.write(data)
 
 
 def _is_value(v) -> bool:
@@ -238,6 +228,6 @@ class SweepTable:
     def save(self, folder) -> tuple[str, str]:
         """Write ``table.csv`` and ``table.md`` into ``folder`` (atomically); return their paths."""
         paths = (os.path.join(folder, "table.csv"), os.path.join(folder, "table.md"))
-        write_atomic(paths[0], self.csv())
-        write_atomic(paths[1], self.markdown())
+        write_file(paths[0], self.csv())
+        write_file(paths[1], self.markdown())
         return paths

@@ -37,7 +37,7 @@ from importlib import resources
 import numpy as np
 
 from ..backend import as_numpy
-from ..files import atomic_write
+from ..files import write_file
 
 __all__ = ["explore", "Explorer", "decode_array", "MAX_INPUTS", "MAX_BYTES", "EXPLORABLE_MAPS"]
 
@@ -278,14 +278,6 @@ def _page(data, title):
             f"<script>\n{_asset('explore.js')}</script>\n</body>\n</html>\n")
 
 
-def _write_atomic(path, text):
-    path = os.fspath(path)
-    if os.path.isdir(path) and not os.path.islink(path):
-        raise ValueError(f"explore: {path} is a folder; give a file name")
-    with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-
-
 class Explorer:
     """A built explorer page: :attr:`html` (the whole file), :attr:`data` (what it embeds),
     :meth:`save`; shown inline by Jupyter (:meth:`_repr_html_`, the page in an ``iframe``).
@@ -326,7 +318,7 @@ class Explorer:
 
     def save(self, path):
         """Write the page to ``path`` atomically (a temporary file, then a rename); returns ``path``."""
-        _write_atomic(path, self.html)
+        write_file(path, self.html)
         return path
 
     def _repr_html_(self):
